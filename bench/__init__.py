@@ -1,0 +1,1 @@
+"""Benchmarks: pixelnet against its peers, reported as ratios and exact counts."""

@@ -1,0 +1,1 @@
+"""Code generation: quantisation, the integer emulator (the numeric contract), templates."""

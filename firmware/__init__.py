@@ -1,0 +1,1 @@
+"""Board side: the Arduino sketch, the MicroPython program, build/flash, and the virtual boards."""

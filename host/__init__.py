@@ -1,0 +1,1 @@
+"""The host side: talk to a board over serial and check it against the emulator."""

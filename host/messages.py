@@ -1,0 +1,204 @@
+"""Message types and payload layouts of the serial protocol (firmware/PROTOCOL.md).
+
+Pure packing and unpacking; ``ProtocolError`` for a payload that does not fit
+its type, so a frame with a good CRC but a wrong layout is never trusted.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from pixelnet.errors import PixelnetError
+
+PROTOCOL_VERSION = 1
+N_ADC = 4
+
+
+class Cmd(IntEnum):
+    INFO = 0x01
+    STREAM = 0x02
+    INFER = 0x03
+    INFER_RAW = 0x04
+    TRACE = 0x05
+    CALIBRATE = 0x06
+    AVERAGE = 0x07
+    RESET = 0x08
+    SAMPLE = 0x09
+
+
+class Msg(IntEnum):
+    ACK = 0x80
+    INFO = 0x81
+    CAL = 0x82
+    RESULT = 0x84
+    SAMPLE = 0x85
+    TRACE = 0x86
+    ERROR = 0xE0
+
+
+class ErrorCode(IntEnum):
+    BAD_CRC = 1
+    BAD_FRAME = 2
+    TOO_LONG = 3
+    UNKNOWN = 4
+    BAD_LENGTH = 5
+    BAD_ARG = 6
+
+
+class CalOp(IntEnum):
+    DARK = 0
+    BRIGHT = 1
+    RESET = 2
+    SET = 3
+
+
+STREAM_MAX_RATE = 0xFFFF
+CAL_SOURCES = ("default", "stored", "session")
+
+
+class ProtocolError(PixelnetError):
+    """A frame whose CRC checked but whose payload does not match its type."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    dark: tuple[int, int, int, int]
+    bright: tuple[int, int, int, int]
+    source: int = 0
+
+    @property
+    def source_name(self) -> str:
+        return CAL_SOURCES[self.source] if self.source < len(CAL_SOURCES) else str(self.source)
+
+
+DEFAULT_CALIBRATION = Calibration((0, 0, 0, 0), (1023, 1023, 1023, 1023), 0)
+
+
+@dataclass(frozen=True)
+class Info:
+    proto: int
+    boot: bool
+    firmware: tuple[int, int, int]
+    format: int
+    n_in: int
+    n_out: int
+    n_layers: int
+    averaging: int
+    model_hash: str  # 16 hex digits
+    calibration: Calibration
+    board: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A RESULT or SAMPLE payload: what the board read, used and computed."""
+
+    adc: tuple[int, ...]
+    x: tuple[int, ...]
+    out: tuple[int, ...]
+    cls: int
+
+
+@dataclass(frozen=True)
+class TraceLayer:
+    layer: int
+    act: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BoardError:
+    code: int
+    cmd: int
+
+    @property
+    def name(self) -> str:
+        try:
+            return ErrorCode(self.code).name
+        except ValueError:
+            return f"code {self.code}"
+
+
+_INFO_HEAD = struct.Struct("<BB3BBBBBB8s4H4HB")
+
+
+def pack_info(info: Info) -> bytes:
+    cal = info.calibration
+    return _INFO_HEAD.pack(
+        info.proto, int(info.boot), *info.firmware, info.format, info.n_in, info.n_out,
+        info.n_layers, info.averaging, bytes.fromhex(info.model_hash), *cal.dark, *cal.bright,
+        cal.source,
+    ) + info.board.encode("ascii")
+
+
+def unpack_info(payload: bytes) -> Info:
+    if len(payload) < _INFO_HEAD.size:
+        raise ProtocolError(f"INFO payload of {len(payload)} bytes, expected ≥ {_INFO_HEAD.size}")
+    f = _INFO_HEAD.unpack_from(payload)
+    board = payload[_INFO_HEAD.size :].decode("ascii", errors="replace")
+    return Info(
+        proto=f[0], boot=bool(f[1] & 1), firmware=(f[2], f[3], f[4]), format=f[5], n_in=f[6],
+        n_out=f[7], n_layers=f[8], averaging=f[9], model_hash=f[10].hex(),
+        calibration=Calibration(tuple(f[11:15]), tuple(f[15:19]), f[19]), board=board,
+    )
+
+
+_CAL = struct.Struct("<4H4HB")
+
+
+def pack_calibration(cal: Calibration) -> bytes:
+    return _CAL.pack(*cal.dark, *cal.bright, cal.source)
+
+
+def unpack_calibration(payload: bytes) -> Calibration:
+    if len(payload) != _CAL.size:
+        raise ProtocolError(f"CAL payload of {len(payload)} bytes, expected {_CAL.size}")
+    f = _CAL.unpack(payload)
+    return Calibration(tuple(f[0:4]), tuple(f[4:8]), f[8])
+
+
+def sample_size(n_in: int, n_out: int) -> int:
+    return 2 * N_ADC + 2 * n_in + 2 * n_out + 1
+
+
+def pack_sample(sample: Sample) -> bytes:
+    n_in, n_out = len(sample.x), len(sample.out)
+    return struct.pack(
+        f"<{N_ADC}H{n_in}h{n_out}hB", *sample.adc, *sample.x, *sample.out, sample.cls
+    )
+
+
+def unpack_sample(payload: bytes, n_in: int, n_out: int) -> Sample:
+    if len(payload) != sample_size(n_in, n_out):
+        raise ProtocolError(
+            f"sample payload of {len(payload)} bytes, expected {sample_size(n_in, n_out)} "
+            f"for a {n_in}-input, {n_out}-output model"
+        )
+    f = struct.unpack(f"<{N_ADC}H{n_in}h{n_out}hB", payload)
+    return Sample(
+        tuple(f[:N_ADC]), tuple(f[N_ADC : N_ADC + n_in]), tuple(f[N_ADC + n_in : -1]), f[-1]
+    )
+
+
+def pack_trace(trace: TraceLayer) -> bytes:
+    n = len(trace.act)
+    return struct.pack(f"<BB{n}h", trace.layer, n, *trace.act)
+
+
+def unpack_trace(payload: bytes) -> TraceLayer:
+    if len(payload) < 2 or len(payload) != 2 + 2 * payload[1]:
+        raise ProtocolError(f"TRACE payload of {len(payload)} bytes does not match its count")
+    n = payload[1]
+    return TraceLayer(payload[0], struct.unpack_from(f"<{n}h", payload, 2))
+
+
+def unpack_error(payload: bytes) -> BoardError:
+    if len(payload) != 2:
+        raise ProtocolError(f"ERROR payload of {len(payload)} bytes, expected 2")
+    return BoardError(payload[0], payload[1])
+
+
+def pack_vector(values: tuple[int, ...] | list[int], unsigned: bool = False) -> bytes:
+    """An INFER (i16) or INFER_RAW (u16) payload."""
+    return struct.pack(f"<{len(values)}{'H' if unsigned else 'h'}", *values)

@@ -1,0 +1,5 @@
+import sys
+
+from pixelnet.cli import main
+
+sys.exit(main())

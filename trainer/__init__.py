@@ -1,0 +1,1 @@
+"""The laptop side: the four-pixel network, its training data, and the model file."""

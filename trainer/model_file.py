@@ -1,0 +1,299 @@
+"""The model file: versioned JSON that carries a network from laptop to board.
+
+Never pickle: a model file is data anyone can read, diff and check. Weights are
+written with Python's shortest round-tripping float repr, so a save/load cycle
+is exact bit for bit. The content hash covers what determines the board's
+arithmetic — classes, input encoding, layers (activations, weights, biases) —
+and not the training metadata, so retraining notes never change a model's
+identity. The board reports the first 16 hex digits (``Model.short_hash``).
+
+Layout (version 1)::
+
+    {
+      "format": "pixelnet-model", "version": 1,
+      "classes": ["solid", "vertical", "diagonal", "horizontal"],
+      "input": {"pixels": ["top_left", ...], "encoding": "white=+1, black=-1, grey=0"},
+      "layers": [{"activation": "tanh", "weights": [[...], ...], "biases": [...] | null}, ...],
+      "training": {...free-form metadata...},
+      "hash": "<sha256 hex>"
+    }
+
+``weights`` of a layer is a list of ``n_in`` rows of ``n_out`` numbers, the
+scikit-learn ``coefs_`` convention: ``y = activation(x @ W + b)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixelnet.errors import ModelFileError
+
+from .activations import ACTIVATIONS, activate
+from .patterns import CLASSES, ENCODING, N_PIXELS, PIXELS
+
+FORMAT_NAME = "pixelnet-model"
+FORMAT_VERSION = 1
+MAX_UNITS = 16  # a TRACE frame carries one layer: 16 int16 values fit its payload
+MAX_LAYERS = 8
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One dense layer: ``activation(x @ weights + biases)``."""
+
+    weights: np.ndarray  # float64 [n_in, n_out]
+    biases: np.ndarray | None  # float64 [n_out] or None (the lesson's form)
+    activation: str
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weights.shape[1])
+
+
+@dataclass(frozen=True)
+class Model:
+    """A trained (or hand-wired) network, as stored in a model file."""
+
+    layers: tuple[Layer, ...]
+    classes: tuple[str, ...] = CLASSES
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _validate_layers(self.layers, self.classes)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Units per layer including the input, e.g. (4, 4, 4, 8, 4)."""
+        return (self.n_inputs, *(layer.n_out for layer in self.layers))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Float outputs for inputs ``x`` [n, 4] (or one input [4])."""
+        return self.trace(x)[-1]
+
+    def trace(self, x: np.ndarray) -> list[np.ndarray]:
+        """The activations of every layer, input excluded, for inputs ``x``."""
+        a = np.asarray(x, dtype=np.float64)
+        out = []
+        for layer in self.layers:
+            z = a @ layer.weights
+            if layer.biases is not None:
+                z = z + layer.biases
+            a = activate(layer.activation, z)
+            out.append(a)
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class indices (argmax of the outputs, first on ties)."""
+        return np.argmax(self.forward(x), axis=-1)
+
+    def arithmetic_dict(self) -> dict[str, Any]:
+        """The part of the file that determines the outputs (and the hash)."""
+        return {
+            "classes": list(self.classes),
+            "input": {"pixels": list(PIXELS), "encoding": ENCODING},
+            "layers": [
+                {
+                    "activation": layer.activation,
+                    "weights": layer.weights.tolist(),
+                    "biases": None if layer.biases is None else layer.biases.tolist(),
+                }
+                for layer in self.layers
+            ],
+        }
+
+    @property
+    def hash(self) -> str:
+        """sha256 hex of the canonical JSON of ``arithmetic_dict()``."""
+        canonical = json.dumps(
+            self.arithmetic_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def short_hash(self) -> str:
+        """The first 8 bytes of the hash, as the board reports it (16 hex digits)."""
+        return self.hash[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            **self.arithmetic_dict(),
+            "training": self.training,
+            "hash": self.hash,
+        }
+
+
+def _validate_layers(layers: tuple[Layer, ...], classes: tuple[str, ...]) -> None:
+    if not layers:
+        raise ModelFileError("model has no layers")
+    if len(layers) > MAX_LAYERS:
+        raise ModelFileError(f"model has {len(layers)} layers; at most {MAX_LAYERS} supported")
+    expected_in = N_PIXELS
+    for i, layer in enumerate(layers):
+        where = f"layer {i}"
+        if layer.activation not in ACTIVATIONS:
+            raise ModelFileError(
+                f"{where}: unknown activation {layer.activation!r} "
+                f"(known: {', '.join(ACTIVATIONS)})"
+            )
+        w = layer.weights
+        if w.ndim != 2 or w.shape[0] != expected_in:
+            raise ModelFileError(
+                f"{where}: weights have shape {w.shape}, expected ({expected_in}, units)"
+            )
+        if not 1 <= w.shape[1] <= MAX_UNITS:
+            raise ModelFileError(f"{where}: {w.shape[1]} units; 1..{MAX_UNITS} supported")
+        if not np.all(np.isfinite(w)):
+            raise ModelFileError(f"{where}: weights contain NaN or infinity")
+        if layer.biases is not None:
+            b = layer.biases
+            if b.shape != (w.shape[1],):
+                raise ModelFileError(
+                    f"{where}: biases have shape {b.shape}, expected ({w.shape[1]},)"
+                )
+            if not np.all(np.isfinite(b)):
+                raise ModelFileError(f"{where}: biases contain NaN or infinity")
+        expected_in = w.shape[1]
+    if len(classes) != expected_in:
+        raise ModelFileError(
+            f"model has {expected_in} outputs but {len(classes)} class names"
+        )
+    if len(set(classes)) != len(classes) or not all(isinstance(c, str) and c for c in classes):
+        raise ModelFileError("class names must be distinct non-empty strings")
+
+
+def _number_array(value: Any, where: str, ndim: int) -> np.ndarray:
+    """A float64 array from JSON numbers, refusing strings, bools and ragged lists."""
+
+    def check(v: Any, depth: int) -> None:
+        if depth == ndim:
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ModelFileError(f"{where}: expected a number, found {v!r}")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ModelFileError(f"{where}: contains NaN or infinity")
+            return
+        if not isinstance(v, list):
+            raise ModelFileError(f"{where}: expected a list, found {type(v).__name__}")
+        for item in v:
+            check(item, depth + 1)
+
+    check(value, 0)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except ValueError as exc:  # ragged rows
+        raise ModelFileError(f"{where}: rows have different lengths") from exc
+    if arr.ndim != ndim:
+        raise ModelFileError(f"{where}: expected {ndim}-D numbers, found {arr.ndim}-D")
+    return arr
+
+
+def _require(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in doc:
+        raise ModelFileError(f"{where}: missing field {key!r}")
+    value = doc[key]
+    if not isinstance(value, kind):
+        raise ModelFileError(f"{where}: field {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def model_from_dict(doc: Any, source: str = "model") -> Model:
+    """Validate a parsed model file and build the Model; ModelFileError names the problem."""
+    if not isinstance(doc, dict):
+        raise ModelFileError(f"{source}: not a JSON object")
+    if doc.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{source}: not a pixelnet model file (format {doc.get('format')!r})")
+    version = _require(doc, "version", int, source)
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{source}: model file version {version} is not supported "
+            f"(this pixelnet reads version {FORMAT_VERSION})"
+        )
+    classes = tuple(_require(doc, "classes", list, source))
+    inp = _require(doc, "input", dict, source)
+    if list(inp.get("pixels", [])) != list(PIXELS):
+        raise ModelFileError(f"{source}: input pixel order {inp.get('pixels')!r} is not {PIXELS}")
+    raw_layers = _require(doc, "layers", list, source)
+    layers = []
+    for i, raw in enumerate(raw_layers):
+        where = f"{source}: layer {i}"
+        if not isinstance(raw, dict):
+            raise ModelFileError(f"{where}: not a JSON object")
+        activation = _require(raw, "activation", str, where)
+        weights = _number_array(_require(raw, "weights", list, where), f"{where} weights", 2)
+        if "biases" not in raw:
+            raise ModelFileError(f"{where}: missing field 'biases' (null for none)")
+        biases = raw["biases"]
+        bias_arr = None if biases is None else _number_array(biases, f"{where} biases", 1)
+        layers.append(Layer(weights, bias_arr, activation))
+    try:
+        model = Model(tuple(layers), classes, dict(doc.get("training") or {}))
+    except ModelFileError as exc:
+        raise ModelFileError(f"{source}: {exc}") from None
+    stored = _require(doc, "hash", str, source)
+    if stored != model.hash:
+        raise ModelFileError(
+            f"{source}: content hash mismatch (file says {stored[:16]}…, "
+            f"contents hash to {model.short_hash}…): the file was edited or corrupted"
+        )
+    return model
+
+
+def load_model(path: str | os.PathLike[str]) -> Model:
+    """Read and validate a model file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path}: cannot read model file ({exc})") from None
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        raise ModelFileError(
+            f"{path}: invalid JSON at line {exc.lineno}{hint}: {exc.msg}"
+        ) from None
+    return model_from_dict(doc, str(path))
+
+
+def _reject_constant(name: str) -> None:
+    raise ModelFileError(f"model file contains {name}, which is not a finite number")
+
+
+def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
+    """Write the model file atomically (a crash or full disk never leaves half a file)."""
+    path = Path(path)
+    text = json.dumps(model.to_dict(), indent=1, allow_nan=False) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ModelFileError(f"{path}: cannot write model file ({exc.strerror or exc})") from None
+    return path
