@@ -1,0 +1,46 @@
+"""The installed names: everything lands under the one `pixelnet` namespace."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True,
+    )
+    (path,) = out.glob("pixelnet-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_wheel_installs_only_the_pixelnet_namespace(wheel: zipfile.ZipFile) -> None:
+    tops = {name.split("/", 1)[0] for name in wheel.namelist()}
+    assert {t for t in tops if not t.startswith("pixelnet")} == set()
+    for folder in ("trainer", "codegen", "firmware", "host", "bench"):
+        assert f"pixelnet/{folder}/__init__.py" in wheel.namelist()
+
+
+def test_wheel_carries_the_non_python_files_the_tools_need(wheel: zipfile.ZipFile) -> None:
+    names = wheel.namelist()
+    assert "pixelnet/firmware/PROTOCOL.md" in names
+    assert any(n.startswith("pixelnet/codegen/templates/") and n.endswith(".jinja") for n in names)
+    assert any(n.startswith("pixelnet/firmware/arduino/") and n.endswith(".ino") for n in names)
+    assert any(n.startswith("pixelnet/firmware/micropython/") and n.endswith("main.py")
+               for n in names)
+    assert any(n.startswith("pixelnet/firmware/sim/") and n.endswith(".c") for n in names)
+
+
+def test_console_script_is_declared(wheel: zipfile.ZipFile) -> None:
+    (entry,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    assert "pixelnet = pixelnet.cli:main" in wheel.read(entry).decode()
