@@ -1,7 +1,44 @@
-"""Subcommands of this folder (filled in by its issue)."""
+"""`pixelnet generate`: a model file (or the lesson's network) to C or MicroPython."""
+
+from __future__ import annotations
 
 import argparse
+
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.model_file import load_model
+
+from pixelnet.errors import PixelnetError
+
+from .quantize import FORMATS, quantize
+from .render import OPTIMIZE, TARGETS, render, write_files
+from .report import render_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this folder's subcommands to the `pixelnet` parser."""
+    p = sub.add_parser("generate", help="generate fixed-point C or MicroPython from a model",
+                       description="Quantise a model and write C (Arduino/AVR or any C99 "
+                       "compiler) or a MicroPython module; print the quantisation report.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("model", nargs="?", help="model file (JSON)")
+    source.add_argument("--lesson", action="store_true", help="the lesson's hand-wired network")
+    p.add_argument("--target", choices=TARGETS, required=True)
+    p.add_argument("--format", choices=tuple(FORMATS), default="q7", dest="fmt")
+    p.add_argument("--prefix", default="pixelnet", help="prefix of every generated name")
+    p.add_argument("--optimize", choices=OPTIMIZE, default="size",
+                   help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
+    p.add_argument("--out", required=True, help="output directory (created)")
+    p.set_defaults(handler=_generate)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    if args.lesson and args.model:
+        raise PixelnetError("give a model file or --lesson, not both")
+    model = lesson_model() if args.lesson else load_model(args.model)
+    qm = quantize(model, args.fmt)
+    files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
+    paths = write_files(files, args.out)
+    print(render_report(model, qm))
+    for path in paths:
+        print(f"wrote {path}")
+    return 0

@@ -7,6 +7,7 @@ it had to throw away.
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass
 
 MAX_PAYLOAD = 60
@@ -15,24 +16,13 @@ MAX_BODY = 2 + MAX_PAYLOAD + 2
 MAX_WIRE = MAX_BODY + 2  # one COBS overhead byte + the 0x00 delimiter
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection (check 0x29B1)."""
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[((crc >> 8) ^ byte) & 0xFF]
-    return crc
+    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection (check 0x29B1).
+
+    ``binascii.crc_hqx`` is exactly this CRC (the XMODEM polynomial, unreflected)
+    computed in C: the host's parser must never be the bottleneck.
+    """
+    return binascii.crc_hqx(data, crc)
 
 
 def cobs_encode(data: bytes) -> bytes:
@@ -57,21 +47,20 @@ def cobs_encode(data: bytes) -> bytes:
 
 def cobs_decode(data: bytes) -> bytes | None:
     """Inverse of ``cobs_encode``; None when ``data`` is not valid COBS."""
-    out = bytearray()
+    if 0 in data:
+        return None
+    out = []
     i, n = 0, len(data)
     while i < n:
         code = data[i]
         end = i + code
-        if code == 0 or end > n:
+        if end > n:
             return None
-        block = data[i + 1 : end]
-        if 0 in block:
-            return None
-        out += block
+        out.append(data[i + 1 : end])
+        if code != 255 and end < n:
+            out.append(b"\x00")
         i = end
-        if code != 255 and i < n:
-            out.append(0)
-    return bytes(out)
+    return b"".join(out)
 
 
 @dataclass(frozen=True)
@@ -118,19 +107,11 @@ class FrameDecoder:
         self.stats = DecoderStats()
 
     def feed(self, data: bytes) -> list[Frame]:
+        """Every good frame completed by ``data`` (split at delimiters, not byte by byte)."""
         frames: list[Frame] = []
-        for byte in data:
-            if byte != 0:
-                if self._overflow:
-                    self.stats.garbage_bytes += 1
-                elif len(self._buf) >= MAX_WIRE - 1:
-                    self._overflow = True
-                    self.stats.too_long += 1
-                    self.stats.garbage_bytes += len(self._buf) + 1
-                    self._buf.clear()
-                else:
-                    self._buf.append(byte)
-                continue
+        *complete, tail = bytes(data).split(b"\x00")
+        for segment in complete:
+            self._absorb(segment)
             if self._overflow:
                 self._overflow = False
             elif self._buf:
@@ -138,7 +119,20 @@ class FrameDecoder:
                 if frame is not None:
                     frames.append(frame)
             self._buf.clear()
+        self._absorb(tail)
         return frames
+
+    def _absorb(self, part: bytes) -> None:
+        """Add bytes of the current frame, dropping it once it is longer than any frame."""
+        if self._overflow:
+            self.stats.garbage_bytes += len(part)
+        elif len(self._buf) + len(part) > MAX_WIRE - 1:
+            self._overflow = True
+            self.stats.too_long += 1
+            self.stats.garbage_bytes += len(self._buf) + len(part)
+            self._buf.clear()
+        else:
+            self._buf += part
 
     def _finish(self, wire: bytes) -> Frame | None:
         body = cobs_decode(wire)

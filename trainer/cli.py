@@ -1,7 +1,173 @@
-"""Subcommands of this folder (filled in by its issue)."""
+"""`pixelnet train` and `pixelnet show`: thin handlers over the trainer library."""
+
+from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from pixelnet.errors import PixelnetError
+
+from .activations import ACTIVATIONS
+from .evaluate import format_confusion
+from .lesson import lesson_model
+from .model_file import load_model, save_model
+from .network import LOSSES
+from .optimizers import OPTIMIZERS
+from .training import TrainConfig
+
+DEFAULTS = TrainConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this folder's subcommands to the `pixelnet` parser."""
+    _register_train(sub)
+    _register_show(sub)
+
+
+def _register_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a four-pixel network and write its model file",
+        description="Train on the generated 2x2 patterns (and/or recordings) by backpropagation, "
+        "print accuracy on the clean and held-out noisy patterns, write the model file.",
+    )
+    p.add_argument("--hidden", type=_int_list, default=DEFAULTS.hidden,
+                   help="hidden layer sizes (default: 4,4,8)")
+    p.add_argument("--activations", type=_name_list, default=DEFAULTS.activations,
+                   help=f"one per hidden layer, from {', '.join(ACTIVATIONS)} "
+                   "(default: tanh,tanh,relu)")
+    p.add_argument("--output-activation", choices=list(ACTIVATIONS),
+                   default=DEFAULTS.output_activation, help="(default: %(default)s)")
+    p.add_argument("--loss", choices=list(LOSSES), default=DEFAULTS.loss,
+                   help="squared: the lesson's error against the one-hot truth; "
+                   "cross-entropy: softmax (default: %(default)s)")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=DEFAULTS.optimizer,
+                   help="sgd: the lesson's one example at a time (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=DEFAULTS.learning_rate,
+                   help="learning rate (default: %(default)s)")
+    p.add_argument("--momentum", type=float, default=DEFAULTS.momentum,
+                   help="for --optimizer momentum (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs,
+                   help="at most this many passes over the data (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="examples per step (default: 1 for sgd, 128 otherwise)")
+    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty: a sparse network")
+    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty")
+    p.add_argument("--dropout", type=float, default=0.0, help="hidden-neuron dropout rate")
+    p.add_argument("--no-bias", action="store_true", help="no biases (the lesson's form)")
+    p.add_argument("--early-stopping", action="store_true",
+                   help="hold out 10%% for validation and keep the best weights")
+    p.add_argument("--patience", type=int, default=DEFAULTS.patience,
+                   help="stop after this many epochs without improvement; 0: never "
+                   "(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--data", nargs="+", default=[], metavar="CSV",
+                   help="labelled recordings (header label,tl,tr,bl,br) to train on as well")
+    p.add_argument("--no-generated", action="store_true",
+                   help="train on the recordings only, not the generated patterns")
+    p.add_argument("--out", type=Path, default=Path("build/model.json"),
+                   help="model file to write (default: build/model.json)")
+    p.set_defaults(handler=_train)
+
+
+def _register_show(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "show",
+        help="summarise a model file and draw it",
+        description="Print layers, parameters, sparsity and clean-pattern accuracy; optionally "
+        "draw the network as the lesson does (receptive fields, white/black links).",
+    )
+    p.add_argument("model", nargs="?", type=Path, help="model file")
+    p.add_argument("--lesson", action="store_true", help="show the lesson's hand-wired network")
+    p.add_argument("--png", type=Path, help="also write the picture to this PNG file")
+    p.set_defaults(handler=_show)
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(","))
+
+
+class _Progress:
+    """One self-overwriting line on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, epoch: int, loss: float) -> None:
+        if self.enabled:
+            filled = 30 * epoch // self.total
+            bar = "#" * filled + "." * (30 - filled)
+            print(f"\rtraining [{bar}] epoch {epoch}/{self.total} loss {loss:.5f}",
+                  end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr, flush=True)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import train_model  # scikit-learn loads only when training
+
+    config = TrainConfig(
+        hidden=args.hidden,
+        activations=args.activations,
+        output_activation=args.output_activation,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        momentum=args.momentum,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        l1=args.l1,
+        l2=args.l2,
+        dropout=args.dropout,
+        bias=not args.no_bias,
+        early_stopping=args.early_stopping,
+        patience=args.patience or None,
+        seed=args.seed,
+    )
+    progress = _Progress(config.epochs)
+    try:
+        model = train_model(config, args.data, generated=not args.no_generated,
+                            on_epoch=progress)
+    finally:
+        progress.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, args.out)
+    result = model.training["evaluation"]
+    loss = model.training["loss"]
+    print(f"trained {'-'.join(map(str, model.sizes))} "
+          f"({', '.join(layer.activation for layer in model.layers)}) "
+          f"in {model.training['epochs_run']} epochs, seed {config.seed}")
+    print(f"final loss: {loss['final']:.6f} (first epoch {loss['first']:.6f})")
+    print(f"clean patterns: {result['clean_accuracy']:.1%}")
+    print(f"noisy held-out: {result['noisy_accuracy']:.2%} of {result['noisy_samples']}")
+    print("confusion matrix (noisy held-out):")
+    print(format_confusion(result["noisy_confusion"], model.classes))
+    print(f"model {model.short_hash} written to {args.out}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from .show import draw_network, save_png, summary
+
+    if args.lesson == (args.model is not None):
+        raise PixelnetError("give either a model file or --lesson")
+    model = lesson_model() if args.lesson else load_model(args.model)
+    print(summary(model))
+    if args.png is not None:
+        args.png.parent.mkdir(parents=True, exist_ok=True)
+        print(f"picture written to {save_png(draw_network(model), args.png)}")
+    return 0
+

@@ -271,7 +271,10 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     try:
         doc = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        # A model file ends with the "}" of its object; a cut file rarely does.
+        stripped = text.rstrip()
+        ends_early = exc.pos >= len(stripped) or not stripped.endswith("}")
+        hint = " (truncated?)" if ends_early else ""
         raise ModelFileError(
             f"{path}: invalid JSON at line {exc.lineno}{hint}: {exc.msg}"
         ) from None

@@ -1,0 +1,198 @@
+"""Benchmark of the code generator: cycles, bytes and fidelity, side by side with emlearn.
+
+Cycles come from simavr (GPIOR0-marked regions around each inference) and bytes
+from avr-size: both deterministic. Flash and RAM of "model + inference" are the
+difference between the test program calling the model and the same program
+without it (tests/avr/driver.c, built with the same avr-gcc flags for both
+pixelnet and emlearn's float C).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pixelnet.codegen import emulator, quantize
+from pixelnet.codegen.render import render
+from pixelnet.codegen.toolchain import avr_size, compile_avr
+from pixelnet.firmware.virtual import run_elf_batch
+from pixelnet.trainer.data import noisy_test_set
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.model_file import Model
+from pixelnet.trainer.patterns import clean_patterns
+from pixelnet.trainer.train import train_default
+
+from pixelnet.errors import PixelnetError
+
+DRIVER = Path(__file__).resolve().parents[1] / "tests" / "avr" / "driver.c"
+TARGETS = {"q7_cycles": 1_500, "q15_cycles": 4_000, "lesson_cycles": 400,
+           "flash_bytes": 1_024, "ram_bytes": 64}
+RANDOM_INPUTS = 10_000
+
+
+def _driver() -> Path:
+    if not DRIVER.exists():
+        raise PixelnetError(f"{DRIVER}: the benchmark runs from a source checkout (tests/avr)")
+    return DRIVER
+
+
+def _vectors(n: int, act_max: int, itemsize: int) -> bytes:
+    rng = np.random.default_rng(1)
+    x = rng.integers(-act_max, act_max + 1, size=(n, 4)).astype(f"<i{itemsize}")
+    rows = x.view(np.uint8).reshape(n, -1)
+    return np.hstack([np.full((n, 1), ord("X"), np.uint8), rows]).tobytes() + b"Q"
+
+
+def _measure(elf: Path, base: Path, n: int, act_max: int, itemsize: int, build: Path) -> dict:
+    result = run_elf_batch(elf, _vectors(n, act_max, itemsize), build_dir=build)
+    flash, ram = avr_size(elf)
+    base_flash, base_ram = avr_size(base)
+    return {
+        "cycles_max": max(result.regions),
+        "cycles_mean": round(float(np.mean(result.regions)), 1),
+        "flash_bytes": flash - base_flash,
+        "ram_bytes": ram - base_ram,
+        "stack_peak_bytes": result.stack_peak,
+    }
+
+
+def measure_avr(model: Model, fmt: str, build: Path, n: int) -> dict:
+    """Cycles and bytes of the generated C for ``model`` in ``fmt`` on the ATmega328P."""
+    qm = quantize(model, fmt)
+    src = build / f"{fmt}_{model.short_hash}"
+    src.mkdir(parents=True, exist_ok=True)
+    for name, text in render(qm, "arduino").items():
+        (src / name).write_text(text)
+    elf = compile_avr([_driver(), src / "pixelnet_model.c"], [src], src / "m.elf", ["INFER_ONLY"])
+    base = compile_avr([_driver()], [src], src / "base.elf", ["BASELINE"])
+    return _measure(elf, base, n, qm.format.act_max, 1 if fmt == "q7" else 2, build)
+
+
+def _emlearn_header(model: Model, path: Path) -> None:
+    """emlearn's C for the same weights (a scikit-learn MLP shell carrying them)."""
+    import emlearn
+    from sklearn.neural_network import MLPClassifier
+
+    mlp = MLPClassifier(hidden_layer_sizes=[lay.n_out for lay in model.layers[:-1]],
+                        activation="tanh")
+    mlp.coefs_ = [lay.weights for lay in model.layers]
+    mlp.intercepts_ = [lay.biases if lay.biases is not None else np.zeros(lay.n_out)
+                       for lay in model.layers]
+    mlp.n_layers_ = len(model.layers) + 1
+    mlp.n_outputs_ = model.n_outputs
+    mlp.out_activation_ = "softmax"
+    mlp.classes_ = np.arange(model.n_outputs)
+    emlearn.convert(mlp).save(file=str(path), name="eml_model")
+    # emlearn takes one hidden activation; put back each layer's own
+    lines = path.read_text().splitlines()
+    kinds = {"tanh": "Tanh", "relu": "Relu", "logistic": "Logistic", "identity": "Identity"}
+    layer_lines = [i for i, line in enumerate(lines) if "EmlNetActivation" in line]
+    for i, lay in zip(layer_lines[:-1], model.layers[:-1], strict=True):
+        kind = kinds[lay.activation]
+        lines[i] = lines[i].replace("EmlNetActivationTanh", f"EmlNetActivation{kind}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def measure_emlearn(model: Model, build: Path, n: int) -> dict:
+    import emlearn
+
+    src = build / f"emlearn_{model.short_hash}"
+    src.mkdir(parents=True, exist_ok=True)
+    _emlearn_header(model, src / "eml_model.h")
+    inc = [src, Path(emlearn.includedir)]
+    lenient = ["-Wno-error"]  # emlearn's headers define unused helpers; same flags otherwise
+    elf = compile_avr([_driver()], inc, src / "m.elf", ["EMLEARN"], lenient)
+    base = compile_avr([_driver()], inc, src / "base.elf", ["BASELINE"], lenient)
+    return _measure(elf, base, n, 32767, 2, build)
+
+
+def fidelity(model: Model, fmt: str) -> dict:
+    """Float model vs integer emulator: argmax agreement and max |error| of the outputs."""
+    qm = quantize(model, fmt)
+    clean_x, _ = clean_patterns()
+    noisy_x, _ = noisy_test_set()
+    random_x = np.random.default_rng(2).uniform(-1, 1, size=(RANDOM_INPUTS, 4))
+    report = {}
+    for name, x in (("clean", clean_x), ("noisy", noisy_x), ("random", random_x)):
+        out = emulator.infer(qm, emulator.quantize_inputs(qm, x))
+        want = model.forward(x)
+        report[name] = {
+            "agreement": float(np.mean(emulator.classify(out) == np.argmax(want, axis=1))),
+            "max_abs_error": float(np.max(np.abs(emulator.dequantize_outputs(qm, out) - want))),
+        }
+    return report
+
+
+def emulator_rate(model: Model, fmt: str, n: int) -> float:
+    """Inferences per second of the NumPy emulator on one batch of n inputs."""
+    qm = quantize(model, fmt)
+    x = np.random.default_rng(3).integers(-qm.format.act_max, qm.format.act_max + 1, (n, 4))
+    start = time.perf_counter()
+    emulator.infer(qm, x)
+    return n / (time.perf_counter() - start)
+
+
+MP_TIMER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import pixelnet_model as m
+out = [0] * m.N_OUTPUTS
+xs = [(i % 255 - 127, (i * 7) % 255 - 127, (i * 13) % 255 - 127, (i * 29) % 255 - 127)
+      for i in range(int(sys.argv[2]))]
+t = time.ticks_us()
+for x in xs:
+    m.infer(x, out)
+print(len(xs) * 1000000 // max(1, time.ticks_diff(time.ticks_us(), t)))
+"""
+
+
+def micropython_rate(model: Model, fmt: str, optimize: str, build: Path, n: int) -> int:
+    """Inferences per second of the generated module on the MicroPython unix port."""
+    src = build / f"mp_{fmt}_{optimize}"
+    src.mkdir(parents=True, exist_ok=True)
+    for name, text in render(quantize(model, fmt), "micropython", optimize=optimize).items():
+        (src / name).write_text(text)
+    (src / "timer.py").write_text(MP_TIMER)
+    beside = Path(sys.executable).parent / "micropython"
+    exe = str(beside) if beside.exists() else "micropython"
+    done = subprocess.run([exe, str(src / "timer.py"), str(src), str(n)],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout.strip())
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """Every measurement, JSON-able; ``quick`` uses fewer vectors (same cycle maxima)."""
+    n = 200 if quick else 1_000
+    nets = {"default": train_default(), "lesson": lesson_model()}
+    result: dict[str, Any] = {"targets": TARGETS, "avr": {}, "fidelity": {}, "micropython": {}}
+    with tempfile.TemporaryDirectory(prefix="pixelnet-bench-") as tmp:
+        build = Path(tmp)
+        for name, model in nets.items():
+            result["avr"][name] = {fmt: measure_avr(model, fmt, build, n) for fmt in ("q7", "q15")}
+            result["avr"][name]["emlearn"] = measure_emlearn(model, build, n)
+            result["fidelity"][name] = {fmt: fidelity(model, fmt) for fmt in ("q7", "q15")}
+        for fmt in ("q7", "q15"):
+            result["micropython"][fmt] = {
+                opt: micropython_rate(nets["default"], fmt, opt, build, 2_000 if quick else 20_000)
+                for opt in ("size", "speed")
+            }
+    result["emulator_inferences_per_s"] = {
+        fmt: round(emulator_rate(nets["default"], fmt, 1_000_000)) for fmt in ("q7", "q15")
+    }
+    for name in nets:
+        eml = result["avr"][name]["emlearn"]
+        for fmt in ("q7", "q15"):
+            ours = result["avr"][name][fmt]
+            ours["speedup_vs_emlearn"] = round(eml["cycles_mean"] / ours["cycles_mean"], 1)
+    return result
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=1))

@@ -1,0 +1,99 @@
+"""The C body of each layer's activation: constant shifts that avr-gcc compiles well.
+
+At -Os avr-gcc turns a multi-bit shift of a 16- or 32-bit value into a loop of
+one-bit shifts (4-5 cycles per bit). Every shift here is a constant chosen at
+generation time, so it is written in the cheapest exact form: byte moves for
+multiples of 8, plain shifts for 1 or 2 bits, and for 3..7 bits of a 16-bit
+value the hardware multiplier: ``u >> r == hi * 2**(8-r) + ((lo * 2**(8-r)) >> 8)``
+with ``u = 256 * hi + lo`` (two 8x8 multiplies, exact). A 32-bit accumulator is
+narrowed to the 16-bit result (a table position or an output, both < 2**16)
+by assembling it from the accumulator's upper and lower halves. Clamps the
+interval bound proves unnecessary are left out. The arithmetic is the
+emulator's, bit for bit.
+"""
+
+from __future__ import annotations
+
+from .quantize import Format, QuantLayer
+
+
+def shift16(var: str, r: int, prefix: str) -> str:
+    """``var >> r`` for a uint16_t expression ``var``, 0 <= r."""
+    if r == 0:
+        return f"(uint16_t)({var})"
+    if r >= 16:
+        return "(uint16_t)0u"
+    if r > 8:
+        return f"(uint16_t)((uint8_t)((uint16_t)({var}) >> 8) >> {r - 8})"
+    if r == 8 or r <= 2:
+        return f"(uint16_t)((uint16_t)({var}) >> {r})"
+    return f"{prefix}_shr16({var}, {1 << (8 - r)}u)"
+
+
+def shift32_to16(var: str, r: int, prefix: str) -> str:
+    """``var >> r`` for a uint32_t variable ``var`` whose shifted value fits 16 bits."""
+    if r >= 16:
+        return shift16(f"(uint16_t)({var} >> 16)", r - 16, prefix)
+    if r >= 8:
+        high = f"(uint16_t)((uint16_t)({var} >> 16) << {16 - r})"
+        return f"(uint16_t)({high} | {shift16(f'(uint16_t){var}', r, prefix)})"
+    return f"(uint16_t)({var} >> {r})"
+
+
+def _magnitude(q: QuantLayer, utype: str) -> list[str]:
+    if q.activation == "relu":
+        return ["if (acc <= 0) {", "    return 0;", "}", f"{utype} u = ({utype})acc;"]
+    return [f"{utype} u = acc < 0 ? ({utype})-acc : ({utype})acc;"]
+
+
+def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
+              prefix: str) -> list[str]:
+    """Statements leaving ``uint16_t p`` = the shifted, rounded (and capped) magnitude."""
+    bound, r = q.acc_bound, q.shift
+    if r > 0:
+        half = 1 << (r - 1)
+        lines = [f"{utype} v = ({utype})(u + {half}u);"]
+        narrow = shift16("v", r, prefix) if utype == "uint16_t" else shift32_to16("v", r, prefix)
+        if must_cap and (bound + half) >> r > cap:
+            return [*lines, "uint16_t p;", f"if (v >= {cap << r}UL) {{", f"    p = {cap}u;",
+                    "} else {", f"    p = {narrow};", "}"]
+        return [*lines, f"uint16_t p = {narrow};"]
+    if r < 0:
+        k = -r
+        lines = []
+        if must_cap:
+            limit = (cap >> k) + 1
+            if bound > limit:
+                lines += [f"if (u > {limit}u) {{", f"    u = {limit}u;", "}"]
+                bound = limit
+        if bound <= 0xFF and k <= 7:
+            lines.append(f"uint16_t p = (uint16_t)((uint8_t)u * {1 << k}u);")
+        else:
+            lines.append(f"uint32_t w = (uint32_t)u << {k};")
+            lines.append(f"uint16_t p = (uint16_t)(w > {cap}UL ? {cap}u : w);"
+                         if must_cap else "uint16_t p = (uint16_t)w;")
+            return lines
+        if must_cap and bound << k > cap:
+            lines += [f"if (p > {cap}u) {{", f"    p = {cap}u;", "}"]
+        return lines
+    if must_cap and bound > cap:
+        return [f"uint16_t p = (uint16_t)(u > {cap}u ? {cap}u : u);"]
+    return ["uint16_t p = (uint16_t)u;"]
+
+
+def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
+                    prefix: str) -> list[str]:
+    """Statements of ``act_t PREFIX_actN(acc_t acc)``."""
+    table = q.activation in ("tanh", "logistic")
+    cap = fmt.position_max if table else fmt.act_max
+    lines = _magnitude(q, utype)
+    lines += _position(q, fmt, utype, cap, table or q.saturates, prefix)
+    if table:
+        lines.append(f"{act_type} y = {prefix}_tanh_at(p);")
+        if q.activation == "tanh":
+            return [*lines, f"return acc < 0 ? ({act_type})-y : y;"]
+        return [*lines, f"y = acc < 0 ? ({act_type})-y : y;",
+                f"return ({act_type})((uint16_t)((uint16_t)y + {1 << fmt.bits}u) >> 1);"]
+    if q.activation == "relu":
+        return [*lines, f"return ({act_type})p;"]
+    return [*lines, f"return acc < 0 ? ({act_type})-({act_type})p : ({act_type})p;"]

@@ -1,0 +1,178 @@
+"""The integer emulator: the numeric contract, and its reference implementation.
+
+Everything a board computes is defined here, bit for bit; generated C (host gcc,
+avr-gcc in simavr) and generated MicroPython must give the same integers.
+
+Formats
+    ``q7``: activations and weights int8; ``q15``: int16. An activation ``a``
+    with ``f`` fractional bits means ``a / 2**f``; every range is symmetric,
+    ``[-A, A]`` with ``A = 2**bits - 1`` (127 or 32767), so negating never
+    overflows. Inputs, tanh and logistic outputs have ``bits`` fractional bits
+    (+1.0 saturates to 127/128 or 32767/32768).
+
+Scales (chosen by ``quantize``, from the model alone)
+    Per layer, the weights get ``wf`` fractional bits: the fewest that
+    represent every weight exactly if they fit (ternary weights become -1, 0,
+    +1), else the most that fit ``[-A, A]``, reduced until the accumulator
+    provably fits 32 bits. The accumulator ``acc = x @ W + b`` has
+    ``in_frac + wf`` fractional bits; biases are stored at that scale (int32).
+    Interval analysis over the input box ``[-1, 1]^4`` (propagated per unit,
+    exactly, on the integers) bounds every accumulator: int16 on q7 where the
+    bound is <= 32767, else int32. Relu and identity outputs take the smallest
+    right shift (negative = left) that brings the bound within ``[-A, A]``.
+
+Rounding and saturation
+    Every narrowing rounds half away from zero on the magnitude:
+    ``sign(v) * ((|v| + 2**(r-1)) >> r)``, so no negative number is ever
+    shifted. A left shift is a multiplication by ``2**k``. Relu and identity
+    outputs saturate to ``[-A, A]`` (the generated code omits the clamp where
+    the bound proves it cannot trigger). Weights and biases are rounded half
+    away from zero when quantised.
+
+tanh and logistic
+    One table per format, ``T[k] = round(tanh(k * h) * 2**bits)`` for
+    ``k = 0 .. N`` (q7: h = 1/8, z in [0, 4], 33 int8 entries; q15: h = 1/32,
+    z in [0, 6], 193 int16 entries), read at position ``p = round(|acc| *
+    2**-shift)`` with ``G`` extra bits between nodes (G = 8 in both formats: the index and the fraction are the two bytes of p):
+    ``i = p >> G``; ``i >= N`` gives ``T[N]``; otherwise ``T[i] + ((T[i+1] -
+    T[i]) * (p & (2**G - 1)) + 2**(G-1)) >> G``; negative ``acc`` negates.
+    Positions past the table are clamped before a left shift. Logistic is
+    ``(tanh_q(z / 2) + 2**bits) >> 1`` (reads tanh one bit further).
+    Error against the float function (``TANH_MAX_ERROR``, tested over a dense
+    sweep): at most 1.5 LSB (q7) and 4 LSB (q15); logistic half of it plus one
+    LSB.
+
+Preprocessing (ADC counts to the input vector; no division per inference)
+    Per pixel, with ``span = bright - dark`` (>= 16): ``calib_init`` computes
+    ``m = round(2**31 / span)`` (the only division). Per reading:
+    ``v = clamp(adc, dark, bright) - dark``;
+    ``x = sat(((v * m + 2**(K-1)) >> K) - 2**bits)`` with ``K = 30 - bits``;
+    ``v * m <= span * m < 2**32``, so it fits uint32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixelnet.errors import PixelnetError
+
+from .quantize import QuantizedModel, QuantLayer, get_format, round_half_away, tanh_table
+
+MIN_SPAN = 16
+ADC_MAX = 1023
+CALIB_ONE_BITS = 31  # m = round(2**31 / span)
+TANH_MAX_ERROR = {"q7": 1.5, "q15": 4.0}  # in LSB of the output format
+
+
+class CalibrationError(PixelnetError):
+    """A dark/bright calibration the preprocessing cannot use."""
+
+
+def calib_shift(fmt: str) -> int:
+    """K in the preprocessing: ((v * m + 2**(K-1)) >> K) has ``bits + 1`` integer bits."""
+    return CALIB_ONE_BITS - 1 - get_format(fmt).bits
+
+
+def calib_multipliers(dark: np.ndarray, bright: np.ndarray) -> np.ndarray:
+    """m = round(2**31 / (bright - dark)) per pixel, as ``calib_init`` computes it."""
+    dark = np.asarray(dark, dtype=np.int64)
+    bright = np.asarray(bright, dtype=np.int64)
+    if dark.shape != (4,) or bright.shape != (4,):
+        raise CalibrationError("calibration needs 4 dark and 4 bright counts")
+    if np.any(dark < 0) or np.any(bright > ADC_MAX):
+        raise CalibrationError(f"calibration counts must be within 0..{ADC_MAX}")
+    span = bright - dark
+    if np.any(span < MIN_SPAN):
+        raise CalibrationError(f"bright - dark must be at least {MIN_SPAN} counts on every pixel")
+    one = np.int64(1) << CALIB_ONE_BITS
+    return (one + span // 2) // span
+
+
+def preprocess(qm: QuantizedModel, adc: np.ndarray, dark: np.ndarray, bright: np.ndarray):
+    """Raw counts [N, 4] -> input vectors [N, 4] in the model's input format."""
+    f = qm.format
+    m = calib_multipliers(dark, bright)
+    adc = np.asarray(adc, dtype=np.int64)
+    v = np.clip(adc, np.asarray(dark), np.asarray(bright)) - np.asarray(dark, dtype=np.int64)
+    k = calib_shift(qm.fmt)
+    x = ((v * m + (1 << (k - 1))) >> k) - (1 << f.bits)
+    return np.clip(x, -f.act_max, f.act_max)
+
+
+def quantize_inputs(qm: QuantizedModel, x: np.ndarray) -> np.ndarray:
+    """Float inputs in [-1, 1] -> the input format (rounded, saturated)."""
+    f = qm.format
+    scaled = round_half_away(np.asarray(x, dtype=np.float64) * (1 << f.bits))
+    return np.clip(scaled, -f.act_max, f.act_max).astype(np.int64)
+
+
+def _magnitude_shift(mag: np.ndarray, shift: int) -> np.ndarray:
+    if shift > 0:
+        return (mag + (1 << (shift - 1))) >> shift
+    return mag << -shift
+
+
+def _tanh_q(acc: np.ndarray, shift: int, fmt: str) -> np.ndarray:
+    f = get_format(fmt)
+    table = np.asarray(tanh_table(fmt), dtype=np.int64)
+    mag = np.abs(acc)
+    if shift < 0:
+        mag = np.minimum(mag, (f.position_max >> -shift) + 1)
+    p = np.minimum(_magnitude_shift(mag, shift), f.position_max)
+    i = p >> f.interp_bits
+    frac = p & ((1 << f.interp_bits) - 1)
+    nxt = np.minimum(i + 1, f.table_nodes)
+    step = table[nxt] - table[i]
+    y = table[i] + ((step * frac + (1 << (f.interp_bits - 1))) >> f.interp_bits)
+    return np.where(acc < 0, -y, y)
+
+
+def _activate(layer: QuantLayer, acc: np.ndarray, fmt: str) -> np.ndarray:
+    f = get_format(fmt)
+    if layer.activation == "tanh":
+        return _tanh_q(acc, layer.shift, fmt)
+    if layer.activation == "logistic":
+        return (_tanh_q(acc, layer.shift, fmt) + (1 << f.bits)) >> 1
+    mag = _magnitude_shift(np.abs(acc), layer.shift)
+    out = np.minimum(mag, f.act_max)
+    if layer.activation == "relu":
+        return np.where(acc > 0, out, 0)
+    return np.where(acc < 0, -out, out)
+
+
+def _layer(layer: QuantLayer, x: np.ndarray, fmt: str) -> np.ndarray:
+    # float64 matmul is exact here: every product and partial sum is an integer
+    # below 2**53 (|acc| <= 2**31 by the interval bound), and BLAS is fast.
+    acc = x.astype(np.float64) @ layer.weights.astype(np.float64)
+    acc = acc.astype(np.int64) + layer.biases
+    return _activate(layer, acc, fmt)
+
+
+def infer_trace(qm: QuantizedModel, x: np.ndarray) -> list[np.ndarray]:
+    """Every layer's integer activations for inputs ``x`` [N, n_in] (input format)."""
+    a = np.atleast_2d(np.asarray(x, dtype=np.int64))
+    f = qm.format
+    if a.shape[1] != qm.n_inputs:
+        raise ValueError(f"inputs have {a.shape[1]} columns, the model takes {qm.n_inputs}")
+    if np.any(np.abs(a) > f.act_max):
+        raise ValueError(f"inputs outside the {qm.fmt} range [-{f.act_max}, {f.act_max}]")
+    out = []
+    for layer in qm.layers:
+        a = _layer(layer, a, qm.fmt)
+        out.append(a)
+    return out
+
+
+def infer(qm: QuantizedModel, x: np.ndarray) -> np.ndarray:
+    """The integer outputs [N, n_out] for inputs ``x`` [N, n_in] in the input format."""
+    return infer_trace(qm, x)[-1]
+
+
+def classify(out: np.ndarray) -> np.ndarray:
+    """The class of each output row: argmax, the first on ties."""
+    return np.argmax(np.asarray(out), axis=-1)
+
+
+def dequantize_outputs(qm: QuantizedModel, out: np.ndarray) -> np.ndarray:
+    """Integer outputs -> the float values they stand for."""
+    return np.asarray(out, dtype=np.float64) * 2.0 ** -qm.layers[-1].out_frac

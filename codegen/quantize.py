@@ -1,0 +1,314 @@
+"""Quantisation: a float Model becomes integer weights, shifts and tables.
+
+``quantize(model, fmt)`` is a pure function of the model's arithmetic and the
+format, so the host re-derives exactly what a board runs from the model file
+alone. Scales come from interval analysis over the input box [-1, 1]^4, never
+from data: the same model always gives the same integers. The numbers are
+explained in ``pixelnet.codegen.emulator`` (the numeric contract).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from pixelnet.trainer.model_file import Model
+
+from pixelnet.errors import PixelnetError
+
+
+class QuantizeError(PixelnetError):
+    """A model that cannot be represented in the requested number format."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """One number format: activation/weight width and the tanh table it uses."""
+
+    name: str
+    bits: int  # fractional bits of inputs, tanh and logistic outputs: 7 or 15
+    table_step_bits: int  # tanh table nodes every 2**-table_step_bits
+    table_max: int  # tanh table covers z in [0, table_max]
+    interp_bits: int  # fractional bits of the position between two nodes
+
+    @property
+    def act_max(self) -> int:
+        """Largest activation; the range is symmetric [-act_max, act_max]."""
+        return (1 << self.bits) - 1
+
+    @property
+    def table_nodes(self) -> int:
+        """Index of the last table entry (the saturated value)."""
+        return self.table_max << self.table_step_bits
+
+    @property
+    def position_bits(self) -> int:
+        """Fractional bits of z at which the table is read."""
+        return self.table_step_bits + self.interp_bits
+
+    @property
+    def position_max(self) -> int:
+        """Positions at or past this read the last entry."""
+        return self.table_nodes << self.interp_bits
+
+
+FORMATS: dict[str, Format] = {
+    "q7": Format("q7", 7, table_step_bits=3, table_max=4, interp_bits=8),
+    "q15": Format("q15", 15, table_step_bits=5, table_max=6, interp_bits=8),
+}
+ACC32_MAX = (1 << 31) - 1
+ACC16_MAX = (1 << 15) - 1
+FRAC_SEARCH = range(-40, 48)  # weight scales tried: far beyond any sensible model
+MIN_TABLE_SHIFT, MAX_TABLE_SHIFT = -20, 31  # the 32-bit table position stays in range
+
+
+def get_format(fmt: str) -> Format:
+    """The Format called ``fmt``; QuantizeError names the known ones otherwise."""
+    try:
+        return FORMATS[fmt]
+    except KeyError:
+        known = ", ".join(FORMATS)
+        raise QuantizeError(f"unknown number format {fmt!r} (known: {known})") from None
+
+
+@cache
+def tanh_table(fmt: str) -> tuple[int, ...]:
+    """round(tanh(k * step) * 2**bits), saturated, for k = 0 .. table_nodes."""
+    f = get_format(fmt)
+    z = np.arange(f.table_nodes + 1, dtype=np.float64) / (1 << f.table_step_bits)
+    scaled = np.tanh(z) * (1 << f.bits)
+    return tuple(int(v) for v in np.minimum(np.floor(scaled + 0.5), f.act_max))
+
+
+def round_half_away(x: np.ndarray | float) -> np.ndarray:
+    """Round to nearest, ties away from zero (the rounding used everywhere)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+@dataclass(frozen=True)
+class QuantLayer:
+    """One layer in integers: ``act(shift(x @ weights + biases))``.
+
+    ``weights`` [n_in, n_out] and ``biases`` [n_out] are integers at
+    ``acc_frac`` fractional bits (biases all zero when the model has none).
+    ``shift`` moves the accumulator to the output (relu, identity) or to the
+    table position (tanh; logistic reads tanh at z/2, one bit further).
+    """
+
+    activation: str
+    weights: np.ndarray
+    biases: np.ndarray
+    has_biases: bool
+    in_frac: int
+    weight_frac: int
+    out_frac: int
+    shift: int
+    acc_bits: int  # 16 or 32
+    acc_bound: int  # |accumulator| never exceeds this (interval analysis)
+    out_lo: np.ndarray  # per unit: the output interval, integers
+    out_hi: np.ndarray
+    saturates: bool  # False when the bound proves the narrowing can never clip
+
+    @property
+    def acc_frac(self) -> int:
+        return self.in_frac + self.weight_frac
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weights.shape[1])
+
+    @property
+    def is_ternary(self) -> bool:
+        """Every weight is -1, 0 or +1: the layer is adds and subtracts only."""
+        return bool(np.all(np.abs(self.weights) <= 1))
+
+
+@dataclass(frozen=True)
+class QuantizedModel:
+    """A model in one number format: what the emulator and generated code compute."""
+
+    fmt: str
+    layers: tuple[QuantLayer, ...]
+    classes: tuple[str, ...]
+    model_hash: str  # 16 hex digits, Model.short_hash
+
+    @property
+    def format(self) -> Format:
+        return FORMATS[self.fmt]
+
+    @property
+    def format_bits(self) -> int:
+        return self.format.bits
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Units per layer, input excluded (as PREFIX_LAYER_SIZES_INIT)."""
+        return tuple(layer.n_out for layer in self.layers)
+
+    @property
+    def trace_len(self) -> int:
+        return sum(self.layer_sizes)
+
+    @property
+    def max_units(self) -> int:
+        return max(self.layer_sizes)
+
+
+def _weight_frac_candidates(values: np.ndarray, limit: int) -> list[int]:
+    """Fractional bits for ``values`` in preference order, largest that fits first.
+
+    If fewer bits represent every value exactly (the lesson's ternary weights
+    need none), that exact scale alone is offered: it loses nothing and keeps
+    the products small.
+    """
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    if peak == 0.0:
+        return [0]
+    fitting = [f for f in FRAC_SEARCH if round_half_away(peak * 2.0**f) <= limit]
+    for f in fitting:
+        scaled = values * 2.0**f
+        if np.all(scaled == np.round(scaled)):
+            return [f]
+    return sorted(fitting, reverse=True)
+
+
+def _acc_interval(
+    w_int: np.ndarray, b_int: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-unit interval of x @ w + b for x in the box [lo, hi] (integers)."""
+    wl = w_int * lo[:, None]
+    wh = w_int * hi[:, None]
+    acc_lo = np.minimum(wl, wh).sum(axis=0) + b_int
+    acc_hi = np.maximum(wl, wh).sum(axis=0) + b_int
+    return acc_lo, acc_hi
+
+
+def _scale_layer(weights: np.ndarray, biases: np.ndarray, acc_frac: int, weight_frac: int,
+                 lo: np.ndarray, hi: np.ndarray):
+    """Integer weights and biases at these scales, their accumulator interval and bound."""
+    b_float = round_half_away(biases * 2.0**acc_frac)
+    if np.any(np.abs(b_float) > ACC32_MAX):
+        return None
+    w_int = round_half_away(weights * 2.0**weight_frac).astype(np.int64)
+    b_int = b_float.astype(np.int64)
+    acc_lo, acc_hi = _acc_interval(w_int, b_int, lo, hi)
+    return w_int, b_int, acc_lo, acc_hi, _partial_sum_bound(w_int, b_int, lo, hi)
+
+
+def _partial_sum_bound(w_int: np.ndarray, b_int: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
+    """|b| + sum |w| * max|x|: bounds the accumulator after every term, in any order."""
+    peak = np.maximum(np.abs(lo), np.abs(hi))
+    return int(np.max(np.abs(b_int) + np.abs(w_int).T @ peak))
+
+
+def _output_shift(bound: int, act_max: int) -> int:
+    """Smallest right shift r (maybe negative) with round(bound / 2**r) <= act_max."""
+    r = -40
+    while round_half_away(bound * 2.0**-r) > act_max:
+        r += 1
+    return r
+
+
+def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarray, index: int):
+    biases = layer.biases if layer.biases is not None else np.zeros(layer.n_out)
+    options = [
+        (weight_frac, scaled)
+        for weight_frac in _weight_frac_candidates(layer.weights, f.act_max)
+        if (scaled := _scale_layer(layer.weights, biases, in_frac + weight_frac, weight_frac,
+                                   lo, hi)) is not None
+    ]
+    # q7 prefers an int16 accumulator (one 8x8 multiply and a 16-bit add per weight on
+    # AVR) even at the price of a weight bit or two; else the most precise int32 scale.
+    narrow = [o for o in options if f.bits == 7 and o[1][4] <= ACC16_MAX]
+    wide = [o for o in options if o[1][4] <= ACC32_MAX]
+    if not narrow and not wide:
+        raise QuantizeError(
+            f"layer {index}: weights or biases too large for {f.name} "
+            "(no scale keeps the 32-bit accumulator from overflowing)"
+        )
+    weight_frac, (w_int, b_int, acc_lo, acc_hi, bound) = (narrow or wide)[0]
+    acc_frac = in_frac + weight_frac
+    acc_bits = 16 if narrow else 32
+    act = layer.activation
+    if act in ("tanh", "logistic"):
+        shift = acc_frac - f.position_bits + (1 if act == "logistic" else 0)
+        if not MIN_TABLE_SHIFT <= shift <= MAX_TABLE_SHIFT:
+            raise QuantizeError(
+                f"layer {index}: the {act} input scale 2**-{acc_frac} is out of reach "
+                f"of the {f.name} table (activations or weights too extreme)"
+            )
+        out_frac = f.bits
+        top = tanh_table(f.name)[-1]
+        if act == "tanh":
+            out_lo = np.full(layer.n_out, -top)
+            out_hi = np.full(layer.n_out, top)
+        else:
+            out_lo = np.zeros(layer.n_out, dtype=np.int64)
+            out_hi = np.full(layer.n_out, (top + (1 << f.bits)) >> 1)
+        saturates = False
+    else:
+        reach = int(max(np.max(np.abs(acc_lo)), np.max(np.abs(acc_hi))))
+        shift = _output_shift(max(reach, 1), f.act_max)
+        out_frac = acc_frac - shift
+        out_lo = _shift_round(acc_lo, shift)
+        out_hi = _shift_round(acc_hi, shift)
+        saturates = bool(np.any(out_lo < -f.act_max) or np.any(out_hi > f.act_max))
+        out_lo = np.clip(out_lo, -f.act_max, f.act_max)
+        out_hi = np.clip(out_hi, -f.act_max, f.act_max)
+        if act == "relu":
+            out_lo = np.maximum(out_lo, 0)
+            out_hi = np.maximum(out_hi, 0)
+    return QuantLayer(
+        activation=act,
+        weights=w_int,
+        biases=b_int,
+        has_biases=layer.biases is not None,
+        in_frac=in_frac,
+        weight_frac=weight_frac,
+        out_frac=out_frac,
+        shift=shift,
+        acc_bits=acc_bits,
+        acc_bound=bound,
+        out_lo=out_lo.astype(np.int64),
+        out_hi=out_hi.astype(np.int64),
+        saturates=saturates,
+    )
+
+
+def _shift_round(acc: np.ndarray, shift: int) -> np.ndarray:
+    """Integer acc * 2**-shift, rounded half away from zero (exact integer arithmetic)."""
+    acc = np.asarray(acc, dtype=np.int64)
+    mag = np.abs(acc)
+    if shift > 0:
+        mag = (mag + (1 << (shift - 1))) >> shift
+    elif shift < 0:
+        mag = mag << -shift
+    return np.where(acc < 0, -mag, mag)
+
+
+def quantize(model: Model, fmt: str = "q7") -> QuantizedModel:
+    """The integer model in format ``fmt`` ("q7" or "q15"); deterministic in (model, fmt)."""
+    f = get_format(fmt)
+    lo = np.full(model.n_inputs, -f.act_max, dtype=np.int64)
+    hi = np.full(model.n_inputs, f.act_max, dtype=np.int64)
+    in_frac = f.bits
+    layers = []
+    for index, layer in enumerate(model.layers):
+        q = _quantize_layer(layer, f, in_frac, lo, hi, index)
+        layers.append(q)
+        lo, hi, in_frac = q.out_lo, q.out_hi, q.out_frac
+    return QuantizedModel(fmt, tuple(layers), tuple(model.classes), model.short_hash)

@@ -1,0 +1,208 @@
+"""Render a QuantizedModel into C or MicroPython through Jinja2 templates.
+
+Python decides every number and every expression (constant shifts, which
+weights to skip, loop or unrolled); the templates only lay them out. The
+Jinja environment is strict, so a typo in a template fails instead of
+rendering an empty string. Nothing from the model file reaches the code
+except integers and the validated prefix.
+"""
+
+from __future__ import annotations
+
+import keyword
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from pixelnet import __version__
+from pixelnet.errors import PixelnetError
+
+from .c_activation import activation_body
+from .emulator import calib_shift
+from .quantize import Format, QuantizedModel, QuantLayer, tanh_table
+
+TARGETS = ("arduino", "c", "micropython")
+OPTIMIZE = ("size", "speed")
+C_RESERVED = frozenset(
+    (
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+        "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+        "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+        "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex", "_Imaginary", "bool",
+        "true", "false", "asm", "NULL", "main",
+    )
+)
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,23}\Z")
+
+
+class GenerateError(PixelnetError):
+    """A bad target, optimisation or prefix for code generation."""
+
+
+def validate_prefix(prefix: str) -> str:
+    """The prefix if it is safe as a C and Python identifier stem; GenerateError otherwise."""
+    if not IDENTIFIER.match(prefix):
+        raise GenerateError(
+            f"prefix {prefix!r} must be a letter then letters, digits or '_' (at most 24)"
+        )
+    if prefix in C_RESERVED or keyword.iskeyword(prefix) or prefix.lower() in C_RESERVED:
+        raise GenerateError(f"prefix {prefix!r} is a reserved word")
+    return prefix
+
+
+@dataclass(frozen=True)
+class CLayer:
+    """One layer as the templates see it: types, constants and expressions."""
+
+    index: int
+    q: QuantLayer
+    style: str  # "loop" (weights read from a table) or "unrolled" (weights in code)
+    acc_type: str
+    uacc_type: str
+    weight_type: str
+    weights_flat: list[int]  # neuron-major
+    expressions: list[str]  # unrolled: one accumulator expression per neuron
+    used_inputs: list[int]
+    clamp_before_left_shift: int  # table activations: larger magnitudes read the last entry
+    act_body: list[str]  # C statements of the activation function
+
+
+def _product(fmt: Format, var: str, w: int) -> str:
+    """Signed term ``w * var`` in the accumulator's arithmetic, avoiding avr-gcc's traps."""
+    sign = "-" if w < 0 else "+"
+    mag = abs(w)
+    if mag == 1:
+        return f"{sign} {var}"
+    if fmt.bits == 7:  # int8 x int8 fits int16: gcc emits one 8x8 muls, no library call
+        return f"{sign} (int16_t)({var} * {mag})"
+    return f"{sign} (int32_t){var} * {mag}"
+
+
+def _unrolled_expression(fmt: Format, q: QuantLayer, j: int) -> str:
+    terms = [_product(fmt, f"x{i}", int(q.weights[i, j])) for i in range(q.n_in)]
+    terms = [t for t, w in zip(terms, q.weights[:, j], strict=True) if w != 0]
+    if q.acc_bits == 32:  # the first operand makes every partial sum 32-bit, also on AVR
+        return " ".join([f"INT32_C({int(q.biases[j])})", *terms])
+    if q.biases[j] or not terms:
+        terms.insert(0, str(int(q.biases[j])))
+    return "(int16_t)(" + " ".join(terms).removeprefix("+ ") + ")"
+
+
+def _magnitude_peak(fmt: Format, q: QuantLayer) -> int:
+    """The largest value the unsigned magnitude takes while the activation shifts it."""
+    if q.shift > 0:
+        return q.acc_bound + (1 << (q.shift - 1))
+    if q.activation in ("tanh", "logistic"):
+        return min(q.acc_bound, (fmt.position_max >> -q.shift) + 1) << -q.shift
+    return q.acc_bound << -q.shift
+
+
+def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str) -> CLayer:
+    style = "unrolled" if optimize == "speed" or q.is_ternary else "loop"
+    narrow_unsigned = q.acc_bits == 16 and _magnitude_peak(fmt, q) <= 0xFFFF
+    used = [i for i in range(q.n_in) if style == "loop" or q.weights[i].any()]
+    uacc_type = "uint16_t" if narrow_unsigned else "uint32_t"
+    act_type = "int8_t" if fmt.bits == 7 else "int16_t"
+    return CLayer(
+        index=index,
+        q=q,
+        style=style,
+        acc_type=f"int{q.acc_bits}_t",
+        uacc_type=uacc_type,
+        weight_type="int8_t" if fmt.bits == 7 else "int16_t",
+        weights_flat=[int(v) for v in q.weights.T.reshape(-1)],
+        expressions=[_unrolled_expression(fmt, q, j) for j in range(q.n_out)],
+        used_inputs=used,
+        clamp_before_left_shift=(fmt.position_max >> -q.shift) + 1 if q.shift < 0 else 0,
+        act_body=activation_body(q, fmt, uacc_type, act_type, prefix),
+    )
+
+
+def _pos_type(fmt: Format) -> str:
+    return "uint16_t" if fmt.position_max <= 0xFFFF else "uint32_t"
+
+
+def _py_expression(q: QuantLayer, j: int) -> str:
+    parts = [str(int(q.biases[j]))]
+    for i in range(q.n_in):
+        w = int(q.weights[i, j])
+        if w:
+            sign = "-" if w < 0 else "+"
+            parts.append(f"{sign} x[{i}]" if abs(w) == 1 else f"{sign} x[{i}] * {abs(w)}")
+    return " ".join(parts)
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pixelnet.codegen", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dict:
+    f = qm.format
+    uses_table = any(q.activation in ("tanh", "logistic") for q in qm.layers)
+    return {
+        "stamp": (
+            f"Generated by pixelnet {__version__} from model {qm.model_hash}, "
+            f"format {qm.fmt}, target {target}, optimize {optimize}. Do not edit."
+        ),
+        "prefix": prefix,
+        "PREFIX": prefix.upper(),
+        "qm": qm,
+        "fmt": f,
+        "act_type": "int8_t" if f.bits == 7 else "int16_t",
+        "pos_type": _pos_type(f),
+        "hash_bytes": [int(qm.model_hash[i : i + 2], 16) for i in range(0, 16, 2)],
+        "uses_table": uses_table,
+        "table": (*tanh_table(qm.fmt), tanh_table(qm.fmt)[-1]),  # T[N+1] = T[N]: no bound check
+        "calib_shift": calib_shift(qm.fmt),
+        "layers": [_c_layer(f, q, i, optimize, prefix) for i, q in enumerate(qm.layers)],
+        "py_expressions": [
+            [_py_expression(q, j) for j in range(q.n_out)] for q in qm.layers
+        ],
+        "native": optimize == "speed",
+    }
+
+
+def render(qm: QuantizedModel, target: str, prefix: str = "pixelnet",
+           optimize: str = "size") -> dict[str, str]:
+    """File name -> text of the generated files (nothing written)."""
+    if target not in TARGETS:
+        raise GenerateError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
+    if optimize not in OPTIMIZE:
+        raise GenerateError(f"unknown optimisation {optimize!r} (known: {', '.join(OPTIMIZE)})")
+    validate_prefix(prefix)
+    env = _environment()
+    ctx = _context(qm, prefix, optimize, target)
+    if target == "micropython":
+        return {f"{prefix}_model.py": env.get_template("micropython.py.jinja").render(ctx)}
+    return {
+        f"{prefix}_model.h": env.get_template("model.h.jinja").render(ctx),
+        f"{prefix}_model.c": env.get_template("model.c.jinja").render(ctx),
+    }
+
+
+def write_files(files: dict[str, str], out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write each file atomically into ``out_dir`` (created); the paths written."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, text in files.items():
+            path = out / name
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+            paths.append(path)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise GenerateError(f"{out}: cannot write generated files ({reason})") from None
+    return paths

@@ -1,0 +1,36 @@
+/* pixelnet on an Arduino Uno: a 2x2 photodiode "camera" on A0..A3 classified by
+ * the generated network, spoken over serial (PROTOCOL.md, 115200 8N1).
+ *
+ * Wiring (pixel order used everywhere):  A0 = top-left     A1 = top-right
+ *                                        A2 = bottom-left  A3 = bottom-right
+ * Each photodiode (or LDR) with its resistor as a divider between 5 V and GND.
+ *
+ * The generated model (pixelnet_model.h / pixelnet_model.c, from
+ * `pixelnet generate --target arduino`) must sit beside this file;
+ * `pixelnet build --board uno` puts a complete copy of this folder under build/.
+ * The protocol lives in pn_app.c / pn_frame.c (plain C, also tested on the host),
+ * its hardware hooks in pn_arduino.cpp; this file only runs it.
+ */
+#include <Arduino.h>
+#include <avr/wdt.h>
+
+#include "pn_app.h"
+#include "pn_avr.h"
+
+static const unsigned long BAUD = 115200;
+
+void setup()
+{
+    Serial.begin(BAUD);
+    pn_avr_watchdog_on();
+    pn_app_boot();
+}
+
+void loop()
+{
+    wdt_reset();
+    while (Serial.available() > 0) {
+        pn_app_on_byte((uint8_t)Serial.read());
+    }
+    pn_app_poll();
+}

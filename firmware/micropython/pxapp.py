@@ -1,0 +1,314 @@
+# pixelnet firmware (MicroPython): the serial protocol of firmware/PROTOCOL.md.
+#
+# The port, the sensor, the generated model module and the calibration store
+# are passed in, so the same code runs on a board, on the unix port (the
+# virtual board) and against fakes. The hot path (frames in, results out) works
+# on preallocated buffers with integers only.
+import time
+
+from micropython import const
+
+import pxboard
+import pxcal
+import pxframe
+
+FIRMWARE = (0, 1, 0)
+PROTOCOL = const(1)
+BAUD = const(115200)
+MAX_BOARD_NAME = const(24)
+_P = const(2)  # payload offset in a frame body (pxframe.PAYLOAD)
+
+# host -> board
+INFO = const(0x01)
+STREAM = const(0x02)
+INFER = const(0x03)
+INFER_RAW = const(0x04)
+TRACE = const(0x05)
+CALIBRATE = const(0x06)
+AVERAGE = const(0x07)
+RESET = const(0x08)
+SAMPLE = const(0x09)
+# board -> host
+M_ACK = const(0x80)
+M_INFO = const(0x81)
+M_CAL = const(0x82)
+M_RESULT = const(0x84)
+M_SAMPLE = const(0x85)
+M_TRACE = const(0x86)
+M_ERROR = const(0xE0)
+# error codes
+E_UNKNOWN = const(4)
+E_BAD_LENGTH = const(5)
+E_BAD_ARG = const(6)
+# CALIBRATE ops
+OP_DARK = const(0)
+OP_BRIGHT = const(1)
+OP_RESET = const(2)
+OP_SET = const(3)
+_IDLE_MS = const(50)  # longest sleep in the main loop while nothing is due
+_BYTES_PER_TURN = const(256)  # input handled before the stream gets a turn
+
+
+def _get_u16(buf, at):
+    return buf[at] | (buf[at + 1] << 8)
+
+
+def _get_i16(buf, at):
+    v = buf[at] | (buf[at + 1] << 8)
+    return v - 0x10000 if v & 0x8000 else v
+
+
+def _put(buf, at, values, n):
+    # n values as little-endian 16-bit two's complement; returns the next offset
+    for i in range(n):
+        v = values[i] & 0xFFFF
+        buf[at] = v & 0xFF
+        buf[at + 1] = v >> 8
+        at += 2
+    return at
+
+
+class App:
+    def __init__(self, port, sensor, model, board_name, cal_path=pxcal.FILE):
+        self.port = port
+        self.sensor = sensor
+        self.model = model
+        self.board_name = board_name.encode()[:MAX_BOARD_NAME]
+        self.cal_path = cal_path
+        self.reader = pxframe.FrameReader()
+        self.writer = pxframe.FrameWriter(port)
+        self.n_in = model.N_INPUTS
+        self.n_out = model.N_OUTPUTS
+        self.limit = (1 << model.FORMAT) - 1  # inputs lie in [-limit, limit] (symmetric formats)
+        self.adc = [0, 0, 0, 0]
+        self.zero_adc = (0, 0, 0, 0)
+        self.x = [0] * self.n_in
+        self.out = [0] * self.n_out
+        self.trace = [0] * sum(model.LAYER_SIZES)
+        self.reset_requested = False
+        # a SAMPLE frame on the wire: payload + type, seq, crc, COBS byte, delimiter
+        wire = 2 * (4 + self.n_in + self.n_out) + 1 + 6
+        self.line_rate = BAUD // 10 // wire
+        self.period_us = 0  # 0 = not streaming
+        self.due = 0
+        self.stream_seq = 0
+        self._load_calibration()
+
+    # --- calibration -------------------------------------------------------
+    def _load_calibration(self):
+        stored = pxcal.load(self.cal_path)
+        if stored is None:
+            self._use_calibration(*pxcal.defaults(), source=pxcal.DEFAULT)
+        else:
+            self._use_calibration(*stored, source=pxcal.STORED)
+
+    def _use_calibration(self, dark, bright, source):
+        self.dark = list(dark)
+        self.bright = list(bright)
+        self.cal_source = source
+        self.cal = self.model.calib_init(self.dark, self.bright)
+
+    # --- main loop ---------------------------------------------------------
+    def run(self):
+        # answer commands and stream until a RESET command has been acknowledged
+        self.send_info(0, True)
+        port = self.port
+        while not self.reset_requested:
+            port.wait(self._ms_until_due())
+            for _ in range(_BYTES_PER_TURN):
+                byte = port.read_byte()
+                if byte < 0:
+                    break
+                self.receive(byte)
+                if self.reset_requested:
+                    return
+            self._stream_turn()
+
+    def _ms_until_due(self):
+        if not self.period_us:
+            return _IDLE_MS
+        wait_us = time.ticks_diff(self.due, time.ticks_us())
+        return max(0, min(_IDLE_MS, wait_us // 1000))
+
+    def _stream_turn(self):
+        if not self.period_us:
+            return
+        now = time.ticks_us()
+        late = time.ticks_diff(now, self.due)
+        if late < 0:
+            return
+        # keep the rate on average, but do not burst to catch up a long stall
+        step = self.period_us if late < self.period_us else late + self.period_us
+        self.due = time.ticks_add(self.due, step)
+        self._send_sample(self.stream_seq)
+        self.stream_seq = (self.stream_seq + 1) & 0xFF
+
+    # --- frames in ---------------------------------------------------------
+    def receive(self, byte):
+        n = self.reader.push(byte)
+        if n > 0:
+            self.handle(self.reader.body, n - 4)
+        elif n < 0:
+            self.error(0, -n, 0)
+
+    def handle(self, body, n):
+        # one checked frame: body[0] type, body[1] seq, n payload bytes at body[2:]
+        cmd = body[0]
+        seq = body[1]
+        if cmd == INFER or cmd == TRACE:
+            if n != 2 * self.n_in:
+                return self.error(seq, E_BAD_LENGTH, cmd)
+            if not self._read_inputs(body):
+                return self.error(seq, E_BAD_ARG, cmd)
+            if cmd == INFER:
+                return self._send_result(seq, self.zero_adc)
+            return self._send_trace(seq)
+        if cmd == INFER_RAW:
+            return self._infer_raw(seq, body, n)
+        if cmd == SAMPLE or cmd == INFO or cmd == RESET:
+            if n:
+                return self.error(seq, E_BAD_LENGTH, cmd)
+            if cmd == INFO:
+                return self.send_info(seq, False)
+            if cmd == RESET:
+                self.ack(seq, cmd)
+                self.reset_requested = True
+                return
+            if not self.sensor.complete:
+                return self.error(seq, E_BAD_ARG, cmd)
+            return self._send_sample(seq)
+        if cmd == STREAM:
+            return self._stream(seq, body, n)
+        if cmd == CALIBRATE:
+            return self._calibrate(seq, body, n)
+        if cmd == AVERAGE:
+            if n != 1:
+                return self.error(seq, E_BAD_LENGTH, cmd)
+            if not 1 <= body[_P] <= pxboard.MAX_AVERAGING:
+                return self.error(seq, E_BAD_ARG, cmd)
+            self.sensor.averaging = body[_P]
+            return self.ack(seq, cmd)
+        self.error(seq, E_UNKNOWN, cmd)
+
+    def _read_inputs(self, body):
+        lo = -self.limit
+        x = self.x
+        for i in range(self.n_in):
+            v = _get_i16(body, _P + 2 * i)
+            if not lo <= v <= self.limit:
+                return False
+            x[i] = v
+        return True
+
+    def _infer_raw(self, seq, body, n):
+        if n != 8:
+            return self.error(seq, E_BAD_LENGTH, INFER_RAW)
+        adc = self.adc
+        for i in range(4):
+            adc[i] = _get_u16(body, _P + 2 * i)
+            if adc[i] > pxcal.MAX_COUNT:
+                return self.error(seq, E_BAD_ARG, INFER_RAW)
+        self.model.preprocess(self.cal, adc, self.x)
+        self._send_result(seq, adc)
+
+    def _stream(self, seq, body, n):
+        if n != 2:
+            return self.error(seq, E_BAD_LENGTH, STREAM)
+        # no faster than 115200 baud would carry (0xFFFF asks for exactly that)
+        rate = min(_get_u16(body, _P), self.line_rate)
+        if rate and not self.sensor.complete:
+            return self.error(seq, E_BAD_ARG, STREAM)
+        self.ack(seq, STREAM)
+        self.period_us = 1000000 // rate if rate else 0
+        self.due = time.ticks_us()
+
+    def _calibrate(self, seq, body, n):
+        if n < 1:
+            return self.error(seq, E_BAD_LENGTH, CALIBRATE)
+        op = body[_P]
+        if n != (17 if op == OP_SET else 1):
+            return self.error(seq, E_BAD_LENGTH, CALIBRATE)
+        if op > OP_SET:
+            return self.error(seq, E_BAD_ARG, CALIBRATE)
+        if op == OP_RESET:
+            pxcal.erase(self.cal_path)
+            self._use_calibration(*pxcal.defaults(), source=pxcal.DEFAULT)
+            return self._send_cal(seq)
+        dark = list(self.dark)
+        bright = list(self.bright)
+        if op == OP_SET:
+            for i in range(4):
+                dark[i] = _get_u16(body, _P + 1 + 2 * i)
+                bright[i] = _get_u16(body, _P + 9 + 2 * i)
+        elif not self.sensor.complete:
+            return self.error(seq, E_BAD_ARG, CALIBRATE)
+        else:
+            self.sensor.read(dark if op == OP_DARK else bright)
+        if not pxcal.is_valid(dark, bright):
+            return self.error(seq, E_BAD_ARG, CALIBRATE)
+        pxcal.save(dark, bright, self.cal_path)
+        self._use_calibration(dark, bright, pxcal.SESSION)
+        self._send_cal(seq)
+
+    # --- frames out --------------------------------------------------------
+    def ack(self, seq, cmd):
+        self.writer.body[_P] = cmd
+        self.writer.send(M_ACK, seq, 1)
+
+    def error(self, seq, code, cmd):
+        body = self.writer.body
+        body[_P] = code
+        body[_P + 1] = cmd
+        self.writer.send(M_ERROR, seq, 2)
+
+    def _put_calibration(self, at):
+        body = self.writer.body
+        at = _put(body, at, self.dark, 4)
+        at = _put(body, at, self.bright, 4)
+        body[at] = self.cal_source
+        return at + 1
+
+    def send_info(self, seq, boot):
+        m = self.model
+        body = self.writer.body
+        head = (PROTOCOL, 1 if boot else 0) + FIRMWARE + (
+            m.FORMAT, self.n_in, self.n_out, m.N_LAYERS, self.sensor.averaging)
+        at = _P
+        for v in head:
+            body[at] = v
+            at += 1
+        body[at:at + 8] = m.MODEL_HASH
+        at = self._put_calibration(at + 8)
+        end = at + len(self.board_name)
+        body[at:end] = self.board_name
+        self.writer.send(M_INFO, seq, end - _P)
+
+    def _send_cal(self, seq):
+        self.writer.send(M_CAL, seq, self._put_calibration(_P) - _P)
+
+    def _send_result(self, seq, adc, msg_type=M_RESULT):
+        # RESULT (or SAMPLE) from self.x: the counts used, the input, the outputs, the class
+        cls = self.model.infer(self.x, self.out)
+        body = self.writer.body
+        at = _put(body, _P, adc, 4)
+        at = _put(body, at, self.x, self.n_in)
+        at = _put(body, at, self.out, self.n_out)
+        body[at] = cls
+        self.writer.send(msg_type, seq, at + 1 - _P)
+
+    def _send_sample(self, seq):
+        self.sensor.read(self.adc)
+        self.model.preprocess(self.cal, self.adc, self.x)
+        self._send_result(seq, self.adc, M_SAMPLE)
+
+    def _send_trace(self, seq):
+        self.model.infer_trace(self.x, self.trace)
+        body = self.writer.body
+        start = 0
+        for layer, units in enumerate(self.model.LAYER_SIZES):
+            body[_P] = layer
+            body[_P + 1] = units
+            at = _put(body, _P + 2, self.trace[start:start + units], units)
+            self.writer.send(M_TRACE, seq, at - _P)
+            start += units
+        self._send_result(seq, self.zero_adc)

@@ -1,0 +1,520 @@
+"""Talk to a pixelnet board over any serial-like object (firmware/PROTOCOL.md).
+
+The client is pure protocol over ``port.read`` / ``port.write``: a pyserial
+``Serial``, ``serial_for_url("loop://")`` or a pseudo-terminal all work, which
+is how it is tested without hardware. It is single-threaded: every call pumps
+the port until its reply arrives, and stream ``SAMPLE`` frames that arrive
+meanwhile are queued for ``samples()``.
+
+A lossy line is expected, not exceptional. Frames are CRC-checked (a corrupted
+frame is never returned), a command without a reply is re-sent with the same
+``seq`` a bounded number of times (so a late reply still matches and a
+duplicate is dropped), stream sequence gaps and duplicates are counted, and a
+board that restarts mid-stream (its boot INFO) gets its stream and averaging
+back. Everything thrown away is counted in ``stats``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import struct
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pixelnet.errors import PixelnetError
+
+from .frames import Frame, FrameDecoder, encode_frame
+from .messages import (
+    N_ADC,
+    STREAM_MAX_RATE,
+    BoardError,
+    Calibration,
+    CalOp,
+    Cmd,
+    ErrorCode,
+    Info,
+    Msg,
+    ProtocolError,
+    Sample,
+    TraceLayer,
+    pack_vector,
+    unpack_calibration,
+    unpack_error,
+    unpack_info,
+    unpack_sample,
+    unpack_trace,
+)
+
+REPLY_TIMEOUT = 0.5  # s without a reply before a command is re-sent (a board answers in ms)
+COMMAND_RETRIES = 3  # re-sends of one command before BoardTimeout
+BOOT_TIMEOUT = 4.0  # s for the boot INFO after RESET (Uno bootloader ~1.6 s, MicroPython ~1 s)
+STREAM_TIMEOUT = 2.0  # s without a stream sample before samples() gives up
+READ_POLL = 0.02  # s a single port read may block: the granularity of every deadline
+# Requests in flight in infer_many: 4 INFER frames (14 bytes each) fit the Uno's
+# 64-byte receive buffer, so a slow board never loses a pipelined request.
+PIPELINE_WINDOW = 4
+
+_REPLIES: dict[Cmd, Msg] = {
+    Cmd.INFO: Msg.INFO,
+    Cmd.STREAM: Msg.ACK,
+    Cmd.INFER: Msg.RESULT,
+    Cmd.INFER_RAW: Msg.RESULT,
+    Cmd.TRACE: Msg.RESULT,
+    Cmd.CALIBRATE: Msg.CAL,
+    Cmd.AVERAGE: Msg.ACK,
+    Cmd.RESET: Msg.ACK,
+    Cmd.SAMPLE: Msg.SAMPLE,
+}
+
+
+class BoardTimeout(PixelnetError):
+    """The board did not answer within the deadline (after the allowed retries)."""
+
+
+class BoardErrorReply(PixelnetError):
+    """The board answered a command with an ERROR frame."""
+
+    def __init__(self, error: BoardError, cmd: Cmd) -> None:
+        super().__init__(f"board rejected {cmd.name}: {error.name}")
+        self.code = error.code
+        self.cmd = cmd
+
+
+class PortClosedError(PixelnetError):
+    """The serial port went away (cable pulled, board powered off, port closed)."""
+
+
+@dataclass
+class LinkStats:
+    """What the link lost or repaired; the fault report of ``pixelnet verify``."""
+
+    frames: int = 0  # frames with a good CRC
+    bad_crc: int = 0
+    bad_frame: int = 0
+    too_long: int = 0
+    garbage_bytes: int = 0
+    stream_samples: int = 0  # stream SAMPLE frames delivered
+    seq_gaps: int = 0  # places where the stream counter jumped
+    missed_samples: int = 0  # stream samples lost in those gaps
+    duplicates: int = 0  # repeated frames dropped (duplicated stream frames, late replies)
+    resets: int = 0  # boot INFO frames seen (board restarted)
+    board_errors: int = 0  # ERROR frames received
+    retries: int = 0  # commands re-sent after a timeout or a garbled-frame error
+    protocol_errors: int = 0  # CRC-good frames with an impossible layout (dropped)
+
+    @property
+    def resyncs(self) -> int:
+        """Times the decoder threw a frame away and re-synchronised at the next 0x00."""
+        return self.bad_crc + self.bad_frame + self.too_long
+
+    def to_dict(self) -> dict[str, int]:
+        return {**asdict(self), "resyncs": self.resyncs}
+
+
+@dataclass
+class _Pending:
+    seq: int
+    cmd: Cmd
+    wire: bytes
+    deadline: float
+    sent_at: float = 0.0
+    timeouts: int = 0
+    traces: list[TraceLayer] = field(default_factory=list)
+    reply: Frame | None = None
+    error: BoardError | None = None
+
+
+class BoardClient:
+    """One board on one serial port; see the module docstring."""
+
+    def __init__(
+        self,
+        port: Any,
+        *,
+        reply_timeout: float = REPLY_TIMEOUT,
+        retries: int = COMMAND_RETRIES,
+        window: int = PIPELINE_WINDOW,
+    ) -> None:
+        self._port = port
+        self._port.timeout = READ_POLL
+        self.reply_timeout = reply_timeout
+        self.retries = retries
+        self.window = window
+        self._decoder = FrameDecoder()
+        self._counts = LinkStats()
+        self._seq = 0
+        self._pending: dict[int, _Pending] = {}
+        self._stream: deque[tuple[int, Sample]] = deque()
+        self._last_stream_seq: int | None = None
+        self._stream_rate = 0
+        self._averaging: int | None = None
+        self._resume_needed = False
+        self._boots = 0
+        self._link_error = False
+        self._answered = False
+        self.last_info: Info | None = None
+        self._write(b"\x00")  # flush any half-received frame on the board
+
+    @classmethod
+    def open(cls, url: str, baudrate: int = 115200, **kwargs: Any) -> BoardClient:
+        """Open a port path or any pyserial URL (no board wait; see connect.connect)."""
+        from .connect import open_port
+
+        return cls(open_port(url, baudrate), **kwargs)
+
+    # -- lifecycle -------------------------------------------------------
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._port.close()
+
+    def __enter__(self) -> BoardClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def stats(self) -> LinkStats:
+        """A snapshot of the link counters (decoder and client)."""
+        d = self._decoder.stats
+        return LinkStats(
+            **{
+                **asdict(self._counts),
+                "frames": d.frames,
+                "bad_crc": d.bad_crc,
+                "bad_frame": d.bad_frame,
+                "too_long": d.too_long,
+                "garbage_bytes": d.garbage_bytes,
+            }
+        )
+
+    # -- commands --------------------------------------------------------
+
+    def info(self) -> Info:
+        info = unpack_info(self._command(Cmd.INFO).payload)
+        self.last_info = info
+        return info
+
+    def infer(self, x: Sequence[int]) -> Sample:
+        return self.infer_many([x])[0]
+
+    def infer_raw(self, adc: Sequence[int]) -> Sample:
+        return self.infer_many([adc], raw=True)[0]
+
+    def infer_many(self, xs: Iterable[Sequence[int]], raw: bool = False) -> list[Sample]:
+        """Results for many inputs, with up to ``window`` requests in flight."""
+        cmd = Cmd.INFER_RAW if raw else Cmd.INFER
+        requests = ((cmd, _vector_payload(x, unsigned=raw)) for x in xs)
+        return [self._sample(p.reply) for p in self._pipeline(requests)]
+
+    def trace(self, x: Sequence[int]) -> tuple[list[TraceLayer], Sample]:
+        (done,) = self._pipeline([(Cmd.TRACE, _vector_payload(x, unsigned=False))])
+        return done.traces, self._sample(done.reply)
+
+    def calibrate(
+        self,
+        op: CalOp,
+        dark: Sequence[int] | None = None,
+        bright: Sequence[int] | None = None,
+    ) -> Calibration:
+        """Measure dark or bright now, reset to defaults, or set both (CalOp.SET)."""
+        payload = bytes((int(op),))
+        if op == CalOp.SET:
+            if dark is None or bright is None:
+                raise ValueError("CalOp.SET needs both dark and bright")
+            payload += _vector_payload(dark, unsigned=True) + _vector_payload(bright, True)
+        elif dark is not None or bright is not None:
+            raise ValueError("dark and bright are only given with CalOp.SET")
+        cal = unpack_calibration(self._command(Cmd.CALIBRATE, payload).payload)
+        if self.last_info is not None:  # samples from now on are preprocessed with this one
+            self.last_info = dataclasses.replace(self.last_info, calibration=cal)
+        return cal
+
+    def set_averaging(self, n: int) -> None:
+        if not 0 <= n <= 255:
+            raise ValueError(f"averaging {n} does not fit a byte")
+        self._command(Cmd.AVERAGE, bytes((n,)))
+        self._averaging = n
+
+    def stream(self, rate: int) -> None:
+        """Start streaming at ``rate`` samples/s (0xFFFF: line speed); 0 stops."""
+        if not 0 <= rate <= STREAM_MAX_RATE:
+            raise ValueError(f"stream rate {rate} outside 0..{STREAM_MAX_RATE}")
+        self._command(Cmd.STREAM, struct.pack("<H", rate))
+        self._stream_rate = rate
+        if rate == 0:
+            self._stream.clear()
+
+    def sample(self) -> Sample:
+        """One sample read from the sensor now (outside the stream)."""
+        return self._sample(self._command(Cmd.SAMPLE))
+
+    def samples(
+        self, n: int | None = None, timeout: float = STREAM_TIMEOUT
+    ) -> Iterator[tuple[int, Sample]]:
+        """Stream samples as (stream seq, sample); raises BoardTimeout after ``timeout`` s idle."""
+        delivered = 0
+        while n is None or delivered < n:
+            if not self._stream:
+                self._pump_until(lambda: bool(self._stream) or self._resume_needed, timeout)
+            if self._resume_needed:
+                self._resume_after_reset()
+                continue
+            self._counts.stream_samples += 1
+            delivered += 1
+            yield self._stream.popleft()
+
+    def reset(self) -> Info:
+        """Restart the board (RESET) and return its boot INFO."""
+        for attempt in range(self.retries + 1):
+            boots = self._boots
+            if attempt:
+                self._counts.retries += 1
+            seq = self._next_seq()
+            self._pending[seq] = _Pending(seq, Cmd.RESET, encode_frame(Cmd.RESET, seq), 0.0)
+            self._transmit(self._pending[seq])
+            try:
+                self._pump_until(lambda b=boots: self._boots > b, BOOT_TIMEOUT)
+            except BoardTimeout:
+                continue
+            finally:
+                self._pending.pop(seq, None)  # its ACK may be lost in the restart
+            self._resume_needed = False
+            assert self.last_info is not None
+            return self.last_info
+        raise BoardTimeout(
+            f"no boot INFO within {BOOT_TIMEOUT:g} s after {self.retries + 1} RESET commands"
+        )
+
+    def wait_for_boot(self, timeout: float) -> Info | None:
+        """The boot INFO if the board sends one within ``timeout`` s (after a DTR reset)."""
+        boots = self._boots
+        try:
+            self._pump_until(lambda: self._boots > boots, timeout)
+        except BoardTimeout:
+            return None
+        return self.last_info
+
+    # -- engine ----------------------------------------------------------
+
+    def _command(self, cmd: Cmd, payload: bytes = b"") -> Frame:
+        (done,) = self._pipeline([(cmd, payload)])
+        assert done.reply is not None
+        return done.reply
+
+    def _pipeline(self, requests: Iterable[tuple[Cmd, bytes]]) -> list[_Pending]:
+        """Send requests with up to ``window`` in flight; results in request order."""
+        todo = iter(requests)
+        order: list[_Pending] = []
+        in_flight: list[_Pending] = []
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(in_flight) < self.window:
+                    request = next(todo, None)
+                    if request is None:
+                        exhausted = True
+                        break
+                    pending = self._send(*request)
+                    order.append(pending)
+                    in_flight.append(pending)
+                if not in_flight:
+                    return order
+                self._pump_once()
+                for pending in in_flight:
+                    if pending.error is not None:
+                        raise BoardErrorReply(pending.error, pending.cmd)
+                self._resend_overdue(in_flight)
+                in_flight = [p for p in in_flight if p.reply is None]
+        finally:  # on an error, late replies to the abandoned requests count as duplicates
+            for pending in in_flight:
+                if self._pending.get(pending.seq) is pending:
+                    del self._pending[pending.seq]
+
+    def _send(self, cmd: Cmd, payload: bytes) -> _Pending:
+        seq = self._next_seq()
+        pending = _Pending(seq, cmd, encode_frame(cmd, seq, payload), 0.0)
+        self._pending[seq] = pending
+        self._transmit(pending)
+        return pending
+
+    def _transmit(self, pending: _Pending) -> None:
+        pending.sent_at = time.monotonic()
+        pending.deadline = pending.sent_at + self.reply_timeout
+        self._write(pending.wire)
+
+    def _resend_overdue(self, in_flight: list[_Pending]) -> None:
+        """Re-send requests that are overdue, that the board could not read, or overtaken.
+
+        A board answers in order, so a reply to a request sent *later* than one
+        still waiting means the earlier request (or its reply) was lost: it is
+        re-sent at once instead of after the timeout.
+        """
+        now = time.monotonic()
+        garbled, self._link_error = self._link_error, False
+        answered_sends = [p.sent_at for p in in_flight if p.reply is not None]
+        latest_answered = max(answered_sends, default=0.0)
+        for pending in in_flight:
+            if pending.reply is not None:
+                continue
+            if now >= pending.deadline:  # only silence counts against the retry budget
+                if pending.timeouts >= self.retries:
+                    raise BoardTimeout(
+                        f"no reply to {pending.cmd.name} after {pending.timeouts + 1} tries "
+                        f"({self.reply_timeout:g} s each)"
+                    )
+                pending.timeouts += 1
+            elif not garbled and pending.sent_at >= latest_answered:
+                continue
+            pending.traces.clear()
+            self._counts.retries += 1
+            self._transmit(pending)
+
+    def _next_seq(self) -> int:
+        seq = self._seq
+        while seq in self._pending:  # never reuse the seq of a command still waiting
+            seq = (seq + 1) & 0xFF
+        self._seq = (seq + 1) & 0xFF
+        return seq
+
+    def _pump_until(self, done: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() >= deadline:
+                raise BoardTimeout(f"board silent for {timeout:g} s")
+            self._pump_once()
+
+    def _pump_once(self) -> None:
+        for frame in self._decoder.feed(self._read()):
+            self._dispatch(frame)
+
+    def _dispatch(self, frame: Frame) -> None:
+        if frame.type == Msg.ERROR:
+            self._counts.board_errors += 1
+        if frame.type == Msg.INFO and len(frame.payload) > 1 and frame.payload[1] & 1:
+            self._on_boot(frame)
+            return
+        if frame.type == Msg.SAMPLE and not self._awaits(frame.seq, Cmd.SAMPLE):
+            self._on_stream_sample(frame)
+            return
+        if frame.type == Msg.ERROR and frame.payload[1:2] == b"\x00":
+            self._link_error = True  # the board could not read one of our frames: re-send
+            return
+        pending = self._pending.get(frame.seq)
+        if pending is None or pending.reply is not None:
+            self._counts.duplicates += 1
+            return
+        if frame.type == Msg.TRACE and pending.cmd == Cmd.TRACE:
+            pending.traces.append(unpack_trace(frame.payload))
+        elif frame.type == Msg.ERROR:
+            error = unpack_error(frame.payload)
+            if error.cmd == pending.cmd:
+                pending.error = error
+                pending.reply = frame
+                del self._pending[frame.seq]
+            else:
+                self._counts.duplicates += 1
+        elif frame.type == _REPLIES[pending.cmd] and self._reply_matches(pending, frame):
+            pending.reply = frame
+            del self._pending[frame.seq]
+            self._answered = True
+        else:
+            self._counts.duplicates += 1
+
+    @staticmethod
+    def _reply_matches(pending: _Pending, frame: Frame) -> bool:
+        """An ACK names the command it acknowledges; a stale ACK for another is not ours."""
+        return frame.type != Msg.ACK or frame.payload[:1] == bytes((pending.cmd,))
+
+    def _awaits(self, seq: int, cmd: Cmd) -> bool:
+        pending = self._pending.get(seq)
+        return pending is not None and pending.cmd == cmd and pending.reply is None
+
+    def _on_boot(self, frame: Frame) -> None:
+        try:
+            self.last_info = unpack_info(frame.payload)
+        except ProtocolError:
+            self._counts.protocol_errors += 1
+            return
+        self._boots += 1
+        if self._answered:  # the boot that greets a freshly opened port is no reset
+            self._counts.resets += 1
+        self._last_stream_seq = None
+        if self._stream_rate or self._averaging is not None:
+            self._resume_needed = True
+
+    def _resume_after_reset(self) -> None:
+        """Give a restarted board back what the host had asked of it."""
+        self._resume_needed = False
+        if self._averaging is not None:
+            self.set_averaging(self._averaging)
+        if self._stream_rate:
+            self.stream(self._stream_rate)
+
+    def _on_stream_sample(self, frame: Frame) -> None:
+        try:
+            sample = self._sample(frame)
+        except ProtocolError:
+            self._counts.protocol_errors += 1
+            return
+        last = self._last_stream_seq
+        if last is not None:
+            step = (frame.seq - last) & 0xFF
+            if step == 0:
+                self._counts.duplicates += 1
+                return
+            if step != 1:
+                self._counts.seq_gaps += 1
+                self._counts.missed_samples += step - 1
+        self._last_stream_seq = frame.seq
+        self._stream.append((frame.seq, sample))
+
+    def _sample(self, frame: Frame | None) -> Sample:
+        assert frame is not None
+        n_out = self.last_info.n_out if self.last_info else _outputs_in(frame.payload)
+        return unpack_sample(frame.payload, N_ADC, n_out)
+
+    # -- port ------------------------------------------------------------
+
+    def _read(self) -> bytes:
+        try:
+            waiting = getattr(self._port, "in_waiting", 0)
+            return self._port.read(max(1, waiting))
+        except (OSError, ValueError, TypeError) as exc:  # SerialException is an OSError
+            raise PortClosedError(f"serial port closed: {exc}") from exc
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise PortClosedError(f"serial port closed: {exc}") from exc
+
+
+def _outputs_in(payload: bytes) -> int:
+    """n_out of a RESULT/SAMPLE payload before INFO told us (4 inputs: 17 bytes + 2/output)."""
+    return max(0, (len(payload) - 2 * N_ADC - 2 * N_ADC - 1) // 2)
+
+
+def _vector_payload(values: Sequence[int], unsigned: bool) -> bytes:
+    values = [int(v) for v in values]
+    if len(values) != N_ADC:
+        raise ValueError(f"expected {N_ADC} values (TL, TR, BL, BR), got {len(values)}")
+    low, high = (0, 0xFFFF) if unsigned else (-0x8000, 0x7FFF)
+    if not all(low <= v <= high for v in values):
+        raise ValueError(f"values {values} do not fit {'u16' if unsigned else 'i16'}")
+    return pack_vector(values, unsigned=unsigned)
+
+
+__all__ = [
+    "BoardClient",
+    "BoardErrorReply",
+    "BoardTimeout",
+    "ErrorCode",
+    "LinkStats",
+    "PortClosedError",
+]

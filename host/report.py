@@ -1,0 +1,106 @@
+"""The verification report as a readable table (the JSON report is the source)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pixelnet.errors import PixelnetError
+
+_COLUMNS = (
+    ("max_abs", "max|e|"), ("max_abs_lsb", "LSB"), ("mae", "MAE"), ("rmse", "RMSE"),
+    ("mean", "mean"), ("std", "std"), ("l2_ratio", "L2 ratio"), ("cosine", "cosine"),
+)
+
+
+def _num(value: float | None, width: int = 9) -> str:
+    if value is None:
+        return "-".rjust(width)
+    return f"{value:.4g}".rjust(width)
+
+
+def _pct(part: float | None) -> str:
+    return "-" if part is None else f"{100 * part:.2f} %"
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    """The report as the table ``pixelnet verify`` prints."""
+    board = report["board"]
+    lines = [
+        f"board {board['name']} (firmware {board['firmware']}, protocol {board['protocol']}, "
+        f"{board['format']}), model {report['model_hash']}",
+        f"calibration ({board['calibration']['source']}): dark {board['calibration']['dark']} "
+        f"bright {board['calibration']['bright']}; averaging {board['averaging']}",
+        "",
+        f"samples compared      {report['samples']:,}",
+        f"bit-exact mismatches  {report['bit_exact_mismatches']:,}  "
+        "(board integers vs the integer emulator on the board's own input)",
+        f"argmax agreement      {_pct(report['argmax_agreement'])}  (board class vs float model)",
+    ]
+    if report["accuracy"] is not None:
+        lines.append(
+            f"accuracy              {_pct(report['accuracy'])}  "
+            f"({report['labelled_samples']:,} samples with a known pattern)"
+        )
+    lines += ["", f"quantisation error, board - float model (1 LSB = {report['lsb']:.6g}):"]
+    header = "  output      " + "".join(title.rjust(9) for _, title in _COLUMNS)
+    lines.append(header)
+    rows = [*report["error_per_output"].items(), ("all", report["error"])]
+    for name, stats in rows:
+        lines.append(f"  {name:<12}" + "".join(_num(stats[key]) for key, _ in _COLUMNS))
+    if report["labelled_samples"]:
+        lines += ["", "confusion (rows: true class, columns: board class):"]
+        classes = report["classes"]
+        lines.append("  " + " " * 12 + "".join(c[:9].rjust(10) for c in classes))
+        for name, row in zip(classes, report["confusion"], strict=True):
+            lines.append(f"  {name:<12}" + "".join(f"{v:>10,}" for v in row))
+    if report["phases"]:
+        lines += ["", "phases:"]
+        for p in report["phases"]:
+            correct = "" if p["correct"] is None else f", {p['correct']}/{p['labelled']} right"
+            truth = f" (true class {p['truth']})" if p["truth"] else ""
+            lines.append(
+                f"  {p['label']:<24} {p['source']:<8} {p['samples']:>7,} samples{truth}"
+                f"{correct}, {p['bit_exact_mismatches']} mismatches"
+            )
+    link = report["link"]
+    lines += [
+        "",
+        f"link: {link['frames']:,} good frames, {link['bad_crc']} CRC errors, "
+        f"{link['bad_frame']} bad frames, {link['too_long']} too long ({link['resyncs']} resyncs), "
+        f"{link['seq_gaps']} sequence gaps ({link['missed_samples']} samples missed), "
+        f"{link['duplicates']} duplicates, {link['resets']} resets, "
+        f"{link['board_errors']} board errors, {link['retries']} retries",
+        f"throughput: {report['samples']:,} samples in {report['throughput']['seconds']:.1f} s"
+        + (
+            f" = {report['throughput']['samples_per_second']:,.0f} samples/s"
+            if report["throughput"]["samples_per_second"]
+            else ""
+        ),
+    ]
+    for example in report["mismatch_examples"][:5]:
+        where = example.get("first_diverging_layer")
+        layer = "" if where is None else f", first diverging layer {where}"
+        lines.append(
+            f"MISMATCH ({example['stage']}{layer}): adc {example['adc']} x {example['x']} "
+            f"(expected {example['expected_x']}) out {example['out']} "
+            f"(expected {example['expected_out']})"
+        )
+    verdict = "PASS" if report["passed"] else "FAIL: " + "; ".join(report["failures"])
+    lines += ["", verdict]
+    return "\n".join(lines)
+
+
+def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write the report atomically (never half a file)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PixelnetError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    return path

@@ -1,0 +1,248 @@
+"""Verify a board sample by sample: live stream and injected vectors, against both references.
+
+``Verifier`` pulls samples through a ``BoardClient`` in batches, hands each
+batch to the pure comparison (``compare.check_batch``), accumulates the
+metrics, logs every sample, and asks the board for its per-layer trace of the
+first few mismatches to name the layer where board and emulator part ways.
+``report()`` is the JSON report; ``report.format_summary`` prints it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pixelnet import __version__
+from pixelnet.codegen.emulator import infer_trace, quantize_inputs
+
+from .client import BoardClient
+from .compare import STAGES, Checked, Reference, SampleArrays, check_batch, first_diverging_layer
+from .connect import FORMAT_NAMES
+from .messages import STREAM_MAX_RATE, Info, Sample
+from .metrics import Metrics
+from .samplelog import SampleLog
+from .vectors import UNKNOWN
+
+STREAM_BATCH = 64  # live samples compared and logged together
+VECTOR_CHUNK = 256  # injected vectors per infer_many call (progress granularity)
+MAX_TRACED = 5  # mismatches traced layer by layer on the board
+MAX_LISTED = 20  # mismatches listed in the report
+
+
+@dataclass
+class Phase:
+    """One stretch of samples with one meaning (a scene, a vector set)."""
+
+    label: str
+    source: str  # "live" or "injected"
+    truth: int  # class index, or UNKNOWN
+    samples: int = 0
+    labelled: int = 0
+    correct: int = 0
+    mismatches: int = 0
+
+    def to_dict(self, classes: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "source": self.source,
+            "truth": classes[self.truth] if self.truth >= 0 else None,
+            "samples": self.samples,
+            "labelled": self.labelled,
+            "correct": self.correct if self.labelled else None,
+            "bit_exact_mismatches": self.mismatches,
+        }
+
+
+class Verifier:
+    """Accumulates everything ``pixelnet verify`` reports; see the module docstring."""
+
+    def __init__(
+        self,
+        ref: Reference,
+        log: SampleLog | None = None,
+        on_batch: Callable[[Verifier], None] | None = None,
+    ) -> None:
+        self.ref = ref
+        self.log = log
+        self.on_batch = on_batch
+        self.metrics = Metrics(ref.qm.n_outputs, len(ref.model.classes))
+        self.mismatch_examples: list[dict[str, Any]] = []
+        self.phases: list[Phase] = []
+        self.started = time.monotonic()
+        self.last_checked: Checked | None = None
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    # -- acquisition ---------------------------------------------------------
+
+    def verify_stream(
+        self,
+        client: BoardClient,
+        n: int | None = None,
+        seconds: float | None = None,
+        truth: int = UNKNOWN,
+        label: str = "live",
+    ) -> Phase:
+        """Compare ``n`` stream samples (or for ``seconds``); the stream is stopped after."""
+        if n is None and seconds is None:
+            raise ValueError("give a sample count or a duration")
+        phase = self._phase(label, "live", truth)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        client.stream(STREAM_MAX_RATE)
+        try:
+            batch: list[tuple[int, Sample]] = []
+            for item in client.samples():
+                batch.append(item)
+                done = n is not None and phase.samples + len(batch) >= n
+                late = deadline is not None and time.monotonic() >= deadline
+                if len(batch) >= STREAM_BATCH or done or late:
+                    self._live_batch(client, phase, batch)
+                    batch = []
+                if done or late:
+                    break
+        finally:
+            if batch:  # compare what arrived before an error, then let the error through
+                self._live_batch(client, phase, batch)
+            client.stream(0)
+        return phase
+
+    def verify_vectors(
+        self, client: BoardClient, x: np.ndarray, truth: np.ndarray, label: str = "vectors"
+    ) -> Phase:
+        """Inject float inputs [N, 4] (quantised to the board's format) and compare the results."""
+        phase = self._phase(label, "injected", UNKNOWN)
+        x_int = quantize_inputs(self.ref.qm, np.asarray(x, dtype=np.float64))
+        truth = np.asarray(truth, dtype=np.int64)
+        for start in range(0, len(x_int), VECTOR_CHUNK):
+            sent = x_int[start : start + VECTOR_CHUNK]
+            results = client.infer_many(sent.tolist())
+            checked = check_batch(self.ref, SampleArrays.from_samples(results), sent_x=sent)
+            self._add(client, phase, checked, [None] * len(sent), truth[start : start + len(sent)])
+        return phase
+
+    def _phase(self, label: str, source: str, truth: int) -> Phase:
+        phase = Phase(label, source, truth)
+        self.phases.append(phase)
+        return phase
+
+    def _live_batch(
+        self, client: BoardClient, phase: Phase, batch: list[tuple[int, Sample]]
+    ) -> None:
+        assert client.last_info is not None
+        board = SampleArrays.from_samples([s for _, s in batch])
+        checked = check_batch(self.ref, board, calibration=client.last_info.calibration)
+        truth = np.full(len(batch), phase.truth, dtype=np.int64)
+        self._add(client, phase, checked, [seq for seq, _ in batch], truth)
+
+    # -- accounting ----------------------------------------------------------
+
+    def _add(
+        self,
+        client: BoardClient,
+        phase: Phase,
+        checked: Checked,
+        seqs: list[int | None],
+        truth: np.ndarray,
+    ) -> None:
+        b = checked.board
+        self.metrics.add(
+            checked.exact, checked.board_real, checked.float_out, b.cls, checked.float_cls, truth
+        )
+        phase.samples += len(b)
+        known = truth >= 0
+        phase.labelled += int(np.count_nonzero(known))
+        phase.correct += int(np.count_nonzero(b.cls[known] == truth[known]))
+        phase.mismatches += int(np.count_nonzero(~checked.exact))
+        if self.log is not None:
+            self.log.write(checked, self.elapsed, phase.source, seqs, truth)
+        for i in np.flatnonzero(~checked.exact):
+            if len(self.mismatch_examples) < MAX_LISTED:
+                self.mismatch_examples.append(self._describe(client, checked, int(i), phase))
+        self.last_checked = checked
+        if self.on_batch is not None:
+            self.on_batch(self)
+
+    def _describe(
+        self, client: BoardClient, checked: Checked, i: int, phase: Phase
+    ) -> dict[str, Any]:
+        b = checked.board
+        record: dict[str, Any] = {
+            "phase": phase.label,
+            "source": phase.source,
+            "adc": b.adc[i].tolist(),
+            "x": b.x[i].tolist(),
+            "expected_x": checked.expected_x[i].tolist(),
+            "out": b.out[i].tolist(),
+            "expected_out": checked.expected_out[i].tolist(),
+            "cls": int(b.cls[i]),
+            "stage": STAGES[checked.stage[i]],
+        }
+        if len(self.mismatch_examples) < MAX_TRACED and checked.stage[i] != 1:
+            layers, _ = client.trace(b.x[i].tolist())
+            expected = infer_trace(self.ref.qm, b.x[i : i + 1])
+            record["first_diverging_layer"] = first_diverging_layer(
+                [e[0] for e in expected], [layer.act for layer in layers]
+            )
+            record["trace"] = [list(layer.act) for layer in layers]
+            record["expected_trace"] = [e[0].tolist() for e in expected]
+        return record
+
+    # -- the report ----------------------------------------------------------
+
+    def report(
+        self,
+        info: Info,
+        link: dict[str, int],
+        max_error: float | None = None,
+        aborted: str | None = None,
+    ) -> dict[str, Any]:
+        """The JSON report; ``passed`` is what the exit code says."""
+        classes = tuple(self.ref.model.classes)
+        numbers = self.metrics.to_dict(self.ref.lsb, classes)
+        failures = []
+        if self.metrics.samples == 0:
+            failures.append("no samples compared")
+        if self.metrics.mismatches:
+            failures.append(f"{self.metrics.mismatches} bit-exact mismatches")
+        worst = numbers["error"]["max_abs"]
+        if max_error is not None and worst is not None and worst > max_error:
+            failures.append(f"max |error| {worst:.6g} exceeds --max-error {max_error:g}")
+        if aborted:
+            failures.append(f"aborted: {aborted}")
+        elapsed = self.elapsed
+        return {
+            "tool": f"pixelnet {__version__}",
+            "model_hash": self.ref.qm.model_hash,
+            "format": self.ref.qm.fmt,
+            "classes": list(classes),
+            "board": {
+                "name": info.board,
+                "firmware": ".".join(map(str, info.firmware)),
+                "protocol": info.proto,
+                "format": FORMAT_NAMES.get(info.format, str(info.format)),
+                "averaging": info.averaging,
+                "calibration": {
+                    "dark": list(info.calibration.dark),
+                    "bright": list(info.calibration.bright),
+                    "source": info.calibration.source_name,
+                },
+            },
+            **numbers,
+            "phases": [p.to_dict(classes) for p in self.phases],
+            "mismatch_examples": self.mismatch_examples,
+            "link": link,
+            "throughput": {
+                "seconds": round(elapsed, 3),
+                "samples_per_second": round(self.metrics.samples / elapsed, 1) if elapsed else None,
+            },
+            "max_error": max_error,
+            "aborted": aborted,
+            "failures": failures,
+            "passed": not failures,
+        }

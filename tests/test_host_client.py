@@ -1,0 +1,231 @@
+"""BoardClient against a protocol-exact Python board on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+import serial
+
+from pixelnet.host.client import (
+    BoardClient,
+    BoardErrorReply,
+    BoardTimeout,
+    PortClosedError,
+)
+from pixelnet.host.fake_board import FakeBoard
+from pixelnet.host.frames import encode_frame
+from pixelnet.host.messages import (
+    CalOp,
+    Cmd,
+    ErrorCode,
+    Msg,
+    Sample,
+    pack_sample,
+)
+
+
+class ToyArithmetic:
+    """Two layers anyone can check by hand: x scaled from counts, then x and its reverse."""
+
+    format_bits = 7
+    model_hash = "0123456789abcdef"
+    layer_sizes = (4, 4)
+
+    def preprocess(self, adc, dark, bright):
+        return [
+            max(-128, min(127, (a - d) * 255 // (b - d) - 128))
+            for a, d, b in zip(adc, dark, bright, strict=True)
+        ]
+
+    def infer_trace(self, x):
+        return [list(x), list(x)[::-1]]
+
+
+@pytest.fixture()
+def board():
+    with FakeBoard(ToyArithmetic(), adc=(100, 200, 300, 1023)) as b:
+        yield b
+
+
+@pytest.fixture()
+def client(board):
+    with BoardClient.open(board.port, reply_timeout=0.3) as c:
+        yield c
+
+
+def test_info_reports_the_boards_model_and_calibration(client):
+    info = client.info()
+    assert (info.proto, info.format, info.n_in, info.n_out, info.n_layers) == (1, 7, 4, 4, 2)
+    assert info.model_hash == "0123456789abcdef"
+    assert info.calibration.dark == (0, 0, 0, 0) and info.board == "fake"
+    assert not info.boot
+
+
+def test_infer_returns_what_the_board_computed(client):
+    client.info()
+    result = client.infer([1, -2, 3, 100])
+    assert result == Sample((0, 0, 0, 0), (1, -2, 3, 100), (100, 3, -2, 1), 0)
+
+
+def test_infer_raw_goes_through_the_calibration(client):
+    cal = client.calibrate(CalOp.SET, dark=[100] * 4, bright=[900] * 4)
+    assert cal.source == 2 and cal.dark == (100,) * 4
+    result = client.infer_raw([100, 500, 900, 1000])
+    assert result.x == (-128, (400 * 255) // 800 - 128, 127, 127)
+
+
+def test_infer_many_keeps_request_order_with_requests_in_flight(client):
+    xs = [[i, -i, i // 2, 7] for i in range(-120, 120, 3)]
+    results = client.infer_many(xs)
+    assert [list(r.x) for r in results] == xs
+    assert [list(r.out) for r in results] == [x[::-1] for x in xs]
+
+
+def test_trace_returns_every_layer_then_the_result(client):
+    layers, result = client.trace([5, 6, 7, 8])
+    assert [layer.layer for layer in layers] == [0, 1]
+    assert layers[1].act == (8, 7, 6, 5) and result.out == (8, 7, 6, 5)
+
+
+def test_calibrate_dark_measures_the_sensor_now(client, board):
+    board.set_adc((40, 41, 42, 43))
+    assert client.calibrate(CalOp.DARK).dark == (40, 41, 42, 43)
+    assert client.calibrate(CalOp.RESET).dark == (0, 0, 0, 0)
+
+
+def test_board_error_reply_carries_the_code(client):
+    with pytest.raises(BoardErrorReply) as err:
+        client.infer_raw([0, 0, 0, 1024])
+    assert err.value.code == ErrorCode.BAD_ARG and err.value.cmd == Cmd.INFER_RAW
+    with pytest.raises(BoardErrorReply, match="BAD_ARG"):
+        client.set_averaging(0)
+    assert client.infer([1, 1, 1, 1]).x == (1, 1, 1, 1)  # the client is still usable
+
+
+def test_out_of_range_arguments_are_refused_before_sending(client):
+    with pytest.raises(ValueError, match="expected 4"):
+        client.infer([1, 2, 3])
+    with pytest.raises(ValueError, match="u16"):
+        client.infer_raw([0, 0, 0, 70000])
+    with pytest.raises(ValueError, match="rate"):
+        client.stream(-1)
+
+
+def test_stream_delivers_consecutive_samples_and_stops(client, board):
+    client.info()
+    board.set_adc((0, 1023, 0, 1023))
+    client.stream(500)
+    got = list(client.samples(20))
+    seqs = [seq for seq, _ in got]
+    assert seqs == [(seqs[0] + i) & 0xFF for i in range(20)]
+    assert all(s.adc == (0, 1023, 0, 1023) for _, s in got)
+    client.stream(0)
+    assert client.stats.seq_gaps == 0 and client.stats.stream_samples == 20
+
+
+def test_reset_returns_the_boot_info_and_counts_it(client):
+    client.info()
+    info = client.reset()
+    assert info.boot and client.stats.resets == 1
+
+
+def test_stream_resumes_after_the_board_restarts(client, board):
+    client.info()
+    client.set_averaging(4)
+    client.stream(300)
+    list(client.samples(5))
+    board.reset()
+    after = list(client.samples(10, timeout=2.0))
+    assert len(after) == 10
+    assert client.stats.resets == 1
+    assert client.info().averaging == 4  # given back after the restart
+
+
+def test_silent_board_times_out_after_bounded_retries():
+    master, slave = os.openpty()
+    try:
+        port = serial.Serial(os.ttyname(slave), timeout=0.01)
+        client = BoardClient(port, reply_timeout=0.05, retries=2)
+        with pytest.raises(BoardTimeout, match="no reply to INFO after 3 tries"):
+            client.info()
+        assert client.stats.retries == 2
+        client.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+class _ScriptedPort:
+    """A serial-like object whose board answers from a script, to control every byte."""
+
+    def __init__(self, replies):
+        self.timeout = None
+        self._replies = list(replies)
+        self._out = bytearray()
+        self.written = bytearray()
+
+    def write(self, data):
+        self.written += data
+        if data != b"\x00" and self._replies:
+            self._out += self._replies.pop(0)
+
+    def read(self, n):
+        data, self._out[:] = bytes(self._out[:n]), self._out[n:]
+        return data
+
+    def close(self):
+        pass
+
+
+def _result(seq, x=(1, 2, 3, 4)):
+    return encode_frame(Msg.RESULT, seq, pack_sample(Sample((0,) * 4, x, x, 3)))
+
+
+def test_corrupted_reply_is_never_returned_and_the_command_is_resent():
+    bad = bytearray(_result(0, (9, 9, 9, 9)))
+    bad[3] ^= 0x40
+    port = _ScriptedPort([bytes(bad), _result(0)])
+    client = BoardClient(port, reply_timeout=0.05)
+    assert client.infer([1, 2, 3, 4]).x == (1, 2, 3, 4)
+    assert client.stats.resyncs == 1 and client.stats.retries == 1
+
+
+def test_duplicate_and_stale_replies_are_dropped():
+    port = _ScriptedPort([_result(0) + _result(0) + _result(77), _result(1, (5, 5, 5, 5))])
+    client = BoardClient(port, reply_timeout=0.05)
+    assert client.infer([1, 2, 3, 4]).x == (1, 2, 3, 4)
+    assert client.infer([5, 5, 5, 5]).x == (5, 5, 5, 5)
+    assert client.stats.duplicates == 2
+
+
+def test_stream_gaps_and_duplicates_are_counted():
+    stream = b"".join(
+        encode_frame(Msg.SAMPLE, seq, pack_sample(Sample((seq,) * 4, (0,) * 4, (0,) * 4, 0)))
+        for seq in (254, 255, 255, 0, 3, 4)
+    )
+    port = _ScriptedPort([])
+    port._out += stream
+    client = BoardClient(port)
+    got = [seq for seq, _ in client.samples(5, timeout=0.2)]
+    assert got == [254, 255, 0, 3, 4]
+    stats = client.stats
+    assert (stats.duplicates, stats.seq_gaps, stats.missed_samples) == (1, 1, 2)
+
+
+def test_port_closing_mid_command_is_a_clear_error(board):
+    client = BoardClient.open(board.port, reply_timeout=0.2)
+    client.info()
+    closer = threading.Timer(0.05, client._port.close)
+    closer.start()
+    with pytest.raises((PortClosedError, BoardTimeout)):
+        while True:
+            client.infer([1, 2, 3, 4])
+    closer.join()
+
+
+def test_calibration_change_is_what_later_samples_are_checked_with(client):
+    client.info()
+    cal = client.calibrate(CalOp.SET, dark=[10, 20, 30, 40], bright=[900] * 4)
+    assert client.last_info.calibration == cal

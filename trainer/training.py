@@ -1,0 +1,186 @@
+"""The training loop: shuffle, cut into batches, step downhill, watch the loss.
+
+``fit`` returns the learned parameters and the loss history; it never prints.
+A caller that wants a progress bar passes ``on_epoch``. All randomness (initial
+weights, shuffling, dropout, the early-stopping split) comes from one
+``np.random.default_rng(seed)``, so the same seed and data give the same
+weights bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from pixelnet.errors import PixelnetError
+
+from .activations import ACTIVATIONS
+from .network import LOSSES, Params, init_params, loss_and_grad, loss_and_gradients, predict_outputs
+from .optimizers import OPTIMIZERS, make_optimizer
+
+EpochCallback = Callable[[int, float], None]
+
+
+class TrainingError(PixelnetError, ValueError):
+    """Impossible hyperparameters or unusable training data (a ValueError for scikit-learn)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every hyperparameter of a fit; stored in the model file's training metadata."""
+
+    hidden: tuple[int, ...] = (4, 4, 8)
+    activations: tuple[str, ...] = ("tanh", "tanh", "relu")
+    output_activation: str = "identity"
+    loss: str = "cross-entropy"
+    optimizer: str = "adam"
+    learning_rate: float = 0.03
+    momentum: float = 0.9
+    epochs: int = 200
+    batch_size: int | None = None  # None: 1 for "sgd" (the lesson's way), else 128
+    l1: float = 0.0
+    l2: float = 0.0
+    dropout: float = 0.0  # probability of silencing a hidden neuron during training
+    bias: bool = True
+    early_stopping: bool = False  # hold out validation_fraction, keep the best weights
+    validation_fraction: float = 0.1
+    patience: int | None = 5  # stop after this many epochs without improvement by tol
+    tol: float = 1e-3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
+    @property
+    def all_activations(self) -> tuple[str, ...]:
+        return (*self.activations, self.output_activation)
+
+    @property
+    def effective_batch_size(self) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        return 1 if self.optimizer == "sgd" else 128
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        d["activations"] = list(self.activations)
+        d["batch_size"] = self.effective_batch_size
+        return d
+
+
+def check_config(config: TrainConfig) -> None:
+    """Refuse impossible hyperparameters with a message naming the one at fault."""
+    if len(config.hidden) != len(config.activations):
+        raise TrainingError(
+            f"{len(config.hidden)} hidden layers but {len(config.activations)} activations"
+        )
+    if any(n < 1 for n in config.hidden):
+        raise TrainingError(f"hidden layer sizes must be >= 1, got {list(config.hidden)}")
+    for name in config.all_activations:
+        if name not in ACTIVATIONS:
+            raise TrainingError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
+    if config.loss not in LOSSES:
+        raise TrainingError(f"unknown loss {config.loss!r} (known: {', '.join(LOSSES)})")
+    if config.optimizer not in OPTIMIZERS:
+        raise TrainingError(
+            f"unknown optimizer {config.optimizer!r} (known: {', '.join(OPTIMIZERS)})"
+        )
+    if not config.learning_rate > 0:
+        raise TrainingError(f"learning rate must be > 0, got {config.learning_rate}")
+    if config.epochs < 1:
+        raise TrainingError(f"epochs must be >= 1, got {config.epochs}")
+    if config.batch_size is not None and config.batch_size < 1:
+        raise TrainingError(f"batch size must be >= 1, got {config.batch_size}")
+    if config.l1 < 0 or config.l2 < 0:
+        raise TrainingError("l1 and l2 penalties must be >= 0")
+    if not 0 <= config.dropout < 1:
+        raise TrainingError(f"dropout must be in [0, 1), got {config.dropout}")
+    if not 0 < config.validation_fraction < 1:
+        raise TrainingError("validation fraction must be in (0, 1)")
+    if config.patience is not None and config.patience < 1:
+        raise TrainingError("patience must be >= 1 (or None to train every epoch)")
+
+
+@dataclass
+class FitResult:
+    params: Params
+    loss_curve: list[float]  # training objective per epoch (mean over its batches)
+    validation_curve: list[float]  # validation loss per epoch (early stopping only)
+    epochs_run: int
+    stopped_early: bool
+
+
+def fit(
+    x: np.ndarray,
+    truth: np.ndarray,
+    config: TrainConfig,
+    on_epoch: EpochCallback | None = None,
+) -> FitResult:
+    """Train a network on inputs ``x`` [n, n_in] against one-hot ``truth`` [n, n_out]."""
+    rng = np.random.default_rng(config.seed)
+    sizes = (x.shape[1], *config.hidden, truth.shape[1])
+    params = init_params(sizes, config.bias, rng)
+    x_val = t_val = None
+    if config.early_stopping:
+        x, truth, x_val, t_val = _split_validation(x, truth, config.validation_fraction, rng)
+    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.momentum)
+    acts = config.all_activations
+    batch = config.effective_batch_size
+    n = x.shape[0]
+
+    loss_curve: list[float] = []
+    val_curve: list[float] = []
+    best, best_params, since_best = np.inf, params.copy(), 0
+    stopped_early = False
+    for epoch in range(config.epochs):
+        order = rng.permutation(n)
+        total = 0.0
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            masks = _keep_masks(config, len(idx), rng)
+            value, grads = loss_and_gradients(
+                params, acts, config.loss, x[idx], truth[idx], config.l1, config.l2, masks
+            )
+            optimizer.step(params.arrays(), grads.arrays())
+            total += value * len(idx)
+        loss_curve.append(total / n)
+        if x_val is not None:
+            val_curve.append(loss_and_grad(config.loss, predict_outputs(params, acts, x_val),
+                                           t_val)[0])
+        if on_epoch is not None:
+            on_epoch(epoch + 1, loss_curve[-1])
+        monitored = val_curve[-1] if val_curve else loss_curve[-1]
+        if monitored < best - config.tol:
+            best, since_best = monitored, 0
+            if config.early_stopping:
+                best_params = params.copy()
+        else:
+            since_best += 1
+        if config.patience is not None and since_best >= config.patience:
+            stopped_early = True
+            break
+    if config.early_stopping:
+        params = best_params
+    return FitResult(params, loss_curve, val_curve, len(loss_curve), stopped_early)
+
+
+def _split_validation(
+    x: np.ndarray, truth: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n_val = max(1, round(fraction * x.shape[0]))
+    if n_val >= x.shape[0]:
+        raise TrainingError("too few examples to hold out a validation set")
+    order = rng.permutation(x.shape[0])
+    val, train = order[:n_val], order[n_val:]
+    return x[train], truth[train], x[val], truth[val]
+
+
+def _keep_masks(config: TrainConfig, n: int, rng: np.random.Generator) -> list[np.ndarray] | None:
+    """Inverted dropout: kept neurons are scaled by 1/keep so no rescaling is needed later."""
+    if not config.dropout:
+        return None
+    keep = 1.0 - config.dropout
+    return [(rng.random((n, units)) < keep) / keep for units in config.hidden]
