@@ -1,7 +1,121 @@
-"""Subcommands of this folder (filled in by its issue)."""
+"""`pixelnet bench`: every number pixelnet claims, measured here, next to its peers.
+
+    pixelnet bench [--quick] [--out results.json] [--markdown results.md]
+                   [--only train,inference,fidelity,firmware,serial,micropython]
+    pixelnet bench --from results.json --markdown results.md   # re-render, no run
+
+Progress goes to stderr, the table to stdout; the JSON is rewritten after every
+area so an interrupted run keeps what it measured.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+from pixelnet.bench.report import format_markdown, format_table
+from pixelnet.bench.rows import SECTIONS
+from pixelnet.errors import PixelnetError
+
+EXIT_SECTION_FAILED = 1
+
+
+def section_list(text: str) -> list[str]:
+    """``--only`` value: comma-separated section names, each known."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in names if s not in SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown section {', '.join(unknown) or '(none given)'} "
+            f"(known: {','.join(SECTIONS)})")
+    return names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this folder's subcommands to the `pixelnet` parser."""
+    p = sub.add_parser(
+        "bench", help="measure pixelnet against its peers (scikit-learn, emlearn, the line rate)",
+        description="Measure training speed, inference cycles and bytes on the ATmega328P, "
+        "fidelity, firmware size, serial throughput and MicroPython speed, each next to a peer; "
+        "print one table.")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run in under a minute (fewer repetitions and samples)")
+    p.add_argument("--out", type=Path, metavar="JSON", help="write the raw numbers here")
+    p.add_argument("--markdown", type=Path, metavar="MD",
+                   help="write the README's Performance section here")
+    p.add_argument("--only", type=section_list, default=list(SECTIONS), metavar="SECTIONS",
+                   help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--from", dest="source", type=Path, metavar="JSON",
+                   help="render a saved --out file instead of running")
+    p.set_defaults(handler=handle_bench)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Never half a file: write beside it, then rename over it."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PixelnetError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def to_json(results: dict[str, Any]) -> str:
+    return json.dumps(results, indent=1, allow_nan=False) + "\n"
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PixelnetError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise PixelnetError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(results, dict) or not {"header", "rows"} <= results.keys():
+        raise PixelnetError(f"{path} is not a `pixelnet bench --out` file (no header and rows)")
+    return results
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run, for the header and the README."""
+    argv = ["pixelnet", "bench"]
+    if args.quick:
+        argv.append("--quick")
+    if args.only != list(SECTIONS):
+        argv += ["--only", ",".join(args.only)]
+    if args.markdown:
+        argv += ["--markdown", str(args.markdown)]
+    if args.out:
+        argv += ["--out", str(args.out)]
+    return shlex.join(argv)
+
+
+def check_writable(*paths: Path | None) -> None:
+    """Fail before minutes of measuring, not after, when an output cannot be written."""
+    for path in paths:
+        if path is not None and not path.parent.is_dir():
+            raise PixelnetError(f"cannot write {path}: no directory {path.parent}")
+
+
+def handle_bench(args: argparse.Namespace) -> int:
+    check_writable(args.out, args.markdown)
+    if args.source is not None:
+        results = load_results(args.source)
+    else:
+        from pixelnet.bench.suite import run_suite
+
+        def save(partial: dict[str, Any]) -> None:
+            if args.out:
+                write_atomically(args.out, to_json(partial))
+
+        results = run_suite(args.only, args.quick, command_line(args), on_update=save)
+        save(results)
+    if args.markdown:
+        write_atomically(args.markdown, format_markdown(results))
+    print(format_table(results))
+    return EXIT_SECTION_FAILED if results.get("errors") else 0

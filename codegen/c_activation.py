@@ -41,6 +41,8 @@ def shift32_to16(var: str, r: int, prefix: str) -> str:
 
 
 def _magnitude(q: QuantLayer, utype: str) -> list[str]:
+    if q.acc_min >= 0:
+        return [f"{utype} u = ({utype})acc;"]
     if q.activation == "relu":
         return ["if (acc <= 0) {", "    return 0;", "}", f"{utype} u = ({utype})acc;"]
     return [f"{utype} u = acc < 0 ? ({utype})-acc : ({utype})acc;"]
@@ -81,19 +83,32 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
     return ["uint16_t p = (uint16_t)u;"]
 
 
+def direct_table_name(prefix: str, q: QuantLayer) -> str:
+    return f"{prefix}_tanh_f{q.table_frac}"
+
+
 def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
                     prefix: str) -> list[str]:
     """Statements of ``act_t PREFIX_actN(acc_t acc)``."""
     table = q.activation in ("tanh", "logistic")
     cap = fmt.position_max if table else fmt.act_max
-    lines = _magnitude(q, utype)
-    lines += _position(q, fmt, utype, cap, table or q.saturates, prefix)
+    if q.direct:
+        read = "RD8" if fmt.bits == 7 else "RD16"
+        magnitude = "acc" if q.acc_min >= 0 else "(acc < 0 ? -acc : acc)"
+        lines = [f"const uint8_t k = (uint8_t){magnitude};",
+                 f"{act_type} y = {prefix.upper()}_{read}(&{direct_table_name(prefix, q)}[k]);"]
+    else:
+        lines = _magnitude(q, utype)
+        lines += _position(q, fmt, utype, cap, table or q.saturates, prefix)
     if table:
-        lines.append(f"{act_type} y = {prefix}_tanh_at(p);")
+        if not q.direct:
+            lines.append(f"{act_type} y = {prefix}_tanh_at(p);")
+        if q.acc_min < 0:
+            lines.append(f"y = acc < 0 ? ({act_type})-y : y;")
         if q.activation == "tanh":
-            return [*lines, f"return acc < 0 ? ({act_type})-y : y;"]
-        return [*lines, f"y = acc < 0 ? ({act_type})-y : y;",
+            return [*lines, "return y;"]
+        return [*lines,
                 f"return ({act_type})((uint16_t)((uint16_t)y + {1 << fmt.bits}u) >> 1);"]
-    if q.activation == "relu":
+    if q.activation == "relu" or q.acc_min >= 0:
         return [*lines, f"return ({act_type})p;"]
     return [*lines, f"return acc < 0 ? ({act_type})-({act_type})p : ({act_type})p;"]

@@ -36,8 +36,12 @@ tanh and logistic
     2**-shift)`` with ``G`` extra bits between nodes (G = 8 in both formats: the index and the fraction are the two bytes of p):
     ``i = p >> G``; ``i >= N`` gives ``T[N]``; otherwise ``T[i] + ((T[i+1] -
     T[i]) * (p & (2**G - 1)) + 2**(G-1)) >> G``; negative ``acc`` negates.
-    Positions past the table are clamped before a left shift. Logistic is
-    ``(tanh_q(z / 2) + 2**bits) >> 1`` (reads tanh one bit further).
+    Positions past the table are clamped before a left shift. A layer whose
+    accumulator bound is at most 255 (``DIRECT_MAX``; the lesson's ternary
+    layers) reads instead ``D[|acc|]`` with ``D[k] = round(tanh(k * 2**-f) *
+    2**bits)``, ``f`` the accumulator's fractional bits: exact to 0.5 LSB and
+    one flash read. Logistic is ``(tanh_q(z / 2) + 2**bits) >> 1`` (reads tanh
+    one bit further).
     Error against the float function (``TANH_MAX_ERROR``, tested over a dense
     sweep): at most 1.5 LSB (q7) and 4 LSB (q15); logistic half of it plus one
     LSB.
@@ -52,15 +56,26 @@ Preprocessing (ADC counts to the input vector; no division per inference)
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from pixelnet.errors import PixelnetError
 
-from .quantize import QuantizedModel, QuantLayer, get_format, round_half_away, tanh_table
+from .quantize import (
+    DIRECT_MAX,
+    QuantizedModel,
+    QuantLayer,
+    direct_table,
+    get_format,
+    round_half_away,
+    tanh_table,
+)
 
 MIN_SPAN = 16
 ADC_MAX = 1023
 CALIB_ONE_BITS = 31  # m = round(2**31 / span)
+LUT_MAX = 1 << 16  # accumulators this small are activated through a memoised table
 TANH_MAX_ERROR = {"q7": 1.5, "q15": 4.0}  # in LSB of the output format
 
 
@@ -112,40 +127,75 @@ def _magnitude_shift(mag: np.ndarray, shift: int) -> np.ndarray:
     return mag << -shift
 
 
-def _tanh_q(acc: np.ndarray, shift: int, fmt: str) -> np.ndarray:
+@cache
+def _tanh_at_positions(fmt: str) -> np.ndarray:
+    """tanh_q at every table position 0..position_max: linear between table nodes."""
     f = get_format(fmt)
     table = np.asarray(tanh_table(fmt), dtype=np.int64)
+    p = np.arange(f.position_max + 1, dtype=np.int64)
+    i = p >> f.interp_bits
+    frac = p & ((1 << f.interp_bits) - 1)
+    step = table[np.minimum(i + 1, f.table_nodes)] - table[i]
+    return table[i] + ((step * frac + (1 << (f.interp_bits - 1))) >> f.interp_bits)
+
+
+def _tanh_q(acc: np.ndarray, shift: int, fmt: str) -> np.ndarray:
+    f = get_format(fmt)
     mag = np.abs(acc)
     if shift < 0:
         mag = np.minimum(mag, (f.position_max >> -shift) + 1)
     p = np.minimum(_magnitude_shift(mag, shift), f.position_max)
-    i = p >> f.interp_bits
-    frac = p & ((1 << f.interp_bits) - 1)
-    nxt = np.minimum(i + 1, f.table_nodes)
-    step = table[nxt] - table[i]
-    y = table[i] + ((step * frac + (1 << (f.interp_bits - 1))) >> f.interp_bits)
+    y = _tanh_at_positions(fmt).take(p)
     return np.where(acc < 0, -y, y)
 
 
-def _activate(layer: QuantLayer, acc: np.ndarray, fmt: str) -> np.ndarray:
+def _tanh_of(acc: np.ndarray, shift: int, direct: bool, table_frac: int, fmt: str):
+    if direct:
+        table = np.asarray(direct_table(fmt, table_frac, DIRECT_MAX + 1), dtype=np.int64)
+        y = table[np.abs(acc)]
+        return np.where(acc < 0, -y, y)
+    return _tanh_q(acc, shift, fmt)
+
+
+def _activate(acc: np.ndarray, activation: str, shift: int, direct: bool, table_frac: int,
+              fmt: str) -> np.ndarray:
+    """The reference activation of integer accumulators (see the module docstring)."""
     f = get_format(fmt)
-    if layer.activation == "tanh":
-        return _tanh_q(acc, layer.shift, fmt)
-    if layer.activation == "logistic":
-        return (_tanh_q(acc, layer.shift, fmt) + (1 << f.bits)) >> 1
-    mag = _magnitude_shift(np.abs(acc), layer.shift)
+    if activation == "tanh":
+        return _tanh_of(acc, shift, direct, table_frac, fmt)
+    if activation == "logistic":
+        return (_tanh_of(acc, shift, direct, table_frac, fmt) + (1 << f.bits)) >> 1
+    mag = _magnitude_shift(np.abs(acc), shift)
     out = np.minimum(mag, f.act_max)
-    if layer.activation == "relu":
+    if activation == "relu":
         return np.where(acc > 0, out, 0)
     return np.where(acc < 0, -out, out)
 
 
+@cache
+def _activation_lut(activation: str, shift: int, direct: bool, table_frac: int, fmt: str,
+                    bound: int) -> np.ndarray:
+    """``_activate`` of every accumulator value -bound..bound, memoised: one take per layer."""
+    acc = np.arange(-bound, bound + 1, dtype=np.int64)
+    values = _activate(acc, activation, shift, direct, table_frac, fmt)
+    return values.astype(np.int8 if get_format(fmt).bits == 7 else np.int16)  # cache-sized
+
+
+def _accumulate(layer: QuantLayer, x: np.ndarray, dtype: type) -> np.ndarray:
+    """x @ W + b, exactly, one input column at a time (no BLAS threads on a busy machine)."""
+    weights = layer.weights.astype(dtype)
+    acc = np.broadcast_to(layer.biases.astype(dtype), (len(x), layer.n_out)).copy()
+    for i in range(layer.n_in):
+        acc += x[:, i : i + 1].astype(dtype) * weights[i]
+    return acc
+
+
 def _layer(layer: QuantLayer, x: np.ndarray, fmt: str) -> np.ndarray:
-    # float64 matmul is exact here: every product and partial sum is an integer
-    # below 2**53 (|acc| <= 2**31 by the interval bound), and BLAS is fast.
-    acc = x.astype(np.float64) @ layer.weights.astype(np.float64)
-    acc = acc.astype(np.int64) + layer.biases
-    return _activate(layer, acc, fmt)
+    key = (layer.activation, layer.shift, layer.direct, layer.table_frac, fmt)
+    if layer.acc_bound <= LUT_MAX:  # int32 cannot overflow: |partial sums| <= the bound
+        lut = _activation_lut(*key, layer.acc_bound)
+        return lut.take(_accumulate(layer, x, np.int32) + layer.acc_bound)
+    return _activate(_accumulate(layer, x, np.int64), *key)
 
 
 def infer_trace(qm: QuantizedModel, x: np.ndarray) -> list[np.ndarray]:
@@ -160,7 +210,7 @@ def infer_trace(qm: QuantizedModel, x: np.ndarray) -> list[np.ndarray]:
     for layer in qm.layers:
         a = _layer(layer, a, qm.fmt)
         out.append(a)
-    return out
+    return [layer_out.astype(np.int64) for layer_out in out]
 
 
 def infer(qm: QuantizedModel, x: np.ndarray) -> np.ndarray:

@@ -59,7 +59,9 @@ FORMATS: dict[str, Format] = {
 }
 ACC32_MAX = (1 << 31) - 1
 ACC16_MAX = (1 << 15) - 1
+ACC8_MAX = (1 << 7) - 1
 FRAC_SEARCH = range(-40, 48)  # weight scales tried: far beyond any sensible model
+DIRECT_MAX = 255  # small accumulators index an exact table: one flash read, no arithmetic
 MIN_TABLE_SHIFT, MAX_TABLE_SHIFT = -20, 31  # the 32-bit table position stays in range
 
 
@@ -78,6 +80,14 @@ def tanh_table(fmt: str) -> tuple[int, ...]:
     f = get_format(fmt)
     z = np.arange(f.table_nodes + 1, dtype=np.float64) / (1 << f.table_step_bits)
     scaled = np.tanh(z) * (1 << f.bits)
+    return tuple(int(v) for v in np.minimum(np.floor(scaled + 0.5), f.act_max))
+
+
+@cache
+def direct_table(fmt: str, frac: int, size: int) -> tuple[int, ...]:
+    """round(tanh(k * 2**-frac) * 2**bits), saturated, for k = 0 .. size - 1."""
+    f = get_format(fmt)
+    scaled = np.tanh(np.arange(size, dtype=np.float64) * 2.0**-frac) * (1 << f.bits)
     return tuple(int(v) for v in np.minimum(np.floor(scaled + 0.5), f.act_max))
 
 
@@ -105,11 +115,22 @@ class QuantLayer:
     weight_frac: int
     out_frac: int
     shift: int
-    acc_bits: int  # 16 or 32
+    acc_bits: int  # 8 or 16 (q7), 32
     acc_bound: int  # |accumulator| never exceeds this (interval analysis)
+    acc_min: int  # the accumulator never goes below this (>= 0: no sign handling needed)
     out_lo: np.ndarray  # per unit: the output interval, integers
     out_hi: np.ndarray
     saturates: bool  # False when the bound proves the narrowing can never clip
+
+    @property
+    def direct(self) -> bool:
+        """tanh/logistic read one entry per accumulator value: |acc| <= DIRECT_MAX."""
+        return self.activation in ("tanh", "logistic") and self.acc_bound <= DIRECT_MAX
+
+    @property
+    def table_frac(self) -> int:
+        """Fractional bits of the tanh argument: logistic(z) reads tanh(z / 2)."""
+        return self.acc_frac + (1 if self.activation == "logistic" else 0)
 
     @property
     def acc_frac(self) -> int:
@@ -242,7 +263,7 @@ def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarr
         )
     weight_frac, (w_int, b_int, acc_lo, acc_hi, bound) = (narrow or wide)[0]
     acc_frac = in_frac + weight_frac
-    acc_bits = 16 if narrow else 32
+    acc_bits = (8 if bound <= ACC8_MAX else 16) if narrow else 32
     act = layer.activation
     if act in ("tanh", "logistic"):
         shift = acc_frac - f.position_bits + (1 if act == "logistic" else 0)
@@ -283,6 +304,7 @@ def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarr
         shift=shift,
         acc_bits=acc_bits,
         acc_bound=bound,
+        acc_min=int(np.min(acc_lo)),
         out_lo=out_lo.astype(np.int64),
         out_hi=out_hi.astype(np.int64),
         saturates=saturates,

@@ -14,12 +14,15 @@ import sys
 from pathlib import Path
 
 from pixelnet.firmware import build_cli
-from pixelnet.firmware.virtual import VirtualBoard, start_virtual_board
+from pixelnet.firmware.build import FORMATS
+from pixelnet.firmware.virtual import (
+    BOARDS,
+    DEFAULT_BUILD_DIR,
+    VirtualBoard,
+    start_virtual_board,
+)
 from pixelnet.trainer.patterns import SCENES
 
-BOARDS = ("uno", "micropython")
-FORMATS = ("q7", "q15")
-DEFAULT_BUILD_DIR = Path("build")
 COMMANDS_HELP = (
     "commands: scene NAME | pixels a b c d | light L | gain g0 g1 g2 g3 | "
     "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (uno) | quit   (Ctrl-C ends)"
@@ -90,8 +93,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_sim(args: argparse.Namespace) -> int:
-    # a terminal closing or a `kill` ends the board as cleanly as Ctrl-C does
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # a terminal closing or a `kill` ends the board as cleanly as Ctrl-C does, and Ctrl-C
+    # works even if we were started with SIGINT ignored (as `cmd &` does in a script)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     firmware = _firmware(args)
     state_dir = args.state_dir or args.build_dir / f"sim-{args.board}"

@@ -35,7 +35,6 @@ from .messages import (
     Calibration,
     CalOp,
     Cmd,
-    ErrorCode,
     Info,
     Msg,
     ProtocolError,
@@ -53,6 +52,7 @@ REPLY_TIMEOUT = 0.5  # s without a reply before a command is re-sent (a board an
 COMMAND_RETRIES = 3  # re-sends of one command before BoardTimeout
 BOOT_TIMEOUT = 4.0  # s for the boot INFO after RESET (Uno bootloader ~1.6 s, MicroPython ~1 s)
 STREAM_TIMEOUT = 2.0  # s without a stream sample before samples() gives up
+STREAM_NUDGE = 0.5  # s of stream silence before STREAM is sent again (a lost boot INFO)
 READ_POLL = 0.02  # s a single port read may block: the granularity of every deadline
 # Requests in flight in infer_many: 4 INFER frames (14 bytes each) fit the Uno's
 # 64-byte receive buffer, so a slow board never loses a pipelined request.
@@ -227,7 +227,7 @@ class BoardClient:
         if op == CalOp.SET:
             if dark is None or bright is None:
                 raise ValueError("CalOp.SET needs both dark and bright")
-            payload += _vector_payload(dark, unsigned=True) + _vector_payload(bright, True)
+            payload += _vector_payload(dark, unsigned=True) + _vector_payload(bright, unsigned=True)
         elif dark is not None or bright is not None:
             raise ValueError("dark and bright are only given with CalOp.SET")
         cal = unpack_calibration(self._command(Cmd.CALIBRATE, payload).payload)
@@ -257,17 +257,34 @@ class BoardClient:
     def samples(
         self, n: int | None = None, timeout: float = STREAM_TIMEOUT
     ) -> Iterator[tuple[int, Sample]]:
-        """Stream samples as (stream seq, sample); raises BoardTimeout after ``timeout`` s idle."""
+        """Stream samples as (stream seq, sample); raises BoardTimeout after ``timeout`` s idle.
+
+        A stream that falls silent for ``STREAM_NUDGE`` s is asked for again: a
+        board that restarted while its boot INFO was lost on the line resumes too.
+        """
         delivered = 0
         while n is None or delivered < n:
             if not self._stream:
-                self._pump_until(lambda: bool(self._stream) or self._resume_needed, timeout)
+                self._wait_for_stream(timeout)
             if self._resume_needed:
                 self._resume_after_reset()
                 continue
             self._counts.stream_samples += 1
             delivered += 1
             yield self._stream.popleft()
+
+    def _wait_for_stream(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = min(STREAM_NUDGE, deadline - time.monotonic())
+            try:
+                self._pump_until(lambda: bool(self._stream) or self._resume_needed, wait)
+                return
+            except BoardTimeout:
+                if time.monotonic() >= deadline or not self._stream_rate:
+                    raise BoardTimeout(f"no stream sample for {timeout:g} s") from None
+                self._counts.retries += 1
+                self._resume_after_reset()
 
     def reset(self) -> Info:
         """Restart the board (RESET) and return its boot INFO."""
@@ -514,7 +531,6 @@ __all__ = [
     "BoardClient",
     "BoardErrorReply",
     "BoardTimeout",
-    "ErrorCode",
     "LinkStats",
     "PortClosedError",
 ]

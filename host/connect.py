@@ -109,6 +109,8 @@ def _reason(exc: Exception) -> str:
         return "port busy (is another program, e.g. a serial monitor, using it?)"
     if "No such file" in text or "Errno 2]" in text:
         return "no such port"
+    if "Permission denied" in text or "Errno 13]" in text:
+        return "permission denied (on Linux, add yourself to the dialout group and log in again)"
     return text
 
 

@@ -104,37 +104,70 @@ def test_port_closing_mid_stream_keeps_every_good_sample(board, tmp_path, capsys
 # -- the same on the virtual Uno (the real firmware in simavr) ----------------
 
 
-@pytest.fixture(scope="module")
-def uno_elf(tmp_path_factory):
-    from pixelnet.firmware.build import build_uno
+def _firmware(board, build):
+    if board == "uno":
+        from pixelnet.firmware.build import build_uno
 
-    build = tmp_path_factory.mktemp("uno")
-    return build_uno(lesson_model(), "q7", build).elf, build
+        return build_uno(lesson_model(), "q7", build).elf
+    from pixelnet.firmware.virtual_micropython import prepare_micropython_files
+
+    return prepare_micropython_files(lesson_model(), "q7", build / "files")
 
 
 @pytest.mark.slow
-def test_virtual_uno_over_a_damaged_line_with_a_reset(ref, uno_elf, tmp_path):
+@pytest.mark.parametrize("board", ["uno", "micropython"])
+def test_virtual_board_over_a_damaged_line_with_a_reset(ref, board, tmp_path):
     from pixelnet.firmware.virtual import start_virtual_board
 
-    elf, build = uno_elf
+    firmware = _firmware(board, tmp_path)
+    state = tmp_path / "state"
+    state.mkdir()
     with (
-        start_virtual_board("uno", firmware=elf, state_dir=tmp_path, scene="vertical_left",
-                            build_dir=build) as uno,
-        FaultyLine(uno.port, to_host=NOISY, to_board=NOISY, seed=11) as line,
+        start_virtual_board(board, firmware=firmware, state_dir=state, scene="vertical_left",
+                            build_dir=tmp_path) as virtual,
+        FaultyLine(virtual.port, to_host=NOISY, to_board=NOISY, seed=11) as line,
         BoardClient.open(line.port) as client,
     ):
         info = client.info()
         verifier = Verifier(ref)
-        verifier.verify_stream(client, n=600, truth=1)
-        uno.reset()
-        verifier.verify_stream(client, n=600, truth=1)
+        reset = threading.Timer(0.3, virtual.reset)  # mid-stream, as a pulled DTR line
+        reset.start()
+        verifier.verify_stream(client, n=1200, truth=1)
+        reset.join()
         verifier.verify_vectors(client, *random_vectors(1500))
         report = verifier.report(info, client.stats.to_dict())
     assert report["bit_exact_mismatches"] == 0 and report["passed"], report["failures"]
     assert report["samples"] == 2700
     link = report["link"]
-    assert link["resyncs"] > 0 and link["retries"] > 0 and link["resets"] == 1
-    assert report["phases"][0]["correct"] == report["phases"][0]["labelled"] == 600
+    assert link["resyncs"] > 0 and link["retries"] > 0
+    assert link["resets"] <= 1  # the boot INFO itself may be lost on this line
+    assert report["phases"][0]["correct"] == report["phases"][0]["labelled"] == 1200
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["uno", "micropython"])
+def test_virtual_board_reset_mid_stream_is_seen_and_the_stream_resumes(ref, board, tmp_path):
+    from pixelnet.firmware.virtual import start_virtual_board
+
+    firmware = _firmware(board, tmp_path)
+    state = tmp_path / "state"
+    state.mkdir()
+    with (
+        start_virtual_board(board, firmware=firmware, state_dir=state, scene="solid_black",
+                            build_dir=tmp_path) as virtual,
+        BoardClient.open(virtual.port) as client,
+    ):
+        info = client.info()
+        client.set_averaging(4)
+        verifier = Verifier(ref)
+        reset = threading.Timer(0.3, virtual.reset)
+        reset.start()
+        verifier.verify_stream(client, n=1000, truth=0)
+        reset.join()
+        report = verifier.report(info, client.stats.to_dict())
+        assert client.info().averaging == 4  # given back after the restart
+    assert report["passed"] and report["samples"] == 1000
+    assert report["link"]["resets"] == 1
 
 
 # -- the client on arbitrary damage (property) ---------------------------------

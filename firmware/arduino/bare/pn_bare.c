@@ -119,8 +119,10 @@ int main(void)
     pn_avr_watchdog_on();
     pn_app_boot();
     for (;;) {
+        uint8_t n;
         wdt_reset();
-        while (rx_tail != rx_head) {
+        /* bounded, as in the sketch's loop(): a flood must not starve the watchdog */
+        for (n = 0; n < RING && rx_tail != rx_head; n++) {
             uint8_t byte = rx_ring[rx_tail];
             rx_tail = (uint8_t)((rx_tail + 1u) & RING_MASK);
             pn_app_on_byte(byte);

@@ -18,6 +18,9 @@
 #include "pn_avr.h"
 
 static const unsigned long BAUD = 115200;
+/* Bytes handled per loop(): under a flood of bad frames the board is busy sending
+ * error replies, and an unbounded receive loop would starve the watchdog and the stream. */
+static const uint8_t BYTES_PER_LOOP = 64;
 
 void setup()
 {
@@ -29,7 +32,7 @@ void setup()
 void loop()
 {
     wdt_reset();
-    while (Serial.available() > 0) {
+    for (uint8_t n = 0; n < BYTES_PER_LOOP && Serial.available() > 0; n++) {
         pn_app_on_byte((uint8_t)Serial.read());
     }
     pn_app_poll();

@@ -1,0 +1,284 @@
+"""The benchmark table without running anything: adapters, ratios, verdicts, text and markdown.
+
+The raw dicts below have the shapes the area modules return (bench_train,
+bench_codegen, bench_firmware, bench_host); the numbers are made up so that
+every verdict (pass, FAIL, none) and every unit appears.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import time
+
+import pytest
+
+from pixelnet.bench import rows, suite
+from pixelnet.bench.cli import load_results, section_list, write_atomically
+from pixelnet.bench.report import format_markdown, format_table, format_value
+from pixelnet.bench.suite import assemble, modules_for
+from pixelnet.cli import main
+from pixelnet.errors import PixelnetError
+
+HEADER = {
+    "command": "pixelnet bench --markdown perf.md", "date": "2026-01-02T03:04:05+00:00",
+    "pixelnet": "9.9.9", "git_commit": "0123456789abcdef-dirty", "cpu": "Test CPU 3000",
+    "cores": 3, "os": "TestOS 1", "python": "3.11.0", "numpy": "2.0.0", "avr_gcc": "5.4.0",
+    "simavr": "1.6", "scikit_learn": "1.5.0", "emlearn": "0.23.0", "micropython": None,
+}
+
+
+def _avr(cycles: int, flash: int, ram: int) -> dict:
+    return {"cycles_max": cycles, "cycles_mean": cycles - 10, "flash_bytes": flash,
+            "ram_bytes": ram, "stack_peak_bytes": 70}
+
+
+def _fidelity(agreement: float) -> dict:
+    return {name: {"agreement": agreement, "max_abs_error": 0.25}
+            for name in ("clean", "noisy", "random")}
+
+
+RAW = {
+    "train": {
+        "samples": 4008, "repetitions": 5, "target_speedup": 10.0,
+        "contenders": {
+            "pixelnet tanh,tanh,relu (default)": {"median_seconds": 0.1, "reached_goal": "5/5"},
+            "pixelnet tanh,tanh,tanh": {"median_seconds": 0.4, "reached_goal": "4/5"},
+            "scikit-learn MLPClassifier tanh": {"median_seconds": 2.0, "reached_goal": "5/5"},
+        },
+    },
+    "codegen": {
+        "avr": {
+            "default": {"q7": _avr(1_400, 900, 0), "q15": _avr(4_100, 1_000, 8),
+                        "emlearn": _avr(84_000, 4_800, 600)},
+            "lesson": {"q7": _avr(401, 700, 0), "q15": _avr(1_200, 800, 0),
+                       "emlearn": _avr(80_000, 4_800, 600)},
+        },
+        "fidelity": {"default": {"q7": _fidelity(0.98), "q15": _fidelity(1.0)},
+                     "lesson": {"q7": _fidelity(1.0), "q15": _fidelity(1.0)}},
+        "micropython": {"q7": {"size": 30_000, "speed": 60_000},
+                        "q15": {"size": 40_000, "speed": 50_000}},
+    },
+    "firmware": {
+        "model": "lesson (4-4-4-8-4), q7", "flash_bytes": 6_600, "static_ram_bytes": 450,
+        "peak_stack_bytes": 600, "ram_with_stack_bytes": 1_050,
+        "stream_samples_per_s_simulated": 340.0,
+        "limits_samples_per_s": {"line": 371.6, "adc": 2403.8},
+    },
+    "host": {
+        "offline_parse_and_verify": {"frames": 20_000, "frames_per_second": 40_000},
+        "virtual_uno_live": {"verified_per_second": 300.0, "line_limit_per_second": 371.6,
+                             "mismatches": 0},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return assemble(HEADER, rows.SECTIONS, False, RAW, {"train": 1.0}, {})
+
+
+def _row(results: dict, row_id: str) -> dict:
+    (row,) = [r for r in results["rows"] if r["id"] == row_id]
+    return row
+
+
+def test_every_section_gives_rows_in_table_order(results) -> None:
+    order = [r["section"] for r in results["rows"]]
+    assert sorted(set(order), key=order.index) == list(rows.SECTIONS)
+    assert len({r["id"] for r in results["rows"]}) == len(results["rows"])
+    assert results["errors"] == {}
+
+
+@pytest.mark.parametrize(("row_id", "ratio"), [
+    ("train.tanh-tanh-relu", 20.0),  # cost: peer / pixelnet
+    ("inference.default.q7.cycles", 60.0),
+    ("micropython.q7", 2.0),  # rate: pixelnet / peer
+    ("serial.live_verified", 300.0 / 371.6),
+    ("inference.default.q7.ram", None),  # nothing to divide by
+])
+def test_ratio_reads_how_many_times_better_pixelnet_is(results, row_id, ratio) -> None:
+    got = _row(results, row_id)["ratio"]
+    assert got == (None if ratio is None else pytest.approx(ratio, abs=1e-4))
+
+
+@pytest.mark.parametrize(("row_id", "passed"), [
+    ("inference.default.q7.cycles", True),  # 1,400 <= 1,500
+    ("inference.default.q15.cycles", False),  # 4,100 > 4,000
+    ("inference.lesson.q7.cycles", False),  # the lesson's own bar: 401 > 400
+    ("inference.lesson.q15.cycles", True),  # q15's bar applies
+    ("inference.default.q15.flash", True),  # 1,000 <= 1,024
+    ("inference.default.q15.ram", True),  # 8 <= 64
+    ("firmware.ram_with_stack", False),  # 1,050 > 1,024
+    ("firmware.static_ram", None),  # no target
+    ("firmware.stream_simulated", True),  # 340 / 371.6 >= 0.9 of the tighter (line) limit
+    ("serial.live_verified", False),  # 300 / 371.6 < 0.9
+    ("serial.host_offline", False),  # 40,000 < 50,000
+    ("train.tanh-tanh-relu", True),
+    ("train.tanh-tanh-tanh", False),  # 5x would miss anyway, and one fit missed the goal
+    ("micropython.q15", None),
+    ("fidelity.default.q7.clean", False),  # 98% < 100% of the clean patterns
+    ("fidelity.default.q7.random", None),  # q7 has no bar on random inputs
+    ("fidelity.default.q15.random", True),
+])
+def test_verdicts_follow_the_issue_targets(results, row_id, passed) -> None:
+    assert _row(results, row_id)["passed"] is passed
+
+
+def test_a_fit_that_misses_the_goal_fails_whatever_its_speed() -> None:
+    row = rows.Row(id="x", section="train", measure="m", unit="s", pixelnet=0.01, peer=10.0,
+                   explanation="", target=rows.Target(">=", 10, on="ratio"), valid=False)
+    assert row.ratio == pytest.approx(1000) and row.passed is False
+
+
+def test_an_adapter_that_cannot_read_a_result_is_an_error_not_a_crash() -> None:
+    raw = dict(RAW, firmware={"flash_bytes": 1})
+    doc = assemble(HEADER, ["firmware", "serial"], True, raw, {}, {})
+    assert "firmware" in doc["errors"] and "bench_firmware" in doc["errors"]["firmware"]
+    assert {r["section"] for r in doc["rows"]} == {"serial"}
+
+
+def test_only_the_modules_the_sections_need_run_once_each_in_table_order() -> None:
+    assert modules_for(["micropython", "train", "fidelity", "inference"]) == ["train", "codegen"]
+    assert modules_for(rows.SECTIONS) == ["train", "codegen", "firmware", "host"]
+
+
+@pytest.mark.parametrize(("value", "unit", "text"), [
+    (1885, "cycles", "1,885 (118 µs)"),
+    (279, "cycles", "279 (17.4 µs)"),
+    (6602, "bytes", "6,602 B"),
+    (0.0821, "s", "0.082 s"),
+    (73412.4, "per_s", "73,412/s"),
+    ([0.9823, 0.9613], "fidelity", "98.23% agree, max |err| 0.961"),
+    ([1.0, 0.00167], "fidelity", "100% agree, max |err| 0.00167"),
+    (None, "bytes", "—"),
+])
+def test_values_are_formatted_by_unit(value, unit, text) -> None:
+    assert format_value(value, unit) == text
+
+
+def test_table_has_one_line_per_row_machine_and_verdict(results) -> None:
+    lines = format_table(results).splitlines()
+    assert "Test CPU 3000, 3 cores" in lines[0] and "commit 0123456789ab-dirty" in lines[0]
+    for row in results["rows"]:
+        (line,) = [ln for ln in lines if f"  {row['measure']}  " in ln]
+        assert line.startswith(row["section"])
+        assert line.rstrip().endswith({True: "pass", False: "FAIL", None: ""}[row["passed"]])
+    judged = [r for r in results["rows"] if r["passed"] is not None]
+    met = sum(r["passed"] for r in judged)
+    assert f"{met} of {len(judged)} targets met" in lines[-1]
+
+
+def test_table_reports_failed_sections(results) -> None:
+    text = format_table(dict(results, errors={"host": "simavr is not installed"}))
+    assert text.splitlines()[-1] == "section host failed: simavr is not installed"
+
+
+def _cells(line: str) -> list[str]:
+    return re.split(r"(?<!\\)\|", line.strip())[1:-1]
+
+
+def test_markdown_is_the_readme_section(results) -> None:
+    md = format_markdown(results)
+    lines = md.splitlines()
+    assert lines[0] == "## Performance"
+    provenance = lines[2]
+    assert "Generated by `pixelnet bench --markdown`" in provenance
+    assert HEADER["date"] in provenance and "Test CPU 3000" in provenance
+    table = [ln for ln in lines if ln.startswith("|")]
+    assert len(table) == len(results["rows"]) + 2
+    assert all(len(_cells(ln)) == 7 for ln in table), "a pipe in a cell broke the table"
+    bullets = [ln for ln in lines if ln.startswith("- **")]
+    assert len(bullets) == len(results["rows"])
+    for row, bullet in zip(results["rows"], bullets, strict=True):
+        assert bullet.endswith(row["explanation"]) and row["explanation"].endswith(".")
+    fence = lines.index("```sh")
+    assert lines[fence + 2] == HEADER["command"] and lines[fence + 3] == "```"
+
+
+def test_results_are_json_and_render_the_same_after_a_round_trip(results, tmp_path) -> None:
+    path = tmp_path / "r.json"
+    write_atomically(path, json.dumps(results, allow_nan=False))
+    assert list(tmp_path.iterdir()) == [path]
+    assert format_markdown(load_results(path)) == format_markdown(results)
+
+
+@pytest.mark.parametrize("text", ["{}", "[1, 2]", "not json"])
+def test_a_file_that_is_not_a_bench_result_is_refused(tmp_path, text) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(text)
+    with pytest.raises(PixelnetError, match=r"r\.json"):
+        load_results(path)
+
+
+def test_only_accepts_known_sections() -> None:
+    assert section_list("serial, train") == ["serial", "train"]
+    with pytest.raises(argparse.ArgumentTypeError, match="bogus"):
+        section_list("train,bogus")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_prints_start_and_end_lines_when_not_on_a_terminal() -> None:
+    out = io.StringIO()
+    with suite.Progress(out).step("bench [1/2] train"):
+        pass
+    start, end = out.getvalue().splitlines()
+    assert start == "bench [1/2] train …"
+    assert re.fullmatch(r"bench \[1/2\] train: \d+\.\d s", end)
+
+
+def test_progress_ticks_the_elapsed_time_on_a_terminal(monkeypatch) -> None:
+    monkeypatch.setattr(suite, "TICK_SECONDS", 0.01)
+    out = _Terminal()
+    with suite.Progress(out).step("bench [2/2] serial"):
+        time.sleep(0.1)
+    text = out.getvalue()
+    assert "\r\x1b[Kbench [2/2] serial … 0 s" in text
+    assert re.search(r"\r\x1b\[Kbench \[2/2\] serial: \d+\.\d s\n$", text)
+
+
+def test_a_failing_area_is_recorded_and_the_others_still_run(monkeypatch) -> None:
+    def fake_run(name: str, quick: bool) -> dict:
+        if name == "firmware":
+            raise PixelnetError("simavr is not installed")
+        return RAW[name]
+
+    monkeypatch.setattr(suite, "run_module", fake_run)
+    monkeypatch.setattr(suite, "machine_header", lambda command: dict(HEADER, command=command))
+    updates: list[dict] = []
+    doc = suite.run_suite(rows.SECTIONS, True, "pixelnet bench --quick",
+                          progress=suite.Progress(io.StringIO()), on_update=updates.append)
+    assert doc["errors"] == {"firmware": "simavr is not installed"}
+    assert {r["section"] for r in doc["rows"]} == set(rows.SECTIONS) - {"firmware"}
+    assert [sorted(u["raw"]) for u in updates] == [
+        ["train"], ["codegen", "train"], ["codegen", "train"], ["codegen", "host", "train"]]
+    assert doc["header"]["command"] == "pixelnet bench --quick"
+
+
+def test_a_missing_peer_package_names_the_bench_extra(monkeypatch, tmp_path) -> None:
+    (tmp_path / "fake_area.py").write_text("def run(quick):\n    import emlearn_not_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(suite.MODULES, "train", "fake_area")
+    with pytest.raises(PixelnetError, match=r"emlearn_not_here is not installed.*\[bench\]"):
+        suite.run_module("train", quick=True)
+
+
+def test_a_result_with_failed_sections_exits_1(results, tmp_path, capsys) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(dict(results, errors={"host": "boom"})))
+    assert main(["bench", "--from", str(path)]) == 1
+    assert "section host failed: boom" in capsys.readouterr().out
+    path.write_text(json.dumps(results))
+    assert main(["bench", "--from", str(path), "--markdown", str(tmp_path / "p.md")]) == 0
+    assert (tmp_path / "p.md").read_text() == format_markdown(results)
+
+
+def test_an_output_in_a_missing_directory_is_refused_before_running(tmp_path, capsys) -> None:
+    assert main(["bench", "--out", str(tmp_path / "no" / "x.json")]) == 2
+    assert "no directory" in capsys.readouterr().err
