@@ -17,17 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from pixelnet.codegen import emulator, quantize
 from pixelnet.codegen.render import render
 from pixelnet.codegen.toolchain import avr_size, compile_avr
+from pixelnet.errors import PixelnetError
 from pixelnet.firmware.virtual import run_elf_batch
 from pixelnet.trainer.data import noisy_test_set
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Model
 from pixelnet.trainer.patterns import clean_patterns
 from pixelnet.trainer.train import train_default
-
-from pixelnet.errors import PixelnetError
 
 DRIVER = Path(__file__).resolve().parents[1] / "tests" / "avr" / "driver.c"
 TARGETS = {"q7_cycles": 1_500, "q15_cycles": 4_000, "lesson_cycles": 400,
@@ -61,12 +61,12 @@ def _measure(elf: Path, base: Path, n: int, act_max: int, itemsize: int, build: 
     }
 
 
-def measure_avr(model: Model, fmt: str, build: Path, n: int) -> dict:
+def measure_avr(model: Model, fmt: str, build: Path, n: int, optimize: str = "size") -> dict:
     """Cycles and bytes of the generated C for ``model`` in ``fmt`` on the ATmega328P."""
     qm = quantize(model, fmt)
-    src = build / f"{fmt}_{model.short_hash}"
+    src = build / f"{fmt}_{optimize}_{model.short_hash}"
     src.mkdir(parents=True, exist_ok=True)
-    for name, text in render(qm, "arduino").items():
+    for name, text in render(qm, "arduino", optimize=optimize).items():
         (src / name).write_text(text)
     elf = compile_avr([_driver(), src / "pixelnet_model.c"], [src], src / "m.elf", ["INFER_ONLY"])
     base = compile_avr([_driver()], [src], src / "base.elf", ["BASELINE"])
@@ -178,7 +178,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="pixelnet-bench-") as tmp:
         build = Path(tmp)
         for name, model in nets.items():
-            result["avr"][name] = {fmt: measure_avr(model, fmt, build, n) for fmt in ("q7", "q15")}
+            result["avr"][name] = {
+                f"{fmt}{suffix}": measure_avr(model, fmt, build, n, optimize)
+                for fmt in ("q7", "q15")
+                for suffix, optimize in (("", "size"), ("_speed", "speed"))
+            }
             result["avr"][name]["emlearn"] = measure_emlearn(model, build, n)
             result["fidelity"][name] = {fmt: fidelity(model, fmt) for fmt in ("q7", "q15")}
         for fmt in ("q7", "q15"):
@@ -191,9 +195,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     }
     for name in nets:
         eml = result["avr"][name]["emlearn"]
-        for fmt in ("q7", "q15"):
-            ours = result["avr"][name][fmt]
-            ours["speedup_vs_emlearn"] = round(eml["cycles_mean"] / ours["cycles_mean"], 1)
+        for key, ours in result["avr"][name].items():
+            if key != "emlearn":
+                ours["speedup_vs_emlearn"] = round(eml["cycles_mean"] / ours["cycles_mean"], 1)
     return result
 
 

@@ -35,6 +35,14 @@ HOST_FRAMES_TARGET = 50_000
 FIDELITY_TARGETS = {"q7": {"clean": 1.0, "noisy": 1.0}, "q15": {"clean": 1.0, "noisy": 1.0,
                                                                  "random": 1.0}}
 
+# Read before the rows' sentences, which name the networks by these short names.
+GLOSSARY = (
+    "The default network is the one `pixelnet train` fits: 4 → 4 → 4 → 8 → 4, tanh, tanh, "
+    "ReLU, identity. The lesson network is the lesson's hand-wired network of the same shape, "
+    "weights in {−1, 0, +1} and no biases. q7 and q15 are pixelnet's 8-bit and 16-bit "
+    "fixed-point formats; emlearn runs the same weights in float."
+)
+
 Value = float | list[float] | None  # a list is (argmax agreement, max |error|)
 
 
@@ -99,24 +107,25 @@ def train_rows(raw: dict[str, Any]) -> list[Row]:
     """Time to the accuracy goal: pixelnet's fits against scikit-learn's MLPClassifier."""
     contenders = raw["contenders"]
     peer_name, peer = next((k, v) for k, v in contenders.items() if k.startswith("scikit-learn"))
-    ours = [(name.removeprefix("pixelnet "), c) for name, c in contenders.items()
-            if name != peer_name]
     rows = []
-    for i, (layers, c) in enumerate(ours):
+    for name, c in contenders.items():
+        if name == peer_name:
+            continue
+        layers = name.removeprefix("pixelnet ").removesuffix(" (default)")
+        default = name.endswith("(default)")
         explanation = (
-            f"Median wall-clock seconds for pixelnet ({layers}) to fit the "
+            f"Median wall-clock seconds for pixelnet's default network ({layers}) to fit the "
             f"{raw['samples']:,} generated samples to 100% on the clean patterns and ≥ 99% on "
             "the noisy held-out set, against scikit-learn's MLPClassifier (4-4-8, tanh, Adam) "
             f"on the same data, alternating over {raw['repetitions']} seeds (goal reached: "
             f"pixelnet {c['reached_goal']}, scikit-learn {peer['reached_goal']})."
-            if i == 0 else
-            f"The same with pixelnet running {layers} (goal reached: {c['reached_goal']}): "
-            "the like-for-like comparison, as scikit-learn has one activation for all "
-            "hidden layers."
+            if default else
+            f"The same with pixelnet running {layers} (goal reached: {c['reached_goal']}), "
+            "like for like: scikit-learn has one activation for all hidden layers."
         )
         rows.append(Row(
-            id="train." + layers.split(" ")[0].replace(",", "-"), section="train",
-            measure=f"time to goal, {layers}", unit="s",
+            id="train." + layers.replace(",", "-"), section="train",
+            measure=f"time to goal, {'default ' if default else ''}{layers}", unit="s",
             pixelnet=c["median_seconds"], peer=peer["median_seconds"], peer_name="scikit-learn",
             target=Target(">=", TRAIN_SPEEDUP_TARGET, on="ratio"),
             valid=_all_reached(c["reached_goal"]) and _all_reached(peer["reached_goal"]),
@@ -130,10 +139,9 @@ def _all_reached(fraction: str) -> bool:
     return done == total
 
 
-NETWORKS = {
-    "default": "the default trained network (4-4-4-8-4, tanh, tanh, relu)",
-    "lesson": "the lesson's hand-wired network",
-}
+def network_name(net: str) -> str:
+    return f"the {net} network"
+
 AVR_MEASURES = {  # bench_codegen's key -> (row id suffix, measure, unit, first row's sentence)
     "cycles_max": (
         "cycles", "cycles/inference", "cycles",
@@ -171,7 +179,7 @@ def inference_rows(raw: dict[str, Any]) -> list[Row]:
     rows = []
     for key, (suffix, measure, unit, sentence) in AVR_MEASURES.items():
         for i, (net, fmt) in enumerate(configs):
-            what = f"{NETWORKS.get(net, f'the {net} network')} in {fmt}"
+            what = f"{network_name(net)} in {fmt}"
             rows.append(Row(
                 id=f"inference.{net}.{fmt}.{suffix}",
                 section="inference", measure=f"{net} {fmt}: {measure}", unit=unit,
@@ -194,20 +202,25 @@ def fidelity_rows(raw: dict[str, Any]) -> list[Row]:
     """Float model against the integer emulator (which the board matches bit for bit)."""
     rows = []
     for net, formats in raw["fidelity"].items():
-        for fmt, sets in formats.items():
+        peer_sets = formats.get("emlearn", {})  # emlearn's float C against scikit-learn
+        for fmt, sets in ((f, formats[f]) for f in ("q7", "q15") if f in formats):
             for name, got in sets.items():
+                peer = peer_sets.get(name)
                 inputs = FIDELITY_SETS.get(name, name)
                 bar = FIDELITY_TARGETS.get(fmt, {}).get(name)
                 rows.append(Row(
                     id=f"fidelity.{net}.{fmt}.{name}", section="fidelity",
                     measure=f"{net} {fmt}: {inputs}", unit="fidelity",
                     pixelnet=[got["agreement"], got["max_abs_error"]],
+                    peer=[peer["agreement"], peer["max_abs_error"]] if peer else None,
+                    peer_name="emlearn",
                     target=Target(">=", bar) if bar is not None else None,
                     explanation=(
-                        f"How often {NETWORKS.get(net, net)}, in {fmt} integers (which the "
-                        "board reproduces bit for bit), picks the same class as in floats "
-                        f"on {inputs}, and the largest absolute difference of their outputs."
-                        if not rows else f"The same for the {net} network in {fmt} on {inputs}."),
+                        f"How often {network_name(net)}, in {fmt} integers (which the board "
+                        "reproduces bit for bit), picks the same class as in floats on "
+                        f"{inputs}, and the largest absolute difference of their outputs; "
+                        "next to it, emlearn's float C against scikit-learn where measured."
+                        if not rows else f"The same for {network_name(net)} in {fmt} on {inputs}."),
                 ))
     return rows
 
@@ -247,8 +260,18 @@ def firmware_rows(raw: dict[str, Any]) -> list[Row]:
             explanation=(
                 "SAMPLE frames per second the firmware streams, timed in simulated CPU cycles "
                 f"on the virtual Uno, against the tighter of the serial line's limit "
-                f"({limits['line']:.0f}/s) and the ADC's ({limits['adc']:.0f}/s).")),
+                f"({limits['line']:.0f}/s) and the ADC's ({limits['adc']:.0f}/s)"
+                + _simulator_ceiling(raw) + ".")),
     ]
+
+
+def _simulator_ceiling(raw: dict[str, Any]) -> str:
+    """simavr's UART is slower than the real line; say so when the firmware bench measured it."""
+    ceiling = raw.get("simavr_line_limit_samples_per_s")
+    if ceiling is None:
+        return ""
+    return (f"; simavr's own UART carries at most {ceiling:.0f}/s, so this is "
+            f"{raw['stream_samples_per_s_simulated'] / ceiling:.0%} of what the simulator allows")
 
 
 def serial_rows(raw: dict[str, Any], adc_limit: float) -> list[Row]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from pixelnet.errors import PixelnetError
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import load_model
-
-from pixelnet.errors import PixelnetError
 
 from .quantize import FORMATS, quantize
 from .render import OPTIMIZE, TARGETS, render, write_files

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from pixelnet.trainer.model_file import Model
 
 from pixelnet.errors import PixelnetError
+from pixelnet.trainer.model_file import Model
 
 
 class QuantizeError(PixelnetError):

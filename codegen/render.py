@@ -63,7 +63,7 @@ class CLayer:
     acc_type: str
     uacc_type: str
     weight_type: str
-    weights_flat: list[int]  # neuron-major
+    stream: list[list[int]]  # per neuron: its bias (split into weight-sized pieces), weights
     expressions: list[str]  # unrolled: one accumulator expression per neuron
     used_inputs: list[int]
     clamp_before_left_shift: int  # table activations: larger magnitudes read the last entry
@@ -89,6 +89,22 @@ def _unrolled_expression(fmt: Format, q: QuantLayer, j: int) -> str:
     if q.biases[j] or not terms:
         terms.insert(0, str(int(q.biases[j])))
     return f"(int{q.acc_bits}_t)(" + " ".join(terms).removeprefix("+ ") + ")"
+
+
+def _bias_pieces(q: QuantLayer, fmt: Format, j: int) -> list[int]:
+    """The bias of neuron j as little-endian signed pieces of the weight width (empty if none).
+
+    Interleaving biases with the weights lets one flash pointer walk the layer."""
+    if not q.has_biases:
+        return []
+    width = 8 if fmt.bits == 7 else 16
+    value = int(q.biases[j]) & ((1 << q.acc_bits) - 1)
+    pieces = []
+    for _ in range(max(1, q.acc_bits // width)):
+        piece = value & ((1 << width) - 1)
+        pieces.append(piece - (1 << width) if piece >> (width - 1) else piece)
+        value >>= width
+    return pieces
 
 
 def _magnitude_peak(fmt: Format, q: QuantLayer) -> int:
@@ -118,7 +134,8 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str)
         acc_type=f"int{q.acc_bits}_t",
         uacc_type=uacc_type,
         weight_type="int8_t" if fmt.bits == 7 else "int16_t",
-        weights_flat=[int(v) for v in q.weights.T.reshape(-1)],
+        stream=[_bias_pieces(q, fmt, j) + [int(v) for v in q.weights[:, j]]
+                for j in range(q.n_out)],
         expressions=[_unrolled_expression(fmt, q, j) for j in range(q.n_out)],
         used_inputs=used,
         clamp_before_left_shift=(fmt.position_max >> -q.shift) + 1 if q.shift < 0 else 0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from pixelnet.trainer.model_file import Model
 
 from . import emulator

@@ -275,8 +275,10 @@ class BoardClient:
 
     def _wait_for_stream(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        # Three sample periods of silence at a slow rate are no reason to nudge yet.
+        nudge = max(STREAM_NUDGE, 3.0 / self._stream_rate) if self._stream_rate else timeout
         while True:
-            wait = min(STREAM_NUDGE, deadline - time.monotonic())
+            wait = min(nudge, deadline - time.monotonic())
             try:
                 self._pump_until(lambda: bool(self._stream) or self._resume_needed, wait)
                 return

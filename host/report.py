@@ -53,9 +53,10 @@ def format_summary(report: dict[str, Any]) -> str:
     if report["labelled_samples"]:
         lines += ["", "confusion (rows: true class, columns: board class):"]
         classes = report["classes"]
-        lines.append("  " + " " * 12 + "".join(c[:9].rjust(10) for c in classes))
+        width = max(9, *(len(c) for c in classes)) + 2
+        lines.append("  " + " " * 12 + "".join(c.rjust(width) for c in classes))
         for name, row in zip(classes, report["confusion"], strict=True):
-            lines.append(f"  {name:<12}" + "".join(f"{v:>10,}" for v in row))
+            lines.append(f"  {name:<12}" + "".join(f"{v:>{width},}" for v in row))
     if report["phases"]:
         lines += ["", "phases:"]
         for p in report["phases"]:

@@ -96,6 +96,7 @@ def test_bench_limits():
     assert bench_firmware.line_limit(31) == pytest.approx(11520 / 31)
     assert bench_firmware.adc_limit() == pytest.approx(1 / (4 * 13 * 128 / 16e6))
     assert bench_firmware.adc_limit(4) == pytest.approx(bench_firmware.adc_limit() / 4)
+    assert bench_firmware.simavr_line_limit(31) == pytest.approx(1e6 / 93 / 31)
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ are deterministic, so they are asserted, not just reported)."""
 from __future__ import annotations
 
 import pytest
+
 from pixelnet.bench.bench_codegen import TARGETS, measure_avr
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.train import train_default

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from pixelnet.codegen import emulator, generate, quantize
 from pixelnet.codegen.quantize import QuantizedModel
 from pixelnet.codegen.render import render

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_codegen_c import grid_inputs, random_model
+
 from pixelnet.codegen import emulator, quantize
 from pixelnet.codegen.render import render
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Model
 from pixelnet.trainer.train import train_default
-from test_codegen_c import grid_inputs, random_model
 
 RUNNER = """
 import sys

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_codegen_c import random_model
+
+from pixelnet import __version__
+from pixelnet.cli import main
 from pixelnet.codegen import emulator, quantize
 from pixelnet.codegen.emulator import TANH_MAX_ERROR, CalibrationError
 from pixelnet.codegen.quantize import FORMATS, QuantizeError
@@ -13,10 +17,6 @@ from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Layer, Model, load_model, save_model
 from pixelnet.trainer.patterns import clean_patterns
 from pixelnet.trainer.train import train_default
-from test_codegen_c import random_model
-
-from pixelnet import __version__
-from pixelnet.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +31,21 @@ def accumulators(qm, x: np.ndarray) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_tanh_and_logistic_stay_within_the_documented_error(fmt: str) -> None:
+@pytest.mark.parametrize("gain", [0.7, 3.0, 8.0, 300.0])  # table, table, direct, clamped
+def test_tanh_and_logistic_stay_within_the_documented_error(fmt: str, gain: float) -> None:
     f = FORMATS[fmt]
-    model = Model((Layer(np.array([[8.0], [0], [0], [0]]), None, "tanh"),), ("a",))
-    qm = quantize(model, fmt)
     x = np.zeros((2 * f.act_max + 1, 4), dtype=np.int64)
     x[:, 0] = np.arange(-f.act_max, f.act_max + 1)
-    z = x[:, 0] * 8.0 / (1 << f.bits)
-    err = np.abs(emulator.infer(qm, x)[:, 0] - np.tanh(z) * (1 << f.bits))
-    assert err.max() <= TANH_MAX_ERROR[fmt]
-    logistic = quantize(Model((Layer(model.layers[0].weights, None, "logistic"),), ("a",)), fmt)
-    err = np.abs(emulator.infer(logistic, x)[:, 0] - (1 << f.bits) / (1 + np.exp(-z)))
-    assert err.max() <= TANH_MAX_ERROR[fmt] / 2 + 1
+    for activation, reference, bound in (
+        ("tanh", np.tanh, TANH_MAX_ERROR[fmt]),
+        ("logistic", lambda z: 1 / (1 + np.exp(-z)), TANH_MAX_ERROR[fmt] / 2 + 1),
+    ):
+        layer = Layer(np.array([[gain], [0.0], [0.0], [0.0]]), None, activation)
+        qm = quantize(Model((layer,), ("a",)), fmt)
+        q = qm.layers[0]
+        z = x[:, 0] * float(q.weights[0, 0]) * 2.0 ** -q.acc_frac
+        err = np.abs(emulator.infer(qm, x)[:, 0] - reference(z) * (1 << f.bits))
+        assert err.max() <= bound, (activation, err.max())
 
 
 def test_quantize_is_a_function_of_the_model_file_alone(tmp_path, default_model: Model) -> None:

@@ -229,3 +229,13 @@ def test_calibration_change_is_what_later_samples_are_checked_with(client):
     client.info()
     cal = client.calibrate(CalOp.SET, dark=[10, 20, 30, 40], bright=[900] * 4)
     assert client.last_info.calibration == cal
+
+
+def test_a_stream_that_falls_silent_is_asked_for_again(client, board):
+    """As after a restart whose boot INFO was lost on the line: STREAM is re-sent."""
+    client.info()
+    client.stream(500)
+    list(client.samples(5))
+    board.rate = 0  # the board stops streaming without a word
+    assert len(list(client.samples(5, timeout=3.0))) == 5
+    assert client.stats.retries >= 1 and client.stats.resets == 0
