@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,4 +122,7 @@ def handle_bench(args: argparse.Namespace) -> int:
     if args.markdown:
         write_atomically(args.markdown, format_markdown(results))
     print(format_table(results))
+    for path in (args.out, args.markdown):
+        if path is not None:
+            print(f"wrote {path}", file=sys.stderr)
     return EXIT_SECTION_FAILED if results.get("errors") else 0

@@ -107,7 +107,8 @@ def _aligned(table: list[list[str]]) -> list[str]:
 def format_table(results: dict[str, Any]) -> str:
     """The terminal table, headed by the machine line and closed by the verdict and errors."""
     rows = results["rows"]
-    lines = [machine_line(results["header"]), ""]
+    header = results["header"]
+    lines = [f"{header['command']}, {readable_date(header['date'])}", machine_line(header), ""]
     lines += _aligned([list(COLUMNS)] + [row_cells(r) for r in rows])
     lines += ["", RATIO_NOTE, verdict_line(rows)]
     lines += [f"section {name} failed: {msg}" for name, msg in results.get("errors", {}).items()]

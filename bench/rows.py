@@ -142,6 +142,7 @@ def _all_reached(fraction: str) -> bool:
 def network_name(net: str) -> str:
     return f"the {net} network"
 
+
 AVR_MEASURES = {  # bench_codegen's key -> (row id suffix, measure, unit, first row's sentence)
     "cycles_max": (
         "cycles", "cycles/inference", "cycles",
@@ -200,29 +201,32 @@ FIDELITY_SETS = {
 
 def fidelity_rows(raw: dict[str, Any]) -> list[Row]:
     """Float model against the integer emulator (which the board matches bit for bit)."""
-    rows = []
+    rows: list[Row] = []
     for net, formats in raw["fidelity"].items():
         peer_sets = formats.get("emlearn", {})  # emlearn's float C against scikit-learn
-        for fmt, sets in ((f, formats[f]) for f in ("q7", "q15") if f in formats):
-            for name, got in sets.items():
-                peer = peer_sets.get(name)
-                inputs = FIDELITY_SETS.get(name, name)
-                bar = FIDELITY_TARGETS.get(fmt, {}).get(name)
-                rows.append(Row(
-                    id=f"fidelity.{net}.{fmt}.{name}", section="fidelity",
-                    measure=f"{net} {fmt}: {inputs}", unit="fidelity",
-                    pixelnet=[got["agreement"], got["max_abs_error"]],
-                    peer=[peer["agreement"], peer["max_abs_error"]] if peer else None,
-                    peer_name="emlearn",
-                    target=Target(">=", bar) if bar is not None else None,
-                    explanation=(
-                        f"How often {network_name(net)}, in {fmt} integers (which the board "
-                        "reproduces bit for bit), picks the same class as in floats on "
-                        f"{inputs}, and the largest absolute difference of their outputs; "
-                        "next to it, emlearn's float C against scikit-learn where measured."
-                        if not rows else f"The same for {network_name(net)} in {fmt} on {inputs}."),
-                ))
+        for fmt in (f for f in ("q7", "q15") if f in formats):
+            rows += [_fidelity_row(net, fmt, name, got, peer_sets.get(name), first=not rows)
+                     for name, got in formats[fmt].items()]
     return rows
+
+
+def _fidelity_row(net: str, fmt: str, name: str, got: dict[str, float],
+                  peer: dict[str, float] | None, first: bool) -> Row:
+    inputs = FIDELITY_SETS.get(name, name)
+    bar = FIDELITY_TARGETS.get(fmt, {}).get(name)
+    return Row(
+        id=f"fidelity.{net}.{fmt}.{name}", section="fidelity",
+        measure=f"{net} {fmt}: {inputs}", unit="fidelity",
+        pixelnet=[got["agreement"], got["max_abs_error"]],
+        peer=[peer["agreement"], peer["max_abs_error"]] if peer else None, peer_name="emlearn",
+        target=Target(">=", bar) if bar is not None else None,
+        explanation=(
+            f"How often {network_name(net)}, in {fmt} integers (which the board reproduces bit "
+            f"for bit), picks the same class as in floats on {inputs}, and the largest "
+            "absolute difference of their outputs; next to it, emlearn's float C against "
+            "scikit-learn where measured." if first
+            else f"The same for {network_name(net)} in {fmt} on {inputs}."),
+    )
 
 
 def firmware_rows(raw: dict[str, Any]) -> list[Row]:

@@ -64,7 +64,7 @@ class CLayer:
     uacc_type: str
     weight_type: str
     stream: list[list[int]]  # per neuron: its bias (split into weight-sized pieces), weights
-    expressions: list[str]  # unrolled: one accumulator expression per neuron
+    neurons: list[list[str]]  # unrolled: the statements computing each output y[j]
     used_inputs: list[int]
     clamp_before_left_shift: int  # table activations: larger magnitudes read the last entry
     act_body: list[str]  # C statements of the activation function
@@ -73,22 +73,32 @@ class CLayer:
 def _product(fmt: Format, var: str, w: int) -> str:
     """Signed term ``w * var`` in the accumulator's arithmetic, avoiding avr-gcc's traps."""
     sign = "-" if w < 0 else "+"
-    mag = abs(w)
-    if mag == 1:
+    if abs(w) == 1:
         return f"{sign} {var}"
-    if fmt.bits == 7:  # int8 x int8 fits int16: gcc emits one 8x8 muls, no library call
-        return f"{sign} (int16_t)({var} * {mag})"
-    return f"{sign} (int32_t){var} * {mag}"
+    # int8 x int8 fits int16: gcc emits one 8x8 muls, no library call
+    return f"{sign} (int16_t)({var} * {abs(w)})"
 
 
-def _unrolled_expression(fmt: Format, q: QuantLayer, j: int) -> str:
-    terms = [_product(fmt, f"x{i}", int(q.weights[i, j])) for i in range(q.n_in)]
-    terms = [t for t, w in zip(terms, q.weights[:, j], strict=True) if w != 0]
+def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) -> list[str]:
+    """Statements for output j with the weights in the code; zero weights vanish.
+
+    Weights of +-1 are adds and subtracts; other q15 weights go through the
+    multiply-accumulate macro (a plain ``(int32_t)x * w`` calls __mulhisi3 on AVR)."""
+    weights = [int(w) for w in q.weights[:, j]]
     if q.acc_bits == 32:  # the first operand makes every partial sum 32-bit, also on AVR
-        return " ".join([f"INT32_C({int(q.biases[j])})", *terms])
+        simple = [f"{'-' if w < 0 else '+'} x{i}" for i, w in enumerate(weights) if abs(w) == 1]
+        products = [(i, w) for i, w in enumerate(weights) if abs(w) > 1]
+        start = " ".join([f"INT32_C({int(q.biases[j])})", *simple])
+        if fmt.bits == 7:
+            terms = " ".join(_product(fmt, f"x{i}", w) for i, w in products)
+            return [f"y[{j}] = {act}({start} {terms});" if terms else f"y[{j}] = {act}({start});"]
+        macs = [f"    {prefix.upper()}_MAC16(acc, x{i}, {w});" for i, w in products]
+        return ["{", f"    int32_t acc = {start};", *macs, f"    y[{j}] = {act}(acc);", "}"]
+    terms = [_product(fmt, f"x{i}", w) for i, w in enumerate(weights) if w]
     if q.biases[j] or not terms:
         terms.insert(0, str(int(q.biases[j])))
-    return f"(int{q.acc_bits}_t)(" + " ".join(terms).removeprefix("+ ") + ")"
+    expression = " ".join(terms).removeprefix("+ ")
+    return [f"y[{j}] = {act}((int{q.acc_bits}_t)({expression}));"]
 
 
 def _bias_pieces(q: QuantLayer, fmt: Format, j: int) -> list[int]:
@@ -136,7 +146,8 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str)
         weight_type="int8_t" if fmt.bits == 7 else "int16_t",
         stream=[_bias_pieces(q, fmt, j) + [int(v) for v in q.weights[:, j]]
                 for j in range(q.n_out)],
-        expressions=[_unrolled_expression(fmt, q, j) for j in range(q.n_out)],
+        neurons=[_unrolled_neuron(fmt, q, j, prefix, f"{prefix}_act{index}")
+                 for j in range(q.n_out)],
         used_inputs=used,
         clamp_before_left_shift=(fmt.position_max >> -q.shift) + 1 if q.shift < 0 else 0,
         act_body=activation_body(q, fmt, uacc_type, act_type, prefix),

@@ -97,6 +97,7 @@ def test_progress_on_stderr_table_on_stdout(quick_run) -> None:
     for row in results["rows"]:
         assert row["measure"] in done.stdout
     assert "targets met" in done.stdout
+    assert "wrote x.json" in done.stderr and "wrote x.md" in done.stderr
 
 
 def test_markdown_section_is_written(quick_run) -> None:

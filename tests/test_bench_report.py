@@ -173,7 +173,8 @@ def test_values_are_formatted_by_unit(value, unit, text) -> None:
 
 def test_table_has_one_line_per_row_machine_and_verdict(results) -> None:
     lines = format_table(results).splitlines()
-    assert "Test CPU 3000, 3 cores" in lines[0] and "commit 0123456789ab-dirty" in lines[0]
+    assert lines[0] == "pixelnet bench --markdown perf.md, 2026-01-02 03:04 UTC"
+    assert "Test CPU 3000, 3 cores" in lines[1] and "commit 0123456789ab-dirty" in lines[1]
     for row in results["rows"]:
         (line,) = [ln for ln in lines if f"  {row['measure']}  " in ln]
         assert line.startswith(row["section"])

@@ -111,6 +111,8 @@ class App:
     # --- main loop ---------------------------------------------------------
     def run(self):
         # answer commands and stream until a RESET command has been acknowledged
+        # a lone delimiter ends any frame the restart cut short (PROTOCOL.md)
+        self.port.write(b"\x00")
         self.send_info(0, True)
         port = self.port
         while not self.reset_requested:

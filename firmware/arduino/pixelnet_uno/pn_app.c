@@ -435,6 +435,12 @@ void pn_app_boot(void)
     stream_rate = 0;
     stream_seq = 0;
     load_calibration();
+    {
+        /* A lone delimiter ends any frame the restart cut short, so the host
+           drops that fragment instead of gluing it to the banner. */
+        static const uint8_t delimiter = 0;
+        pn_hw_write(&delimiter, 1);
+    }
     send_info(0, 1);
 }
 
