@@ -25,6 +25,7 @@ from pixelnet import __version__
 
 SOURCE_DIR = Path(__file__).resolve().parents[1]
 TOOL_TIMEOUT = 10.0  # seconds for a `--version` answer
+MICROPYTHON_VERSION = "import sys; print('.'.join(map(str, sys.implementation.version[:3])))"
 
 
 def _output(argv: list[str], cwd: Path | None = None) -> str | None:
@@ -76,7 +77,7 @@ def micropython_version() -> str | None:
     """The unix port the MicroPython figures come from (beside our Python, else on PATH)."""
     beside = Path(sys.executable).parent / "micropython"
     exe = str(beside) if beside.exists() else "micropython"
-    return _output([exe, "-c", "import sys; print(sys.version)"])
+    return _output([exe, "-c", MICROPYTHON_VERSION])
 
 
 def git_commit() -> str | None:

@@ -66,19 +66,23 @@ def row_cells(row: dict[str, Any]) -> list[str]:
         row["measure"],
         format_value(row["pixelnet"], row["unit"]),
         f"{row['peer_name']} {peer}" if row["peer"] is not None else "",
-        format_ratio(row["ratio"]) if row["peer"] is not None else "",
+        "" if row["peer"] is None or row["unit"] == "fidelity" else format_ratio(row["ratio"]),
         format_target(row["target"], row["unit"]),
         format_verdict(row["passed"]),
     ]
+
+
+def short_commit(commit: str) -> str:
+    """12 hex digits are unambiguous; keep the ``-dirty`` mark."""
+    bare = commit.removesuffix("-dirty")
+    return bare[:12] + commit[len(bare):]
 
 
 def machine_line(header: dict[str, Any]) -> str:
     """One line naming the machine and tool versions the numbers were taken with."""
     commit = header.get("git_commit")
     parts = [
-        f"pixelnet {header['pixelnet']}" + (f" (commit {commit[:12]}"
-                                            f"{'-dirty' if commit.endswith('-dirty') else ''})"
-                                            if commit else ""),
+        f"pixelnet {header['pixelnet']}" + (f" (commit {short_commit(commit)})" if commit else ""),
         f"{header['cpu']}, {header['cores']} cores",
         header["os"],
         f"Python {header['python']}",
@@ -87,7 +91,8 @@ def machine_line(header: dict[str, Any]) -> str:
         f"simavr {header['simavr'] or 'not found'}",
     ]
     peers = [f"{name} {header[key]}" for name, key in
-             (("scikit-learn", "scikit_learn"), ("emlearn", "emlearn")) if header.get(key)]
+             (("scikit-learn", "scikit_learn"), ("emlearn", "emlearn"),
+              ("MicroPython", "micropython")) if header.get(key)]
     return ", ".join(parts + peers)
 
 

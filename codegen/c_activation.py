@@ -83,8 +83,9 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
     return ["uint16_t p = (uint16_t)u;"]
 
 
-def direct_table_name(prefix: str, q: QuantLayer) -> str:
-    return f"{prefix}_tanh_f{q.table_frac}"
+def direct_table_name(prefix: str, frac: int) -> str:
+    """The C name of the exact tanh table for arguments with ``frac`` fractional bits."""
+    return f"{prefix}_tanh_f{frac}"
 
 
 def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
@@ -95,8 +96,9 @@ def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
     if q.direct:
         read = "RD8" if fmt.bits == 7 else "RD16"
         magnitude = "acc" if q.acc_min >= 0 else "(acc < 0 ? -acc : acc)"
+        table_name = direct_table_name(prefix, q.table_frac)
         lines = [f"const uint8_t k = (uint8_t){magnitude};",
-                 f"{act_type} y = {prefix.upper()}_{read}(&{direct_table_name(prefix, q)}[k]);"]
+                 f"{act_type} y = {prefix.upper()}_{read}(&{table_name}[k]);"]
     else:
         lines = _magnitude(q, utype)
         lines += _position(q, fmt, utype, cap, table or q.saturates, prefix)

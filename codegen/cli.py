@@ -37,7 +37,7 @@ def _generate(args: argparse.Namespace) -> int:
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
     paths = write_files(files, args.out)
-    print(render_report(model, qm))
+    print(render_report(model, qm, args.optimize))
     for path in paths:
         print(f"wrote {path}")
     return 0

@@ -15,7 +15,7 @@ Scales (chosen by ``quantize``, from the model alone)
     represent every weight exactly if they fit (ternary weights become -1, 0,
     +1), else the most that fit ``[-A, A]``, reduced until the accumulator
     provably fits 32 bits. The accumulator ``acc = x @ W + b`` has
-    ``in_frac + wf`` fractional bits; biases are stored at that scale (int32).
+    ``in_frac + wf`` fractional bits; biases are stored at that scale and width.
     Interval analysis over the input box ``[-1, 1]^4`` (propagated per unit,
     exactly, on the integers) bounds every accumulator and every partial sum
     (``|b| + sum |w| * max|x|``): q7 takes the most precise weight scale whose
@@ -42,9 +42,9 @@ tanh and logistic
     Positions past the table are clamped before a left shift. A layer whose
     accumulator bound is at most 255 (``DIRECT_MAX``; the lesson's ternary
     layers) reads instead ``D[|acc|]`` with ``D[k] = round(tanh(k * 2**-f) *
-    2**bits)``, ``f`` the accumulator's fractional bits: exact to 0.5 LSB and
-    one flash read. Logistic is ``(tanh_q(z / 2) + 2**bits) >> 1`` (reads tanh
-    one bit further).
+    2**bits)``, ``f`` the accumulator's fractional bits: one flash read, each
+    entry rounded (saturation at ``A`` adds at most one LSB). Logistic is
+    ``(tanh_q(z / 2) + 2**bits) >> 1`` (reads tanh one bit further).
     Error against the float function (``TANH_MAX_ERROR``, tested over dense
     sweeps): interpolation <= h**2/8 * max|tanh''| = 0.096 h**2, plus half an
     LSB for the table, half for the interpolation and the rounding of the

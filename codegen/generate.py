@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pixelnet.trainer.model_file import Model
 
@@ -11,14 +12,24 @@ from .quantize import quantize
 from .render import render, write_files
 
 
+def as_model(model: Model | Any) -> Model:
+    """A pixelnet Model, or a fitted scikit-learn MLPClassifier converted to one."""
+    if isinstance(model, Model):
+        return model
+    from pixelnet.trainer.sklearn_import import model_from_sklearn
+
+    return model_from_sklearn(model)
+
+
 def generate(
-    model: Model,
+    model: Model | Any,
     target: str,
     fmt: str,
     out_dir: str | os.PathLike[str],
     prefix: str = "pixelnet",
     optimize: str = "size",
 ) -> list[Path]:
-    """Quantise ``model`` to ``fmt`` and write the ``target`` source files into ``out_dir``."""
-    files = render(quantize(model, fmt), target, prefix=prefix, optimize=optimize)
+    """Quantise ``model`` (a Model or a fitted MLPClassifier) to ``fmt`` and write the
+    ``target`` source files into ``out_dir``."""
+    files = render(quantize(as_model(model), fmt), target, prefix=prefix, optimize=optimize)
     return write_files(files, out_dir)

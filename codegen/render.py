@@ -154,10 +154,6 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str)
     )
 
 
-def _pos_type(fmt: Format) -> str:
-    return "uint16_t" if fmt.position_max <= 0xFFFF else "uint32_t"
-
-
 def _py_expression(q: QuantLayer, j: int) -> str:
     parts = [str(int(q.biases[j]))]
     for i in range(q.n_in):
@@ -175,10 +171,9 @@ def _direct_tables(qm: QuantizedModel, prefix: str) -> list[dict]:
         if q.direct:
             sizes[q.table_frac] = max(sizes.get(q.table_frac, 0), q.acc_bound + 1)
     return [
-        {"frac": frac, "name": direct_table_name(prefix, q), "py_name": f"_TANH_F{frac}",
+        {"frac": frac, "name": direct_table_name(prefix, frac), "py_name": f"_TANH_F{frac}",
          "values": direct_table(qm.fmt, frac, size)}
         for frac, size in sorted(sizes.items())
-        for q in [next(q for q in qm.layers if q.direct and q.table_frac == frac)]
     ]
 
 
@@ -206,7 +201,6 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
         "qm": qm,
         "fmt": f,
         "act_type": "int8_t" if f.bits == 7 else "int16_t",
-        "pos_type": _pos_type(f),
         "hash_bytes": [int(qm.model_hash[i : i + 2], 16) for i in range(0, 16, 2)],
         "uses_table": uses_table,
         "direct_tables": _direct_tables(qm, prefix),

@@ -36,21 +36,23 @@ def fidelity(model: Model, qm: QuantizedModel, x: np.ndarray) -> Fidelity:
     return Fidelity([float(e) for e in err], agree, len(x))
 
 
-def constant_bytes(qm: QuantizedModel) -> int:
-    """Flash taken by the model's constants: weights, biases and the tanh table."""
+def constant_bytes(qm: QuantizedModel, optimize: str = "size") -> int:
+    """Flash taken by the model's tables: weights and biases of table-driven layers, tanh."""
     size = 1 if qm.format_bits == 7 else 2
     total = 0
     for q in qm.layers:
-        if not q.is_ternary:
-            total += q.weights.size * size
-        if q.has_biases:
-            total += q.n_out * q.acc_bits // 8
-    if any(q.activation in ("tanh", "logistic") for q in qm.layers):
-        total += (qm.format.table_nodes + 1) * size
-    return total
+        if optimize == "size" and not q.is_ternary:
+            total += q.weights.size * size + (q.n_out * q.acc_bits // 8 if q.has_biases else 0)
+    if any(q.activation in ("tanh", "logistic") and not q.direct for q in qm.layers):
+        total += (qm.format.table_nodes + 2) * size
+    direct: dict[int, int] = {}
+    for q in qm.layers:
+        if q.direct:
+            direct[q.table_frac] = max(direct.get(q.table_frac, 0), q.acc_bound + 1)
+    return total + sum(direct.values()) * size
 
 
-def render_report(model: Model, qm: QuantizedModel) -> str:
+def render_report(model: Model, qm: QuantizedModel, optimize: str = "size") -> str:
     """Human-readable report; one line per layer, then fidelity and memory."""
     lines = [f"model {qm.model_hash}, format {qm.fmt} (activations int{qm.format_bits + 1})"]
     for i, q in enumerate(qm.layers):
@@ -68,7 +70,8 @@ def render_report(model: Model, qm: QuantizedModel) -> str:
     lines.append(f"  class agreement: {fid.agreement:.4%}")
     act = 1 if qm.format_bits == 7 else 2
     lines.append(
-        f"memory: {constant_bytes(qm)} B of constants in flash (plus code), "
-        f"0 B static RAM, {2 * qm.max_units * act} B of stack buffers in infer()"
+        f"memory: {constant_bytes(qm, optimize)} B of tables in flash (plus code: "
+        f"`pixelnet bench` measures both), 0 B static RAM, "
+        f"{(qm.trace_len - qm.n_outputs) * act} B of stack for the hidden activations"
     )
     return "\n".join(lines)

@@ -82,10 +82,18 @@ class HostBoard:
         decoder = FrameDecoder()
         frames = decoder.feed(wire)
         assert decoder.stats.frames == len(frames) and decoder.stats.garbage_bytes == 0
-        assert b"".join(encode_frame(f.type, f.seq, f.payload) for f in frames) == wire
+        # every boot banner comes after a lone delimiter (PROTOCOL.md)
+        assert b"".join(
+            (b"\x00" if _is_boot(f) else b"") + encode_frame(f.type, f.seq, f.payload)
+            for f in frames
+        ) == wire
         boot = frames[0]
         assert boot.type == Msg.INFO and boot.seq == 0 and unpack_info(boot.payload).boot
         return boot, frames[1:]
+
+
+def _is_boot(frame) -> bool:
+    return frame.type == Msg.INFO and unpack_info(frame.payload).boot
 
 
 def cmd(c: int, seq: int = 7, payload: bytes = b"") -> bytes:

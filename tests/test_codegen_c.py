@@ -180,21 +180,23 @@ def test_generated_c_builds_with_any_valid_prefix(tmp_path: Path) -> None:
 # ---- AVR: avr-gcc, then simavr ----
 
 
-def build_avr(qm: QuantizedModel, tmp: Path, defines: tuple[str, ...] = ()) -> Path:
-    src = tmp / f"avr_{qm.fmt}"
+def build_avr(qm: QuantizedModel, tmp: Path, defines: tuple[str, ...] = (),
+              optimize: str = "size") -> Path:
+    src = tmp / f"avr_{qm.fmt}_{optimize}"
     src.mkdir(parents=True, exist_ok=True)
-    for name, text in render(qm, "arduino").items():
+    for name, text in render(qm, "arduino", optimize=optimize).items():
         (src / name).write_text(text)
     return compile_avr([DRIVER, src / "pixelnet_model.c"], [src], src / "driver.elf", defines)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("optimize", ["size", "speed"])
 def test_avr_build_in_simavr_matches_the_emulator(
-    tmp_path: Path, default_model: Model, fmt: str
+    tmp_path: Path, default_model: Model, fmt: str, optimize: str
 ) -> None:
     rng = np.random.default_rng(3)
     qm = quantize(default_model, fmt)
-    elf = build_avr(qm, tmp_path)
+    elf = build_avr(qm, tmp_path, optimize=optimize)
     dark = np.array([12, 30, 0, 100])
     bright = np.array([1000, 900, 1023, 700])
     adc = rng.integers(0, 1024, size=(1_000, 4))
@@ -216,9 +218,9 @@ def test_avr_build_in_simavr_matches_the_emulator(
 
 def test_random_models_in_simavr_match_the_emulator(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
-    for i in range(4):
+    for i in range(6):
         qm = quantize(random_model(rng), FORMATS[i % 2])
-        elf = build_avr(qm, tmp_path / str(i))
+        elf = build_avr(qm, tmp_path / str(i), optimize=("size", "speed")[i // 2 % 2])
         x = rng.integers(-qm.format.act_max, qm.format.act_max + 1, size=(100, 4))
         result = run_elf_batch(elf, records("T", x.astype(act_dtype(qm))) + b"Q",
                                build_dir=tmp_path / "sim")

@@ -8,7 +8,7 @@ from test_codegen_c import random_model
 
 from pixelnet import __version__
 from pixelnet.cli import main
-from pixelnet.codegen import emulator, quantize
+from pixelnet.codegen import emulator, generate, quantize
 from pixelnet.codegen.emulator import TANH_MAX_ERROR, CalibrationError
 from pixelnet.codegen.quantize import FORMATS, QuantizeError
 from pixelnet.codegen.render import GenerateError, render, validate_prefix
@@ -151,3 +151,19 @@ def test_generate_command_rejects_a_bad_prefix(tmp_path, capsys) -> None:
     assert code == 2
     assert "reserved word" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_fitted_scikit_learn_mlp_generates_code_that_predicts_like_it(tmp_path) -> None:
+    from sklearn.neural_network import MLPClassifier
+
+    from pixelnet.codegen.generate import as_model
+    from pixelnet.trainer.data import training_set
+
+    x, y = training_set()
+    mlp = MLPClassifier((6,), activation="logistic", max_iter=400, random_state=0).fit(x, y)
+    paths = generate(mlp, "c", "q15", tmp_path)
+    assert [p.name for p in paths] == ["pixelnet_model.h", "pixelnet_model.c"]
+    qm = quantize(as_model(mlp), "q15")
+    noisy_x, _ = noisy_test_set()
+    got = emulator.classify(emulator.infer(qm, emulator.quantize_inputs(qm, noisy_x)))
+    assert np.mean(got == mlp.predict(noisy_x)) >= 0.999
