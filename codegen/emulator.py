@@ -61,7 +61,7 @@ Preprocessing (ADC counts to the input vector; no division per inference)
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -177,7 +177,7 @@ def _activate(acc: np.ndarray, activation: str, shift: int, direct: bool, table_
     return np.where(acc < 0, -out, out)
 
 
-@cache
+@lru_cache(maxsize=64)  # up to 256 KiB each
 def _activation_lut(activation: str, shift: int, direct: bool, table_frac: int, fmt: str,
                     bound: int) -> np.ndarray:
     """``_activate`` of every accumulator value -bound..bound, memoised: one take per layer."""

@@ -7,7 +7,8 @@
  *                              'Q' (or end of input)          -> stop
  * On AVR every inference is a GPIOR0-marked region (1 = start, 0 = end) so the
  * simulator counts its cycles. Backends: the generated model (default),
- * BASELINE (no model: the size reference) and EMLEARN (float, for comparison).
+ * BASELINE (no model: the size reference) and EMLEARN (float, for comparison);
+ * INFER_ONLY keeps only the 'X' command, so avr-size sees what the model adds.
  */
 #include <stdint.h>
 
