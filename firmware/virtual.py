@@ -31,6 +31,8 @@ from typing import Protocol
 from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.trainer.patterns import SCENES
 
+from .scene import scene_lines
+
 SIM_DIR = Path(__file__).resolve().parent / "sim"
 HARNESS_SOURCES = ("vuno.c", "scene.c", "scene.h")
 HARNESS_CFLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror")
@@ -237,29 +239,9 @@ def scene_commands(
     noise: float | None = None,
     seed: int | None = None,
 ) -> list[str]:
-    """Control-channel lines for a scene change (the protocol in SCENE.md)."""
-
-    def numbers(values: Sequence[float], name: str) -> str:
-        if len(values) != 4:
-            raise PixelnetError(f"{name} needs 4 values (one per pixel), got {len(values)}")
-        return " ".join(repr(float(v)) for v in values)
-
-    lines = []
-    if isinstance(scene, str):
-        lines.append(f"scene {scene}")
-    elif scene is not None:
-        lines.append(f"pixels {numbers(scene, 'pixels')}")
-    if light is not None:
-        lines.append(f"light {float(light)!r}")
-    if gain is not None:
-        lines.append(f"gain {numbers(gain, 'gain')}")
-    if offset is not None:
-        lines.append(f"offset {numbers(offset, 'offset')}")
-    if noise is not None:
-        lines.append(f"noise {float(noise)!r}")
-    if seed is not None:
-        lines.append(f"seed {int(seed)}")
-    return lines
+    """Checked control-channel lines for a scene change (the protocol in SCENE.md)."""
+    lines = scene_lines(scene, light=light, gain=gain, offset=offset, noise=noise, seed=seed)
+    return list(lines.values())
 
 
 class VirtualUno:

@@ -20,7 +20,6 @@ with pyserial exactly as it would open a real board's USB serial port.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import select
 import shutil
@@ -37,7 +36,8 @@ from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.host.frames import FrameDecoder
 from pixelnet.host.messages import Msg
 from pixelnet.trainer.model_file import Model
-from pixelnet.trainer.patterns import SCENES
+
+from .scene import VirtualBoardError, parse_control, scene_lines
 
 BOARD = "virtual-micropython"
 RESET_EXIT = 75  # vmachine.RESET_EXIT: the firmware asks for a restart
@@ -51,10 +51,6 @@ DEFAULT_LIGHT = 0.9
 DEFAULT_OFFSET = 0.05
 DEFAULT_GAIN = 1.0
 DEFAULT_SEED = 1  # SCENE.md: the noise generator starts from seed 1
-
-
-class VirtualBoardError(PixelnetError):
-    """The virtual board cannot start, died, or got a scene command it cannot apply."""
 
 
 class BoardFilesError(PixelnetError):
@@ -80,99 +76,6 @@ def find_micropython() -> str:
 def find_mpy_cross() -> str:
     """The MicroPython cross-compiler (.py -> .mpy bytecode)."""
     return _find_tool("mpy-cross", "mpy-cross")
-
-
-# -- scene commands (pure) ---------------------------------------------------
-
-
-def _number(text: str | float, what: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise VirtualBoardError(f"{what}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise VirtualBoardError(f"{what}: {text!r} is not a finite number")
-    return value
-
-
-def _four(values: Sequence[str | float], what: str, lo: float, hi: float) -> list[float]:
-    if isinstance(values, str) or len(values) != 4:
-        raise VirtualBoardError(f"{what}: expected 4 numbers, one per pixel (TL TR BL BR)")
-    numbers = [_number(v, what) for v in values]
-    if not all(lo <= v <= hi for v in numbers):
-        raise VirtualBoardError(f"{what}: values must lie in [{lo:g}, {hi:g}]")
-    return numbers
-
-
-def _one(value: str | float, what: str, lo: float, hi: float) -> float:
-    number = _number(value, what)
-    if not lo <= number <= hi:
-        raise VirtualBoardError(f"{what}: {number:g} is outside [{lo:g}, {hi:g}]")
-    return number
-
-
-def _line(name: str, values: Sequence[float]) -> str:
-    return " ".join([name, *(repr(float(v)) for v in values)])
-
-
-def scene_lines(
-    scene: str | Sequence[float] | None = None,
-    *,
-    light: float | None = None,
-    gain: Sequence[float] | None = None,
-    offset: Sequence[float] | None = None,
-    noise: float | None = None,
-    seed: int | None = None,
-) -> dict[str, str]:
-    """Checked control lines for the simulated ADC, keyed by what they set."""
-    lines: dict[str, str] = {}
-    if scene is not None:
-        if isinstance(scene, str):
-            if scene not in SCENES:
-                raise VirtualBoardError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}")
-            pixels = [float(s) for s in SCENES[scene]]
-        else:
-            pixels = _four(scene, "pixels", -1.0, 1.0)
-        lines["pixels"] = _line("pixels", pixels)
-    if light is not None:
-        lines["light"] = _line("light", [_one(light, "light", 0.0, 10.0)])
-    if gain is not None:
-        lines["gain"] = _line("gain", _four(gain, "gain", 0.0, 10.0))
-    if offset is not None:
-        lines["offset"] = _line("offset", _four(offset, "offset", -1.0, 1.0))
-    if noise is not None:
-        lines["noise"] = _line("noise", [_one(noise, "noise", 0.0, 1.0)])
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
-            raise VirtualBoardError(f"seed: {seed!r} is not an integer in [0, 2**31)")
-        lines["seed"] = f"seed {seed}"
-    return lines
-
-
-def parse_control(line: str) -> dict[str, str] | str:
-    """One text line of the control channel: scene lines, or "reset" / "quit"."""
-    words = line.split()
-    if not words:
-        raise VirtualBoardError("empty command")
-    name, args = words[0], words[1:]
-    if name in ("reset", "quit"):
-        if args:
-            raise VirtualBoardError(f"{name} takes no arguments")
-        return name
-    if name == "scene" and len(args) == 1:
-        return scene_lines(args[0])
-    if name == "pixels":
-        return scene_lines(args)
-    if name in ("gain", "offset"):
-        return scene_lines(**{name: args})
-    if name in ("light", "noise") and len(args) == 1:
-        return scene_lines(**{name: args[0]})
-    if name == "seed" and len(args) == 1 and args[0].isdigit():
-        return scene_lines(seed=int(args[0]))
-    raise VirtualBoardError(
-        f"cannot understand {line.strip()!r}; commands: scene NAME, pixels a b c d, light L, "
-        "gain g0 g1 g2 g3, offset o0 o1 o2 o3, noise S, seed N, reset, quit"
-    )
 
 
 def default_scene_lines(scene: str | Sequence[float], noise: float) -> dict[str, str]:

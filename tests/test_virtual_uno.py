@@ -20,6 +20,7 @@ import pytest
 import serial
 
 from pixelnet.errors import PixelnetError, ToolMissingError
+from pixelnet.firmware.scene import VirtualBoardError
 from pixelnet.firmware.virtual import (
     SimulationError,
     VirtualUno,
@@ -283,8 +284,8 @@ def test_adc_follows_scene_changes_while_running(board, port):
 
 
 def test_a_refused_scene_raises_and_changes_nothing(board, port):
-    with pytest.raises(SimulationError, match="unknown scene"):
-        board.set_scene("plaid")
+    with pytest.raises(VirtualBoardError, match="unknown scene"):
+        board.set_scene("plaid")  # refused before it reaches the harness
     assert board.control("light -1").startswith("error: light")
     sync(port)
     port.write(b"a")
