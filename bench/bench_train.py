@@ -24,11 +24,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
 from pixelnet.trainer.data import noisy_test_set, training_set
 from pixelnet.trainer.estimator import PixelnetClassifier
 from pixelnet.trainer.patterns import clean_patterns
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
 
 TARGET_SPEEDUP = 10.0
 REPETITIONS = 7

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import load_model, save_model
 from pixelnet.trainer.patterns import SCENES

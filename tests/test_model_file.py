@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pixelnet.trainer.lesson import lesson_model
-from pixelnet.trainer.model_file import Layer, Model, load_model, save_model
 
 from pixelnet.errors import ModelFileError
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.model_file import Layer, Model, load_model, save_model
 
 
 def awkward_model(seed: int = 5) -> Model:

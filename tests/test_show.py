@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Model
 from pixelnet.trainer.receptive import input_fields, receptive_fields

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.neural_network import MLPClassifier
+
 from pixelnet.trainer.activations import ACTIVATIONS
 from pixelnet.trainer.data import noisy_test_set, training_set
 from pixelnet.trainer.evaluate import confusion_matrix, evaluate
@@ -19,7 +21,6 @@ from pixelnet.trainer.optimizers import SGD, Adam, Momentum
 from pixelnet.trainer.patterns import CLASSES, clean_patterns
 from pixelnet.trainer.train import train_default, train_model
 from pixelnet.trainer.training import TrainConfig, fit
-from sklearn.neural_network import MLPClassifier
 
 
 def numeric_gradients(objective, params: Params, eps: float = 1e-6) -> list[np.ndarray]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pixelnet.trainer.data import training_set
-from pixelnet.trainer.estimator import PixelnetClassifier
-from pixelnet.trainer.patterns import clean_patterns
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from pixelnet.errors import ModelFileError
+from pixelnet.trainer.data import training_set
+from pixelnet.trainer.estimator import PixelnetClassifier
+from pixelnet.trainer.patterns import clean_patterns
 
 # Not run, because scikit-learn would only skip them here (named so the reason is visible):
 NOT_RUN = {

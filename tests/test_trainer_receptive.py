@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Layer, Model
 from pixelnet.trainer.patterns import CLASSES, CLEAN_PATTERNS

@@ -6,13 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+
 from pixelnet.trainer.data import noisy_test_set, training_set
 from pixelnet.trainer.model_file import load_model, save_model
 from pixelnet.trainer.network import softmax
 from pixelnet.trainer.patterns import CLASSES
 from pixelnet.trainer.sklearn_import import UnsupportedModelError, model_from_sklearn
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 
 def quick_mlp(activation: str, x: np.ndarray, y: np.ndarray, **kw) -> MLPClassifier:

@@ -15,7 +15,6 @@ import time
 
 import machine
 import micropython
-
 import pixelnet_model
 import pxapp
 import pxboard

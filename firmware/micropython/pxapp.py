@@ -6,11 +6,10 @@
 # on preallocated buffers with integers only.
 import time
 
-from micropython import const
-
 import pxboard
 import pxcal
 import pxframe
+from micropython import const
 
 FIRMWARE = (0, 1, 0)
 PROTOCOL = const(1)

@@ -4,9 +4,8 @@
 # or corrupt file means the defaults, never a crash.
 import os
 
-from micropython import const
-
 import pxframe
+from micropython import const
 
 FILE = "pixelnet_cal.bin"
 _MAGIC = b"PXC"
