@@ -55,7 +55,12 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
     if r > 0:
         half = 1 << (r - 1)
         lines = [f"{utype} v = ({utype})(u + {half}u);"]
-        narrow = shift16("v", r, prefix) if utype == "uint16_t" else shift32_to16("v", r, prefix)
+        if utype == "uint16_t" and 5 <= r <= 7 and (bound + half) << (8 - r) <= 0xFFFF:
+            narrow = f"(uint16_t)((uint16_t)(v << {8 - r}) >> 8)"  # the high byte: no multiply
+        elif utype == "uint16_t":
+            narrow = shift16("v", r, prefix)
+        else:
+            narrow = shift32_to16("v", r, prefix)
         if must_cap and (bound + half) >> r > cap:
             return [*lines, "uint16_t p;", f"if (v >= {cap << r}UL) {{", f"    p = {cap}u;",
                     "} else {", f"    p = {narrow};", "}"]

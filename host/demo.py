@@ -53,6 +53,8 @@ def run_demo(
     model = _train()
     model_path = save_model(model, build_dir / "model.json")
     say(f"      model {model.short_hash} -> {model_path}")
+    say(f"      {_training_line(model)}")
+    say(f"      network drawn as in the lesson -> {_draw(model, build_dir / 'net.png')}")
     say(f"[2/5] generating {DEMO_FORMAT} code and building the {board} firmware")
     firmware = _build(board, model, build_dir)
     with contextlib.ExitStack() as stack:
@@ -92,6 +94,21 @@ def _train() -> Model:
     from pixelnet.trainer.train import train_default
 
     return train_default()
+
+
+def _training_line(model: Model) -> str:
+    evaluation = model.training.get("evaluation", {})
+    return (
+        f"accuracy: clean patterns {evaluation.get('clean_accuracy', float('nan')):.0%}, "
+        f"noisy held-out {evaluation.get('noisy_accuracy', float('nan')):.1%} "
+        f"({evaluation.get('noisy_samples', 0):,} samples)"
+    )
+
+
+def _draw(model: Model, path: Path) -> Path:
+    from pixelnet.trainer.show import draw_network, save_png
+
+    return save_png(draw_network(model), path)
 
 
 def _build(board: str, model: Model, build_dir: Path) -> Path:
