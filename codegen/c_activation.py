@@ -94,8 +94,9 @@ def direct_table_name(prefix: str, frac: int) -> str:
 
 
 def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
-                    prefix: str) -> list[str]:
-    """Statements of ``act_t PREFIX_actN(acc_t acc)``."""
+                    prefix: str, clamp: bool = True) -> list[str]:
+    """Statements of ``act_t PREFIX_actN(acc_t acc)``; ``clamp=False`` when the C table
+    is long enough (copies of its last entry) for every position the layer reaches."""
     table = q.activation in ("tanh", "logistic")
     cap = fmt.position_max if table else fmt.act_max
     if q.direct:
@@ -106,7 +107,7 @@ def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
                  f"{act_type} y = {prefix.upper()}_{read}(&{table_name}[k]);"]
     else:
         lines = _magnitude(q, utype)
-        lines += _position(q, fmt, utype, cap, table or q.saturates, prefix)
+        lines += _position(q, fmt, utype, cap, (table and clamp) or q.saturates, prefix)
     if table:
         if not q.direct:
             lines.append(f"{act_type} y = {prefix}_tanh_at(p);")

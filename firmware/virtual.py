@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.trainer.patterns import SCENES
@@ -80,16 +80,7 @@ class VirtualBoard(Protocol):
     port: str
     board: str
 
-    def set_scene(
-        self,
-        scene: str | Sequence[float] | None = None,
-        *,
-        light: float | None = None,
-        gain: Sequence[float] | None = None,
-        offset: Sequence[float] | None = None,
-        noise: float | None = None,
-        seed: int | None = None,
-    ) -> None: ...
+    def set_scene(self, scene: str | Sequence[float] | None = None, **settings: Any) -> None: ...
 
     def reset(self) -> None: ...
 
@@ -230,18 +221,9 @@ def run_elf_batch(
 # ---- the interactive board ----
 
 
-def scene_commands(
-    scene: str | Sequence[float] | None = None,
-    *,
-    light: float | None = None,
-    gain: Sequence[float] | None = None,
-    offset: Sequence[float] | None = None,
-    noise: float | None = None,
-    seed: int | None = None,
-) -> list[str]:
+def scene_commands(scene: str | Sequence[float] | None = None, **settings: Any) -> list[str]:
     """Checked control-channel lines for a scene change (the protocol in SCENE.md)."""
-    lines = scene_lines(scene, light=light, gain=gain, offset=offset, noise=noise, seed=seed)
-    return list(lines.values())
+    return list(scene_lines(scene, **settings).values())
 
 
 class VirtualUno:
@@ -333,19 +315,9 @@ class VirtualUno:
             raise SimulationError(f"virtual Uno refused {line!r}: {reply}")
         return reply
 
-    def set_scene(
-        self,
-        scene: str | Sequence[float] | None = None,
-        *,
-        light: float | None = None,
-        gain: Sequence[float] | None = None,
-        offset: Sequence[float] | None = None,
-        noise: float | None = None,
-        seed: int | None = None,
-    ) -> None:
-        for line in scene_commands(
-            scene, light=light, gain=gain, offset=offset, noise=noise, seed=seed
-        ):
+    def set_scene(self, scene: str | Sequence[float] | None = None, **settings: Any) -> None:
+        """Change what the sensor sees; ``settings``: light, gain, offset, noise, seed."""
+        for line in scene_commands(scene, **settings):
             self._checked(line)
 
     def reset(self) -> None:

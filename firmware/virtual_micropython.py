@@ -31,6 +31,7 @@ import time
 import tty
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.host.frames import FrameDecoder
@@ -236,18 +237,9 @@ class VirtualMicroPython:
                 f"{self._log_tail()}"
             )
 
-    def set_scene(
-        self,
-        scene: str | Sequence[float] | None = None,
-        *,
-        light: float | None = None,
-        gain: Sequence[float] | None = None,
-        offset: Sequence[float] | None = None,
-        noise: float | None = None,
-        seed: int | None = None,
-    ) -> None:
+    def set_scene(self, scene: str | Sequence[float] | None = None, **settings: Any) -> None:
         """Change what the sensor sees; applied at the board's next ADC reading."""
-        lines = scene_lines(scene, light=light, gain=gain, offset=offset, noise=noise, seed=seed)
+        lines = scene_lines(scene, **settings)
         with self._lock:
             self._alive()
             self._scene.update(lines)
