@@ -69,8 +69,15 @@ def write_atomically(path: Path, text: str) -> None:
         raise PixelnetError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays in an area module's result become plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-able")
+
+
 def to_json(results: dict[str, Any]) -> str:
-    return json.dumps(results, indent=1, allow_nan=False) + "\n"
+    return json.dumps(results, indent=1, default=_plain) + "\n"
 
 
 def load_results(path: Path) -> dict[str, Any]:

@@ -40,7 +40,10 @@ GLOSSARY = (
     "The default network is the one `pixelnet train` fits: 4 → 4 → 4 → 8 → 4, tanh, tanh, "
     "ReLU, identity. The lesson network is the lesson's hand-wired network of the same shape, "
     "weights in {−1, 0, +1} and no biases. q7 and q15 are pixelnet's 8-bit and 16-bit "
-    "fixed-point formats; emlearn runs the same weights in float."
+    "fixed-point formats; emlearn runs the same weights in float. `pixelnet generate` builds "
+    "for size by default (weights in flash tables) or, with `--optimize speed`, for speed "
+    "(weights unrolled into the code); where the two differ both are listed, the cycle "
+    "targets binding the speed build and the flash target the size build."
 )
 
 Value = float | list[float] | None  # a list is (argmax agreement, max |error|)
@@ -159,35 +162,78 @@ AVR_MEASURES = {  # bench_codegen's key -> (row id suffix, measure, unit, first 
         "Static RAM (data + bss) that {what} adds to the same test program (its weights stay "
         "in flash), against emlearn, whose weights and buffers live in RAM."),
 }
-AVR_TARGETS = {"flash_bytes": MODEL_FLASH_TARGET, "ram_bytes": MODEL_RAM_TARGET}
 
 
-def _avr_target(key: str, net: str, fmt: str) -> Target:
-    if key != "cycles_max":
-        return Target("<=", AVR_TARGETS[key])
-    if net == "lesson" and fmt == "q7":
-        return Target("<=", LESSON_CYCLE_TARGET)
-    return Target("<=", CYCLE_TARGETS[fmt])
+@dataclass(frozen=True)
+class Build:
+    """One generated-C build measured by bench_codegen: a network, a format, an optimisation."""
+
+    net: str
+    fmt: str
+    optimize: str  # "size" (the default) or "speed"
+    key: str  # its key in bench_codegen's result, e.g. "q7" or "q7_speed"
+    alone: bool  # the only build shown for this network and format
+
+    @property
+    def label(self) -> str:
+        return f"{self.net} {self.fmt}" + ("" if self.alone else f" ({self.optimize})")
+
+    @property
+    def what(self) -> str:
+        build = "" if self.alone else f", --optimize {self.optimize}"
+        return f"{network_name(self.net)} in {self.fmt}{build}"
+
+    def target(self, key: str) -> Target | None:
+        """Cycle bars bind the fastest build, flash bars the smallest, RAM bars every build."""
+        if key == "cycles_max" and (self.alone or self.optimize == "speed"):
+            bar = CYCLE_TARGETS[self.fmt]
+            if self.net == "lesson" and self.fmt == "q7":
+                bar = LESSON_CYCLE_TARGET
+            return Target("<=", bar)
+        if key == "flash_bytes" and self.optimize == "size":
+            return Target("<=", MODEL_FLASH_TARGET)
+        if key == "ram_bytes":
+            return Target("<=", MODEL_RAM_TARGET)
+        return None
+
+
+def avr_builds(avr: dict[str, dict[str, dict]]) -> list[Build]:
+    """Every build, a speed build only where it differs from the size build (for the
+    lesson's ternary network both generate the same code)."""
+    builds = []
+    for net, results in avr.items():
+        for fmt in ("q7", "q15"):
+            speed = results.get(f"{fmt}_speed")
+            distinct = speed is not None and _sizes_and_cycles(speed) != _sizes_and_cycles(
+                results[fmt])
+            builds.append(Build(net, fmt, "size", fmt, alone=not distinct))
+            if distinct:
+                builds.append(Build(net, fmt, "speed", f"{fmt}_speed", alone=False))
+    return builds
+
+
+def _sizes_and_cycles(result: dict[str, Any]) -> tuple:
+    return result["cycles_max"], result["flash_bytes"], result["ram_bytes"]
 
 
 def inference_rows(raw: dict[str, Any]) -> list[Row]:
     """Cycles, flash and RAM of model + inference on the ATmega328P, against emlearn's float C.
 
     Grouped by measure (all cycles, then all flash, then all RAM) so that the
-    configurations compare down a column and one sentence explains each group.
+    builds compare down a column and one sentence explains each group.
     """
-    configs = [(net, fmt) for net in raw["avr"] for fmt in ("q7", "q15")]
+    builds = avr_builds(raw["avr"])
     rows = []
     for key, (suffix, measure, unit, sentence) in AVR_MEASURES.items():
-        for i, (net, fmt) in enumerate(configs):
-            what = f"{network_name(net)} in {fmt}"
+        for i, build in enumerate(builds):
             rows.append(Row(
-                id=f"inference.{net}.{fmt}.{suffix}",
-                section="inference", measure=f"{net} {fmt}: {measure}", unit=unit,
-                pixelnet=raw["avr"][net][fmt][key], peer=raw["avr"][net]["emlearn"][key],
-                peer_name="emlearn", target=_avr_target(key, net, fmt),
-                explanation=(sentence.format(what=what) if i == 0
-                             else f"The same for {what}."),
+                id=f"inference.{build.net}.{build.key}.{suffix}",
+                section="inference", measure=f"{build.label}: {measure}", unit=unit,
+                pixelnet=raw["avr"][build.net][build.key][key],
+                peer=raw["avr"][build.net]["emlearn"][key], peer_name="emlearn",
+                target=build.target(key),
+                explanation=(sentence.format(what=build.what) if i == 0
+                             else f"The same for {build.what}."),
             ))
     return rows
 

@@ -57,6 +57,8 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
         lines = [f"{utype} v = ({utype})(u + {half}u);"]
         if utype == "uint16_t" and 5 <= r <= 7 and (bound + half) << (8 - r) <= 0xFFFF:
             narrow = f"(uint16_t)((uint16_t)(v << {8 - r}) >> 8)"  # the high byte: no multiply
+        elif utype == "uint32_t" and 13 <= r <= 15 and (bound + half) << (16 - r) <= 0xFFFFFFFF:
+            narrow = f"(uint16_t)((uint32_t)(v << {16 - r}) >> 16)"  # the high half
         elif utype == "uint16_t":
             narrow = shift16("v", r, prefix)
         else:
@@ -93,12 +95,32 @@ def direct_table_name(prefix: str, frac: int) -> str:
     return f"{prefix}_tanh_f{frac}"
 
 
+def _signed_shift16(q: QuantLayer, fmt: Format, act_type: str, prefix: str) -> list[str] | None:
+    """Identity output of a 16-bit accumulator without taking its magnitude, or None.
+
+    ``sign(a) * ((|a| + h) >> r) == floor((a + h - (a < 0)) / 2**r)``; adding 2**15 first
+    keeps every shifted value non-negative, and 2**15 >> r is subtracted again (for q7 and
+    r <= 7 it is a multiple of 256, so the low byte of the shifted value is already it)."""
+    r = q.shift
+    if (q.activation != "identity" or q.saturates or q.acc_bits != 16 or not 0 < r <= 15
+            or q.acc_bound + (1 << (r - 1)) > 0x7FFF):
+        return None
+    lines = [f"const uint16_t v = (uint16_t)((uint16_t)acc + {(1 << (r - 1)) + 0x8000}u"
+             " - (uint16_t)((uint16_t)acc >> 15));"]
+    if fmt.bits == 7 and r <= 7:
+        return [*lines, f"return ({act_type})(uint8_t)((uint16_t)(v << {8 - r}) >> 8);"]
+    return [*lines, f"return ({act_type})((int16_t){shift16('v', r, prefix)} - {0x8000 >> r});"]
+
+
 def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
                     prefix: str, clamp: bool = True) -> list[str]:
     """Statements of ``act_t PREFIX_actN(acc_t acc)``; ``clamp=False`` when the C table
     is long enough (copies of its last entry) for every position the layer reaches."""
     table = q.activation in ("tanh", "logistic")
     cap = fmt.position_max if table else fmt.act_max
+    signed = _signed_shift16(q, fmt, act_type, prefix) if q.acc_min < 0 else None
+    if signed:
+        return signed
     if q.direct:
         read = "RD8" if fmt.bits == 7 else "RD16"
         magnitude = "acc" if q.acc_min >= 0 else "(acc < 0 ? -acc : acc)"

@@ -32,24 +32,30 @@ Rounding and saturation
     away from zero when quantised.
 
 tanh and logistic
-    One table per format, ``T[k] = round(tanh(k * h) * 2**bits)`` for
-    ``k = 0 .. N`` (q7: h = 1/8, z in [0, 4], 33 int8 entries; q15: h = 1/32,
-    z in [0, 6], 193 int16 entries), read at position ``p = round(|acc| *
-    2**-shift)`` with ``G = 8`` bits between nodes (so on AVR the index and the
-    fraction are the two bytes of p):
-    ``i = p >> G``; ``i >= N`` gives ``T[N]``; otherwise ``T[i] + ((T[i+1] -
-    T[i]) * (p & (2**G - 1)) + 2**(G-1)) >> G``; negative ``acc`` negates.
-    Positions past the table are clamped before a left shift. A layer whose
-    accumulator bound is at most 255 (``DIRECT_MAX``; the lesson's ternary
-    layers) reads instead ``D[|acc|]`` with ``D[k] = round(tanh(k * 2**-f) *
-    2**bits)``, ``f`` the accumulator's fractional bits: one flash read, each
-    entry rounded (saturation at ``A`` adds at most one LSB). Logistic is
-    ``(tanh_q(z / 2) + 2**bits) >> 1`` (reads tanh one bit further).
+    One table per format of nodes ``T[k] = round(tanh(z_k) * 2**bits)``
+    (saturated at ``A``), read at position ``p = round(|acc| * 2**-shift)``, which
+    has ``P = s + G`` fractional bits of z: ``h = 2**-s`` between head nodes and
+    ``G = 8`` bits between two nodes (so on AVR the index and the fraction are
+    the two bytes of p). q7: h = 1/8, z in [0, 4], 33 int8 entries. q15: h = 1/32
+    up to the tail node ``K = 80`` (z = 2.5), then ``4h = 1/8`` (tanh is flat
+    there) up to z = 6: 109 int16 entries instead of 193 (the 1 KiB flash target).
+    Head (``p < K * 2**G``): ``i = p >> G``, ``f = p & (2**G - 1)``. Tail:
+    ``q = p - K * 2**G``, ``i = K + (q >> (G + 2))``, ``f = (q >> 2) & (2**G - 1)``
+    (the two dropped bits cost < 0.5 LSB: tanh' < 0.03 there). ``i >= N`` (the
+    last node) gives ``T[N]``; otherwise ``T[i] + ((T[i+1] - T[i]) * f +
+    2**(G-1)) >> G``; negative ``acc`` negates. Positions past the table are
+    clamped before a left shift. A layer whose accumulator bound is at most 255
+    (``DIRECT_MAX``; the lesson's ternary layers) reads instead ``D[|acc|]`` with
+    ``D[k] = round(tanh(k * 2**-f) * 2**bits)``, ``f`` the accumulator's
+    fractional bits: one flash read, each entry rounded (saturation at ``A`` adds
+    at most one LSB). Logistic is ``(tanh_q(z / 2) + 2**bits) >> 1`` (reads tanh
+    one bit further).
     Error against the float function (``TANH_MAX_ERROR``, tested over dense
-    sweeps): interpolation <= h**2/8 * max|tanh''| = 0.096 h**2, plus half an
-    LSB for the table, half for the interpolation and the rounding of the
-    position: at most 1.5 LSB (q7; 1.0 measured) and 6 LSB (q15; 4.9
-    measured). Logistic: half of it plus one LSB. Direct tables: 1 LSB.
+    sweeps): interpolation <= step**2/8 * max|tanh''| (0.096 h**2 near 0; in the
+    q15 tail max|tanh''| = 0.053, so 3.4 LSB), plus half an LSB for the table,
+    half for the interpolation and the rounding of the position: at most 1.5 LSB
+    (q7; 1.0 measured) and 6 LSB (q15; 3.9 measured at the table positions).
+    Logistic: half of it plus one LSB. Direct tables: 1 LSB.
 
 Preprocessing (ADC counts to the input vector; no division per inference)
     Per pixel, with ``span = bright - dark`` (>= 16): ``calib_init`` computes
@@ -138,8 +144,10 @@ def _tanh_at_positions(fmt: str) -> np.ndarray:
     f = get_format(fmt)
     table = np.asarray(tanh_table(fmt), dtype=np.int64)
     p = np.arange(f.position_max + 1, dtype=np.int64)
-    i = p >> f.interp_bits
-    frac = p & ((1 << f.interp_bits) - 1)
+    q = p - f.tail_start  # in the tail: the node and the fraction, tail_bits coarser
+    tail = q >= 0
+    i = np.where(tail, f.tail_node + (q >> (f.interp_bits + f.tail_bits)), p >> f.interp_bits)
+    frac = np.where(tail, q >> f.tail_bits, p) & ((1 << f.interp_bits) - 1)
     step = table[np.minimum(i + 1, f.table_nodes)] - table[i]
     return table[i] + ((step * frac + (1 << (f.interp_bits - 1))) >> f.interp_bits)
 

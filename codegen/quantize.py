@@ -28,9 +28,11 @@ class Format:
 
     name: str
     bits: int  # fractional bits of inputs, tanh and logistic outputs: 7 or 15
-    table_step_bits: int  # tanh table nodes every 2**-table_step_bits
+    table_step_bits: int  # tanh table nodes every 2**-table_step_bits (the head)
     table_max: int  # tanh table covers z in [0, table_max]
     interp_bits: int  # fractional bits of the position between two nodes
+    tail_node: int  # nodes from here on (the tail, where tanh is flat) are 2**tail_bits apart
+    tail_bits: int = 0
 
     @property
     def act_max(self) -> int:
@@ -40,7 +42,13 @@ class Format:
     @property
     def table_nodes(self) -> int:
         """Index of the last table entry (the saturated value)."""
-        return self.table_max << self.table_step_bits
+        head_steps = self.table_max << self.table_step_bits
+        return self.tail_node + ((head_steps - self.tail_node) >> self.tail_bits)
+
+    @property
+    def tail_start(self) -> int:
+        """The position of the first tail node."""
+        return self.tail_node << self.interp_bits
 
     @property
     def position_bits(self) -> int:
@@ -50,12 +58,21 @@ class Format:
     @property
     def position_max(self) -> int:
         """Positions at or past this read the last entry."""
-        return self.table_nodes << self.interp_bits
+        return self.table_max << self.position_bits
+
+    def node_z(self) -> np.ndarray:
+        """z of every table node: 2**-table_step_bits apart, 2**tail_bits times that in the tail."""
+        k = np.arange(self.table_nodes + 1, dtype=np.float64)
+        tail = k > self.tail_node
+        steps = np.where(tail, self.tail_node + (k - self.tail_node) * (1 << self.tail_bits), k)
+        return steps / (1 << self.table_step_bits)
 
 
 FORMATS: dict[str, Format] = {
-    "q7": Format("q7", 7, table_step_bits=3, table_max=4, interp_bits=8),
-    "q15": Format("q15", 15, table_step_bits=5, table_max=6, interp_bits=8),
+    "q7": Format("q7", 7, table_step_bits=3, table_max=4, interp_bits=8, tail_node=32),
+    # q15: 1/32 apart up to z = 2.5, then 1/8 (109 entries, not 193: the flash target)
+    "q15": Format("q15", 15, table_step_bits=5, table_max=6, interp_bits=8, tail_node=80,
+                  tail_bits=2),
 }
 ACC32_MAX = (1 << 31) - 1
 ACC16_MAX = (1 << 15) - 1
@@ -76,10 +93,9 @@ def get_format(fmt: str) -> Format:
 
 @cache
 def tanh_table(fmt: str) -> tuple[int, ...]:
-    """round(tanh(k * step) * 2**bits), saturated, for k = 0 .. table_nodes."""
+    """round(tanh(z_k) * 2**bits), saturated, at every node z_k (``Format.node_z``)."""
     f = get_format(fmt)
-    z = np.arange(f.table_nodes + 1, dtype=np.float64) / (1 << f.table_step_bits)
-    scaled = np.tanh(z) * (1 << f.bits)
+    scaled = np.tanh(f.node_z()) * (1 << f.bits)
     return tuple(int(v) for v in np.minimum(np.floor(scaled + 0.5), f.act_max))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -70,6 +70,9 @@ class CLayer:
     used_inputs: list[int]
     clamp_before_left_shift: int  # table activations: larger magnitudes read the last entry
     act_body: list[str]  # C statements of the activation function
+    dense_call: bool  # q15 size: the layer calls the one shared loop (activation by pointer)
+    act_index: int = -1  # the layer whose activation function this layer calls
+    act_shared: bool = False  # out of line: several layers (or the shared loop) call it
 
 
 def _product(fmt: Format, var: str, w: int) -> str:
@@ -103,11 +106,12 @@ def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) 
     return [f"y[{j}] = {act}((int{q.acc_bits}_t)({expression}));"]
 
 
-def _bias_pieces(q: QuantLayer, fmt: Format, j: int) -> list[int]:
-    """The bias of neuron j as little-endian signed pieces of the weight width (empty if none).
+def _bias_pieces(q: QuantLayer, fmt: Format, j: int, always: bool) -> list[int]:
+    """The bias of neuron j as little-endian signed pieces of the weight width (empty if
+    none, unless ``always``: the shared q15 loop reads one per neuron).
 
     Interleaving biases with the weights lets one flash pointer walk the layer."""
-    if not q.has_biases:
+    if not q.has_biases and not always:
         return []
     width = 8 if fmt.bits == 7 else 16
     value = int(q.biases[j]) & ((1 << q.acc_bits) - 1)
@@ -128,18 +132,20 @@ def _magnitude_peak(fmt: Format, q: QuantLayer) -> int:
     return q.acc_bound << -q.shift
 
 
-DOT_CHUNK = 4  # inputs per q7 dot-product macro: their int8 values must sit in r16..r31
+PINNED_INPUTS = 8  # q7 inputs the template pins to r16..r23 (muls reads only r16..r31)
+DOT_CHUNK = 4  # inputs per dot-product macro when there are more: fewer registers at once
 
 
 def _dot_chunks(fmt: Format, q: QuantLayer, style: str) -> list[list[int]]:
-    """Inputs of a q7 loop layer in groups of at most DOT_CHUNK, one asm block each.
+    """Inputs of a q7 loop layer in groups, one asm block each (all at once if pinned).
 
     Only for 16-bit sums (an int8 sum is computed in 16 bits, the bound keeps it in
     range); a q7 layer that needs a 32-bit accumulator stays plain C."""
     if style != "loop" or fmt.bits != 7 or q.acc_bits > 16:
         return []
     inputs = list(range(q.n_in))
-    return [inputs[k : k + DOT_CHUNK] for k in range(0, q.n_in, DOT_CHUNK)]
+    size = q.n_in if q.n_in <= PINNED_INPUTS else DOT_CHUNK
+    return [inputs[k : k + size] for k in range(0, q.n_in, size)]
 
 
 TABLE_GROWTH_MAX = 32  # extra entries (copies of the last) a C table may take to drop a clamp
@@ -157,8 +163,10 @@ def _position_peak(fmt: Format, q: QuantLayer) -> int:
 def _c_table_entries(fmt: Format, qm: QuantizedModel) -> int:
     """Entries of the C tanh table: T[0..N], then copies of T[N] so that every position
     the layers can reach reads the table unclamped, unless that costs too much flash."""
-    needed = max((_position_peak(fmt, q) >> fmt.interp_bits) + 2 for q in qm.layers)
     shortest = fmt.table_nodes + 2  # T[N + 1] = T[N]: interpolating at N needs no check
+    if fmt.tail_bits:
+        return shortest
+    needed = max((_position_peak(fmt, q) >> fmt.interp_bits) + 2 for q in qm.layers)
     return needed if shortest < needed <= shortest + TABLE_GROWTH_MAX else shortest
 
 
@@ -166,7 +174,9 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
              table_entries: int) -> CLayer:
     style = "unrolled" if optimize == "speed" or q.is_ternary else "loop"
     dot_chunks = _dot_chunks(fmt, q, style)
-    reach = ((table_entries - 1) << fmt.interp_bits) - 1  # positions the C table serves
+    dense_call = style == "loop" and fmt.bits == 15 and optimize == "size"
+    extra = (table_entries - 1 - fmt.table_nodes) << (fmt.interp_bits + fmt.tail_bits)
+    reach = fmt.position_max + extra - 1  # the positions the C table serves unclamped
     peak = _magnitude_peak(fmt, q)
     used = [i for i in range(q.n_in) if style == "loop" or q.weights[i].any()]
     if q.acc_bits == 8 and peak <= 0xFF:
@@ -185,7 +195,8 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
         dot_chunks=dot_chunks,
         uacc_type=uacc_type,
         weight_type="int8_t" if fmt.bits == 7 else "int16_t",
-        stream=[_bias_pieces(q, fmt, j) + [int(v) for v in q.weights[:, j]]
+        dense_call=dense_call,
+        stream=[_bias_pieces(q, fmt, j, dense_call) + [int(v) for v in q.weights[:, j]]
                 for j in range(q.n_out)],
         neurons=[_unrolled_neuron(fmt, q, j, prefix, f"{prefix}_act{index}")
                  for j in range(q.n_out)],
@@ -194,6 +205,20 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
         act_body=activation_body(q, fmt, uacc_type, act_type, prefix,
                                  clamp=_position_peak(fmt, q) > reach),
     )
+
+
+def _share_activations(fmt: Format, layers: list[CLayer], optimize: str) -> list[CLayer]:
+    """q15 ``size``: loop layers with the same activation code call one out-of-line copy
+    (a 32-bit tanh is ~120 bytes; the q7 ones are small enough to inline for speed)."""
+    first: dict[tuple, int] = {}
+    for layer in layers:
+        if optimize == "size" and layer.style == "loop" and fmt.bits == 15:
+            first.setdefault((layer.acc_type, *layer.act_body), layer.index)
+    owners = [first.get((layer.acc_type, *layer.act_body), layer.index) for layer in layers]
+    called = {owner for layer, owner in zip(layers, owners, strict=True) if layer.dense_call}
+    return [replace(layer, act_index=owner,
+                    act_shared=owners.count(layer.index) > 1 or layer.index in called)
+            for layer, owner in zip(layers, owners, strict=True)]
 
 
 def _py_expression(q: QuantLayer, j: int) -> str:
@@ -219,6 +244,17 @@ def _direct_tables(qm: QuantizedModel, prefix: str) -> list[dict]:
     ]
 
 
+def flash_tables(qm: QuantizedModel, optimize: str = "size") -> int:
+    """Bytes of constant tables in the generated C: weight streams, tanh tables."""
+    ctx = _context(qm, "pixelnet", optimize, "c")
+    size = 1 if qm.format_bits == 7 else 2
+    streams = sum(len(row) for layer in ctx["layers"] if layer.style == "loop"
+                  for row in layer.stream)
+    tanh = len(ctx["c_table"]) if ctx["uses_table"] else 0
+    direct = sum(len(d["values"]) for d in ctx["direct_tables"])
+    return (streams + tanh + direct) * size
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("pixelnet.codegen", "templates"),
@@ -234,7 +270,9 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
     f = qm.format
     uses_table = any(q.activation in ("tanh", "logistic") and not q.direct for q in qm.layers)
     table_entries = _c_table_entries(f, qm)
-    layers = [_c_layer(f, q, i, optimize, prefix, table_entries) for i, q in enumerate(qm.layers)]
+    layers = _share_activations(
+        f, [_c_layer(f, q, i, optimize, prefix, table_entries) for i, q in enumerate(qm.layers)],
+        optimize)
     table = tanh_table(qm.fmt)
     return {
         "stamp": (
@@ -253,6 +291,7 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
         "c_table": table + (table[-1],) * (table_entries - len(table)),
         "calib_shift": calib_shift(qm.fmt),
         "layers": layers,
+        "pinned_inputs": PINNED_INPUTS,
         "dot_sizes": sorted({len(c) for layer in layers for c in layer.dot_chunks}),
         "py_expressions": [
             [_py_expression(q, j) for j in range(q.n_out)] for q in qm.layers

@@ -10,6 +10,7 @@ from pixelnet.trainer.model_file import Model
 
 from . import emulator
 from .quantize import QuantizedModel
+from .render import flash_tables
 
 GRID_LEVELS = 17  # per pixel: 17**4 = 83,521 inputs
 
@@ -36,22 +37,6 @@ def fidelity(model: Model, qm: QuantizedModel, x: np.ndarray) -> Fidelity:
     return Fidelity([float(e) for e in err], agree, len(x))
 
 
-def constant_bytes(qm: QuantizedModel, optimize: str = "size") -> int:
-    """Flash taken by the model's tables: weights and biases of table-driven layers, tanh."""
-    size = 1 if qm.format_bits == 7 else 2
-    total = 0
-    for q in qm.layers:
-        if optimize == "size" and not q.is_ternary:
-            total += q.weights.size * size + (q.n_out * q.acc_bits // 8 if q.has_biases else 0)
-    if any(q.activation in ("tanh", "logistic") and not q.direct for q in qm.layers):
-        total += (qm.format.table_nodes + 2) * size
-    direct: dict[int, int] = {}
-    for q in qm.layers:
-        if q.direct:
-            direct[q.table_frac] = max(direct.get(q.table_frac, 0), q.acc_bound + 1)
-    return total + sum(direct.values()) * size
-
-
 def render_report(model: Model, qm: QuantizedModel, optimize: str = "size") -> str:
     """Human-readable report; one line per layer, then fidelity and memory."""
     lines = [f"model {qm.model_hash}, format {qm.fmt} (activations int{qm.format_bits + 1})"]
@@ -70,8 +55,8 @@ def render_report(model: Model, qm: QuantizedModel, optimize: str = "size") -> s
     lines.append(f"  class agreement: {fid.agreement:.4%}")
     act = 1 if qm.format_bits == 7 else 2
     lines.append(
-        f"memory: {constant_bytes(qm, optimize)} B of tables in flash (plus code: "
-        f"`pixelnet bench` measures both), 0 B static RAM, "
-        f"{(qm.trace_len - qm.n_outputs) * act} B of stack for the hidden activations"
+        f"memory: {flash_tables(qm, optimize)} B of tables in flash (plus code: "
+        f"`pixelnet bench` measures both), "
+        f"{(qm.trace_len - qm.n_outputs) * act} B of static RAM for the hidden activations"
     )
     return "\n".join(lines)

@@ -228,6 +228,28 @@ def test_random_models_in_simavr_match_the_emulator(tmp_path: Path) -> None:
         np.testing.assert_array_equal(trace, np.hstack(emulator.infer_trace(qm, x)))
 
 
+def test_random_models_in_the_default_avr_build_match_through_infer_and_trace(
+    tmp_path: Path,
+) -> None:
+    """The size build's assembly (q7 dot products with pinned inputs, the shared q15
+    loop) must find its registers and compute the emulator's integers for any shape."""
+    rng = np.random.default_rng(17)
+    for i in range(12):
+        qm = quantize(random_model(rng), FORMATS[i % 2])
+        elf = build_avr(qm, tmp_path / str(i))
+        x = rng.integers(-qm.format.act_max, qm.format.act_max + 1, size=(60, 4))
+        x = x.astype(act_dtype(qm))
+        result = run_elf_batch(elf, records("X", x) + records("T", x) + b"Q",
+                               build_dir=tmp_path / "sim")
+        cut = len(x) * (qm.n_outputs * x.itemsize + 1)
+        out, cls = split_replies(qm, result.stdout[:cut], len(x), [qm.n_outputs])
+        trace, _ = split_replies(qm, result.stdout[cut:], len(x), [qm.trace_len])
+        expected = emulator.infer_trace(qm, x)
+        np.testing.assert_array_equal(out, expected[-1])
+        np.testing.assert_array_equal(cls, emulator.classify(expected[-1]))
+        np.testing.assert_array_equal(trace, np.hstack(expected))
+
+
 def test_avr_program_without_the_model_is_smaller(tmp_path: Path) -> None:
     qm = quantize(lesson_model(), "q7")
     with_model = avr_size(build_avr(qm, tmp_path / "with", ("INFER_ONLY",)))
