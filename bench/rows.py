@@ -184,7 +184,13 @@ class Build:
         return f"{network_name(self.net)} in {self.fmt}{build}"
 
     def target(self, key: str) -> Target | None:
-        """Cycle bars bind the fastest build, flash bars the smallest, RAM bars every build."""
+        """Cycle bars bind the fastest build, flash bars the smallest, RAM bars every build.
+
+        The lesson's targets are for its ternary network in q7, where its weights (-1, 0,
+        +1) are exact bytes; its q15 build is measured and shown without speed or flash bars.
+        """
+        if self.net == "lesson" and self.fmt != "q7" and key != "ram_bytes":
+            return None
         if key == "cycles_max" and (self.alone or self.optimize == "speed"):
             bar = CYCLE_TARGETS[self.fmt]
             if self.net == "lesson" and self.fmt == "q7":
@@ -270,9 +276,17 @@ def _fidelity_row(net: str, fmt: str, name: str, got: dict[str, float],
             f"How often {network_name(net)}, in {fmt} integers (which the board reproduces bit "
             f"for bit), picks the same class as in floats on {inputs}, and the largest "
             "absolute difference of their outputs; next to it, emlearn's float C against "
-            "scikit-learn where measured." if first
-            else f"The same for {network_name(net)} in {fmt} on {inputs}."),
+            "scikit-learn where measured. Inputs whose two best float outputs differ by less "
+            "than one output LSB are near-ties no integer code of that resolution can "
+            "resolve: they are counted and left out of the agreement." if first
+            else f"The same for {network_name(net)} in {fmt} on {inputs}"
+            + _near_tie_note(got) + "."),
     )
+
+
+def _near_tie_note(got: dict[str, float]) -> str:
+    ties = int(got.get("near_ties", 0))
+    return f" ({ties} near-tie{'s' if ties != 1 else ''} left out)" if ties else ""
 
 
 def firmware_rows(raw: dict[str, Any]) -> list[Row]:
