@@ -3,16 +3,19 @@
 Cycles come from simavr (GPIOR0-marked regions around each inference) and bytes
 from avr-size: both deterministic. Flash and RAM of "model + inference" are the
 difference between the test program calling the model and the same program
-without it (tests/avr/driver.c, built with the same avr-gcc flags for both
+without it (bench/avr/driver.c, built with the same avr-gcc flags for both
 pixelnet and emlearn's float C).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,6 @@ import numpy as np
 from pixelnet.codegen import emulator, quantize
 from pixelnet.codegen.render import render
 from pixelnet.codegen.toolchain import avr_size, compile_avr
-from pixelnet.errors import PixelnetError
 from pixelnet.firmware.virtual import run_elf_batch
 from pixelnet.trainer.data import noisy_test_set
 from pixelnet.trainer.lesson import lesson_model
@@ -29,16 +31,10 @@ from pixelnet.trainer.model_file import Model
 from pixelnet.trainer.patterns import clean_patterns
 from pixelnet.trainer.train import train_default
 
-DRIVER = Path(__file__).resolve().parents[1] / "tests" / "avr" / "driver.c"
+DRIVER = Path(__file__).resolve().parent / "avr" / "driver.c"  # also used by the tests
 TARGETS = {"q7_cycles": 1_500, "q15_cycles": 4_000, "lesson_cycles": 400,
            "flash_bytes": 1_024, "ram_bytes": 64}
 RANDOM_INPUTS = 10_000
-
-
-def _driver() -> Path:
-    if not DRIVER.exists():
-        raise PixelnetError(f"{DRIVER}: the benchmark runs from a source checkout (tests/avr)")
-    return DRIVER
 
 
 def _vectors(n: int, act_max: int, itemsize: int) -> bytes:
@@ -68,9 +64,19 @@ def measure_avr(model: Model, fmt: str, build: Path, n: int, optimize: str = "si
     src.mkdir(parents=True, exist_ok=True)
     for name, text in render(qm, "arduino", optimize=optimize).items():
         (src / name).write_text(text)
-    elf = compile_avr([_driver(), src / "pixelnet_model.c"], [src], src / "m.elf", ["INFER_ONLY"])
-    base = compile_avr([_driver()], [src], src / "base.elf", ["BASELINE"])
+    elf = compile_avr([DRIVER, src / "pixelnet_model.c"], [src], src / "m.elf", ["INFER_ONLY"])
+    base = compile_avr([DRIVER], [src], src / "base.elf", ["BASELINE"])
     return _measure(elf, base, n, qm.format.act_max, 1 if fmt == "q7" else 2, build)
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def _emlearn_header(model: Model, path: Path) -> None:
@@ -87,7 +93,8 @@ def _emlearn_header(model: Model, path: Path) -> None:
     mlp.n_outputs_ = model.n_outputs
     mlp.out_activation_ = "softmax"
     mlp.classes_ = np.arange(model.n_outputs)
-    emlearn.convert(mlp).save(file=str(path), name="eml_model")
+    with _working_directory(path.parent):  # emlearn compiles a helper program into ./tmp
+        emlearn.convert(mlp).save(file=str(path), name="eml_model")
     # emlearn takes one hidden activation; put back each layer's own
     lines = path.read_text().splitlines()
     kinds = {"tanh": "Tanh", "relu": "Relu", "logistic": "Logistic", "identity": "Identity"}
@@ -106,8 +113,8 @@ def measure_emlearn(model: Model, build: Path, n: int) -> dict:
     _emlearn_header(model, src / "eml_model.h")
     inc = [src, Path(emlearn.includedir)]
     lenient = ["-Wno-error"]  # emlearn's headers define unused helpers; same flags otherwise
-    elf = compile_avr([_driver()], inc, src / "m.elf", ["EMLEARN"], lenient)
-    base = compile_avr([_driver()], inc, src / "base.elf", ["BASELINE"], lenient)
+    elf = compile_avr([DRIVER], inc, src / "m.elf", ["EMLEARN"], lenient)
+    base = compile_avr([DRIVER], inc, src / "base.elf", ["BASELINE"], lenient)
     return _measure(elf, base, n, 32767, 2, build)
 
 

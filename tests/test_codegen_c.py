@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pixelnet.bench.bench_codegen import DRIVER
 from pixelnet.codegen import emulator, generate, quantize
 from pixelnet.codegen.quantize import QuantizedModel
 from pixelnet.codegen.render import render
@@ -17,12 +18,11 @@ from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Layer, Model
 from pixelnet.trainer.train import train_default
 
-DRIVER = Path(__file__).parent / "avr" / "driver.c"
 FORMATS = ("q7", "q15")
 ACTIVATIONS = ("tanh", "logistic", "relu", "identity")
 
 
-# ---- driving the test program (tests/avr/driver.c) ----
+# ---- driving the test program (bench/avr/driver.c) ----
 
 
 def act_dtype(qm: QuantizedModel) -> str:

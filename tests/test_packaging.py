@@ -39,6 +39,7 @@ def test_wheel_carries_the_non_python_files_the_tools_need(wheel: zipfile.ZipFil
     assert any(n.startswith("pixelnet/firmware/micropython/") and n.endswith("main.py")
                for n in names)
     assert any(n.startswith("pixelnet/firmware/sim/") and n.endswith(".c") for n in names)
+    assert "pixelnet/bench/avr/driver.c" in names  # `pixelnet bench` compiles it for the AVR
 
 
 def test_console_script_is_declared(wheel: zipfile.ZipFile) -> None:
