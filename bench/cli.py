@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from pixelnet.bench.report import format_markdown, format_table
 from pixelnet.bench.rows import SECTIONS
 from pixelnet.errors import PixelnetError
+from pixelnet.files import write_atomically
 
 EXIT_SECTION_FAILED = 1
 
@@ -56,17 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--from", dest="source", type=Path, metavar="JSON",
                         help="render a saved --out file instead of running")
     p.set_defaults(handler=handle_bench)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Never half a file: write beside it, then rename over it."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PixelnetError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _plain(value: Any) -> Any:

@@ -19,6 +19,7 @@ import jinja2
 
 from pixelnet import __version__
 from pixelnet.errors import PixelnetError
+from pixelnet.files import write_atomically
 
 from .c_activation import activation_body, direct_table_name
 from .emulator import calib_shift
@@ -323,14 +324,9 @@ def write_files(files: dict[str, str], out_dir: str | os.PathLike[str]) -> list[
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, text in files.items():
-            path = out / name
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-            paths.append(path)
     except OSError as exc:
-        reason = exc.strerror or exc
-        raise GenerateError(f"{out}: cannot write generated files ({reason})") from None
-    return paths
+        raise GenerateError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    return [
+        write_atomically(out / name, text, what="generated code", error=GenerateError)
+        for name, text in files.items()
+    ]

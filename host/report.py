@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pixelnet.errors import PixelnetError
+from pixelnet.files import write_atomically
 
 _COLUMNS = (
     ("max_abs", "max|e|"), ("max_abs_lsb", "LSB"), ("mae", "MAE"), ("rmse", "RMSE"),
@@ -96,12 +96,4 @@ def format_summary(report: dict[str, Any]) -> str:
 
 def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write the report atomically (never half a file)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PixelnetError(f"cannot write the report {path}: {exc.strerror or exc}") from None
-    return path
+    return write_atomically(path, json.dumps(report, indent=1) + "\n", what="the report")

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from pixelnet.errors import ModelFileError
+from pixelnet.files import write_atomically
 
 from .activations import ACTIVATIONS, activate
 from .patterns import CLASSES, ENCODING, N_PIXELS, PIXELS
@@ -287,16 +288,5 @@ def _reject_constant(name: str) -> None:
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
     """Write the model file atomically (a crash or full disk never leaves half a file)."""
-    path = Path(path)
     text = json.dumps(model.to_dict(), indent=1, allow_nan=False) + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ModelFileError(f"{path}: cannot write model file ({exc.strerror or exc})") from None
-    return path
+    return write_atomically(path, text, what="model file", error=ModelFileError)

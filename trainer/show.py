@@ -10,13 +10,14 @@ weights, so a sparse network looks sparse.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from pixelnet.errors import PixelnetError
+from pixelnet.files import write_atomically
 
 from .model_file import Layer, Model
 from .patterns import CLASSES, clean_patterns
@@ -152,12 +153,6 @@ def _draw_field(draw: ImageDraw.ImageDraw, at: tuple[int, int], field: np.ndarra
 
 def save_png(image: Image.Image, path: str | os.PathLike[str]) -> Path:
     """Write the PNG atomically: a failed write never leaves half a picture."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        image.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PixelnetError(f"{path}: cannot write PNG ({exc.strerror or exc})") from None
-    return path
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return write_atomically(path, buffer.getvalue(), what="PNG")
