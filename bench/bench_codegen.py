@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ DRIVER = Path(__file__).resolve().parent / "avr" / "driver.c"  # also used by th
 TARGETS = {"q7_cycles": 1_500, "q15_cycles": 4_000, "lesson_cycles": 400,
            "flash_bytes": 1_024, "ram_bytes": 64}
 RANDOM_INPUTS = 10_000
+MP_INFERENCES = 5_000  # per timed run, quick or full, so the two agree
 
 
 def _vectors(n: int, act_max: int, itemsize: int) -> bytes:
@@ -173,18 +175,33 @@ print(len(xs) * 1000000 // max(1, time.ticks_diff(time.ticks_us(), t)))
 """
 
 
-def micropython_rate(model: Model, fmt: str, optimize: str, build: Path, n: int) -> int:
-    """Inferences per second of the generated module on the MicroPython unix port."""
+def _micropython_module(model: Model, fmt: str, optimize: str, build: Path) -> Path:
+    """The generated module and the timing script, in a folder of their own."""
     src = build / f"mp_{fmt}_{optimize}"
     src.mkdir(parents=True, exist_ok=True)
     for name, text in render(quantize(model, fmt), "micropython", optimize=optimize).items():
         (src / name).write_text(text)
     (src / "timer.py").write_text(MP_TIMER)
+    return src
+
+
+def _micropython_once(src: Path, n: int) -> int:
     beside = Path(sys.executable).parent / "micropython"
     exe = str(beside) if beside.exists() else "micropython"
     done = subprocess.run([exe, str(src / "timer.py"), str(src), str(n)],
                           capture_output=True, text=True, check=True)
     return int(done.stdout.strip())
+
+
+def micropython_rates(model: Model, fmt: str, build: Path, repeats: int) -> dict[str, int]:
+    """Inferences per second of the generated module on the MicroPython unix port, plain
+    (size) and native (speed): the median of ``repeats`` alternating runs of each."""
+    sources = {opt: _micropython_module(model, fmt, opt, build) for opt in ("size", "speed")}
+    runs: dict[str, list[int]] = {opt: [] for opt in sources}
+    for _ in range(repeats):
+        for opt, src in sources.items():
+            runs[opt].append(_micropython_once(src, MP_INFERENCES))
+    return {opt: int(statistics.median(rates)) for opt, rates in runs.items()}
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -203,10 +220,9 @@ def run(quick: bool = False) -> dict[str, Any]:
             result["avr"][name]["emlearn"] = measure_emlearn(model, build, n)
             result["fidelity"][name] = {fmt: fidelity(model, fmt) for fmt in ("q7", "q15")}
         for fmt in ("q7", "q15"):
-            result["micropython"][fmt] = {
-                opt: micropython_rate(nets["default"], fmt, opt, build, 2_000 if quick else 20_000)
-                for opt in ("size", "speed")
-            }
+            result["micropython"][fmt] = micropython_rates(
+                nets["default"], fmt, build, repeats=3 if quick else 7
+            )
     result["emulator_inferences_per_s"] = {
         fmt: round(emulator_rate(nets["default"], fmt, 1_000_000)) for fmt in ("q7", "q15")
     }

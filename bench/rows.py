@@ -379,8 +379,8 @@ def micropython_rows(raw: dict[str, Any]) -> list[Row]:
             explanation=(
                 f"Inferences per second of the generated {fmt} module compiled with "
                 "@micropython.native (--optimize speed) against plain bytecode "
-                "(--optimize size), on the MicroPython unix port: a relative figure, the "
-                "same code on a board is slower." if i == 0
+                "(--optimize size), on the MicroPython unix port, medians of alternating "
+                "runs: a relative figure, the same code on a board is slower." if i == 0
                 else f"The same for the {fmt} module."))
         for i, (fmt, rates) in enumerate(raw["micropython"].items())
     ]
