@@ -107,17 +107,53 @@ def _emlearn_header(model: Model, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def measure_emlearn(model: Model, build: Path, n: int) -> dict:
+def _emlearn_elves(model: Model, build: Path) -> tuple[Path, Path]:
+    """emlearn's float C for ``model`` in the driver, and the driver without a model."""
     import emlearn
 
     src = build / f"emlearn_{model.short_hash}"
-    src.mkdir(parents=True, exist_ok=True)
-    _emlearn_header(model, src / "eml_model.h")
-    inc = [src, Path(emlearn.includedir)]
-    lenient = ["-Wno-error"]  # emlearn's headers define unused helpers; same flags otherwise
-    elf = compile_avr([DRIVER], inc, src / "m.elf", ["EMLEARN"], lenient)
-    base = compile_avr([DRIVER], inc, src / "base.elf", ["BASELINE"], lenient)
+    if not (src / "m.elf").exists():
+        src.mkdir(parents=True, exist_ok=True)
+        _emlearn_header(model, src / "eml_model.h")
+        inc = [src, Path(emlearn.includedir)]
+        lenient = ["-Wno-error"]  # emlearn's headers define unused helpers; same flags otherwise
+        compile_avr([DRIVER], inc, src / "m.elf", ["EMLEARN"], lenient)
+        compile_avr([DRIVER], inc, src / "base.elf", ["BASELINE"], lenient)
+    return src / "m.elf", src / "base.elf"
+
+
+def measure_emlearn(model: Model, build: Path, n: int) -> dict:
+    elf, base = _emlearn_elves(model, build)
     return _measure(elf, base, n, 32767, 2, build)
+
+
+def emlearn_fidelity(model: Model, build: Path, sets: dict[str, np.ndarray]) -> dict:
+    """emlearn's float C, run on the ATmega328P in simavr, against the float model: argmax
+    agreement, and max |error| of its probabilities against the model's softmax."""
+    elf, _ = _emlearn_elves(model, build)
+    report = {}
+    for name, x in sets.items():
+        xi = np.clip(np.round(x * 32768), -32767, 32767).astype("<i2")
+        rows = np.hstack([np.full((len(x), 1), ord("X"), np.uint8), xi.view(np.uint8)])
+        out = run_elf_batch(elf, rows.tobytes() + b"Q", build_dir=build).stdout
+        replies = np.frombuffer(out, np.uint8).reshape(len(x), 2 * model.n_outputs + 1)
+        proba = replies[:, :-1].copy().view("<i2") / 32767.0
+        logits = model.forward(x)
+        want = np.exp(logits - logits.max(axis=1, keepdims=True))
+        want /= want.sum(axis=1, keepdims=True)
+        report[name] = {
+            "agreement": float(np.mean(replies[:, -1] == np.argmax(logits, axis=1))),
+            "max_abs_error": float(np.max(np.abs(proba - want))),
+        }
+    return report
+
+
+def fidelity_sets(quick: bool = False) -> dict[str, np.ndarray]:
+    """The inputs fidelity is measured on; ``quick`` keeps a sample (for the slow peer)."""
+    noisy_x, _ = noisy_test_set()
+    random_x = np.random.default_rng(2).uniform(-1, 1, size=(RANDOM_INPUTS, 4))
+    keep = 200 if quick else None
+    return {"clean": clean_patterns()[0], "noisy": noisy_x[:keep], "random": random_x[:keep]}
 
 
 def fidelity(model: Model, fmt: str) -> dict:
@@ -129,11 +165,8 @@ def fidelity(model: Model, fmt: str) -> dict:
     """
     qm = quantize(model, fmt)
     lsb = float(np.min(emulator.dequantize_outputs(qm, np.ones((1, model.n_outputs), int))))
-    clean_x, _ = clean_patterns()
-    noisy_x, _ = noisy_test_set()
-    random_x = np.random.default_rng(2).uniform(-1, 1, size=(RANDOM_INPUTS, 4))
     report = {}
-    for name, x in (("clean", clean_x), ("noisy", noisy_x), ("random", random_x)):
+    for name, x in fidelity_sets().items():
         out = emulator.infer(qm, emulator.quantize_inputs(qm, x))
         want = model.forward(x)
         top2 = np.sort(want, axis=1)[:, -2:]
@@ -219,6 +252,9 @@ def run(quick: bool = False) -> dict[str, Any]:
             }
             result["avr"][name]["emlearn"] = measure_emlearn(model, build, n)
             result["fidelity"][name] = {fmt: fidelity(model, fmt) for fmt in ("q7", "q15")}
+            result["fidelity"][name]["emlearn"] = emlearn_fidelity(
+                model, build, fidelity_sets(quick)
+            )
         for fmt in ("q7", "q15"):
             result["micropython"][fmt] = micropython_rates(
                 nets["default"], fmt, build, repeats=3 if quick else 7

@@ -255,7 +255,7 @@ def fidelity_rows(raw: dict[str, Any]) -> list[Row]:
     """Float model against the integer emulator (which the board matches bit for bit)."""
     rows: list[Row] = []
     for net, formats in raw["fidelity"].items():
-        peer_sets = formats.get("emlearn", {})  # emlearn's float C against scikit-learn
+        peer_sets = formats.get("emlearn", {})  # emlearn's float C against the float model
         for fmt in (f for f in ("q7", "q15") if f in formats):
             rows += [_fidelity_row(net, fmt, name, got, peer_sets.get(name), first=not rows)
                      for name, got in formats[fmt].items()]
@@ -275,10 +275,12 @@ def _fidelity_row(net: str, fmt: str, name: str, got: dict[str, float],
         explanation=(
             f"How often {network_name(net)}, in {fmt} integers (which the board reproduces bit "
             f"for bit), picks the same class as in floats on {inputs}, and the largest "
-            "absolute difference of their outputs; next to it, emlearn's float C against "
-            "scikit-learn where measured. Inputs whose two best float outputs differ by less "
-            "than one output LSB are near-ties no integer code of that resolution can "
-            "resolve: they are counted and left out of the agreement." if first
+            "absolute difference of their outputs; next to it, emlearn's float C for the same "
+            "weights, run on the ATmega328P in simavr (its error is on its softmax "
+            "probabilities; the quick run samples 200 noisy and random inputs). Inputs "
+            "whose two best float outputs differ by less than one output LSB are near-ties "
+            "no integer code of that resolution can resolve: they are counted and left out "
+            "of the agreement." if first
             else f"The same for {network_name(net)} in {fmt} on {inputs}"
             + _near_tie_note(got) + "."),
     )
