@@ -26,9 +26,11 @@ from pixelnet.codegen import emulator, quantize
 from pixelnet.codegen.render import render
 from pixelnet.codegen.toolchain import avr_size, compile_avr
 from pixelnet.firmware.virtual import run_elf_batch
+from pixelnet.firmware.virtual_micropython import find_micropython
 from pixelnet.trainer.data import noisy_test_set
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Model
+from pixelnet.trainer.network import softmax
 from pixelnet.trainer.patterns import clean_patterns
 from pixelnet.trainer.train import train_default
 
@@ -139,8 +141,7 @@ def emlearn_fidelity(model: Model, build: Path, sets: dict[str, np.ndarray]) -> 
         replies = np.frombuffer(out, np.uint8).reshape(len(x), 2 * model.n_outputs + 1)
         proba = replies[:, :-1].copy().view("<i2") / 32767.0
         logits = model.forward(x)
-        want = np.exp(logits - logits.max(axis=1, keepdims=True))
-        want /= want.sum(axis=1, keepdims=True)
+        want = softmax(logits)
         report[name] = {
             "agreement": float(np.mean(replies[:, -1] == np.argmax(logits, axis=1))),
             "max_abs_error": float(np.max(np.abs(proba - want))),
@@ -219,9 +220,7 @@ def _micropython_module(model: Model, fmt: str, optimize: str, build: Path) -> P
 
 
 def _micropython_once(src: Path, n: int) -> int:
-    beside = Path(sys.executable).parent / "micropython"
-    exe = str(beside) if beside.exists() else "micropython"
-    done = subprocess.run([exe, str(src / "timer.py"), str(src), str(n)],
+    done = subprocess.run([find_micropython(), str(src / "timer.py"), str(src), str(n)],
                           capture_output=True, text=True, check=True)
     return int(done.stdout.strip())
 

@@ -14,7 +14,6 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from pixelnet import __version__
+from pixelnet.errors import ToolMissingError
+from pixelnet.firmware.virtual_micropython import find_micropython
 
 SOURCE_DIR = Path(__file__).resolve().parents[1]
 TOOL_TIMEOUT = 10.0  # seconds for a `--version` answer
@@ -75,8 +76,10 @@ def package_version(name: str) -> str | None:
 
 def micropython_version() -> str | None:
     """The unix port the MicroPython figures come from (beside our Python, else on PATH)."""
-    beside = Path(sys.executable).parent / "micropython"
-    exe = str(beside) if beside.exists() else "micropython"
+    try:
+        exe = find_micropython()
+    except ToolMissingError:
+        return None
     return _output([exe, "-c", MICROPYTHON_VERSION])
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pixelnet import __version__
+from pixelnet.codegen.toolchain import find_tool
 from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.trainer.model_file import Model
 
@@ -84,13 +85,7 @@ class Toolchain:
 
 
 def _which(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise ToolMissingError(
-            f"{name} not found on PATH; install the AVR toolchain (Debian: gcc-avr avr-libc "
-            "binutils-avr)"
-        )
-    return path
+    return find_tool(name, "gcc-avr (with avr-libc and binutils-avr)")
 
 
 def find_arduino_core() -> Path:
