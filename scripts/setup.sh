@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(gcc-avr binutils-avr avr-libc simavr libsimavr-dev libsimavrparts1 libelf-dev
-              arduino-core-avr avrdude gcc make pkg-config python3-venv)
+              arduino-core-avr arduino-builder avrdude gcc clang make pkg-config python3-venv
+              gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
