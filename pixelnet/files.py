@@ -2,15 +2,30 @@
 
 Model files, generated code, reports and pictures are written beside their
 target, flushed to disk, then renamed over it: a crash, Ctrl-C or a full disk
-never leaves half a file where a whole one is expected.
+never leaves half a file where a whole one is expected. The temporary file is
+created exclusively under a fresh random name (``mkstemp``), so a file or
+symlink someone planted beside the target is never followed or overwritten,
+and the rename replaces a symlink at the target itself rather than its target.
+
+``check_writable`` and ``check_output_dir`` answer "could we write there?"
+before minutes of training or building, without creating anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 from pixelnet.errors import PixelnetError
+
+
+def _default_mode() -> int:
+    """What ``open(path, "w")`` would give a new file: 0o666 minus the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_atomically(
@@ -22,15 +37,64 @@ def write_atomically(
 ) -> Path:
     """Write ``data`` to ``path`` whole; an OSError becomes ``error`` naming ``what``."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp: str | None = None
     try:
-        with open(tmp, "wb") as fh:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _default_mode())
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise error(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
+    return path
+
+
+def make_dirs(path: str | os.PathLike[str], what: str = "output directory") -> Path:
+    """``mkdir -p``; an OSError (a file in the way, no permission) becomes one PixelnetError."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PixelnetError(f"{path}: cannot create {what} ({exc.strerror or exc})") from None
+    return path
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest of ``path`` and its parents that exists (as anything, even a file)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            return candidate
+    return Path(".")
+
+
+def _check_dir_writable(directory: Path, what: str, target: Path) -> None:
+    """``directory`` (which will hold ``target``) exists or can be made, and is writable."""
+    found = _existing_ancestor(directory)
+    if not found.is_dir():
+        raise PixelnetError(f"{target}: cannot write {what} ({found} is not a directory)")
+    if not os.access(found, os.W_OK | os.X_OK):
+        raise PixelnetError(f"{target}: cannot write {what} ({found} is not writable)")
+
+
+def check_writable(path: str | os.PathLike[str], what: str = "file") -> Path:
+    """Refuse now an output file that could not be written later; create nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise PixelnetError(f"{path}: cannot write {what} (it is a directory)")
+    _check_dir_writable(path.parent, what, path)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike[str], what: str = "output directory") -> Path:
+    """Refuse now a directory that could not be created or written to later; create nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise PixelnetError(f"{path}: cannot use as {what} (it is not a directory)")
+    _check_dir_writable(path, what, path)
     return path
