@@ -6,17 +6,30 @@ import argparse
 import sys
 from pathlib import Path
 
+from pixelnet.argtypes import float_range, int_list, int_range, name_list
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_writable, make_dirs
 
 from .activations import ACTIVATIONS
 from .evaluate import format_confusion
 from .lesson import lesson_model
-from .model_file import load_model, save_model
+from .model_file import MAX_LAYERS, MAX_UNITS, load_model, save_model
 from .network import LOSSES
 from .optimizers import OPTIMIZERS
 from .training import TrainConfig
 
 DEFAULTS = TrainConfig()
+MAX_EPOCHS = 1_000_000
+MAX_BATCH = 1_000_000
+MAX_SEED = 2**32 - 1
+MAX_LEARNING_RATE = 100.0
+MAX_PENALTY = 1000.0
+HIDDEN_SIZES = int_list(1, MAX_UNITS, MAX_LAYERS - 1)
+ACTIVATION_NAMES = name_list(tuple(ACTIVATIONS), MAX_LAYERS - 1, "activation")
+LEARNING_RATE = float_range(0, MAX_LEARNING_RATE, low_open=True)
+FRACTION = float_range(0, 1, high_open=True)  # momentum, dropout
+PENALTY = float_range(0, MAX_PENALTY)
+SEED = int_range(0, MAX_SEED)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,9 +45,9 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
         description="Train on the generated 2x2 patterns (and/or recordings) by backpropagation, "
         "print accuracy on the clean and held-out noisy patterns, write the model file.",
     )
-    p.add_argument("--hidden", type=_int_list, default=DEFAULTS.hidden,
+    p.add_argument("--hidden", type=HIDDEN_SIZES, default=DEFAULTS.hidden,
                    help="hidden layer sizes (default: 4,4,8)")
-    p.add_argument("--activations", type=_name_list, default=DEFAULTS.activations,
+    p.add_argument("--activations", type=ACTIVATION_NAMES, default=DEFAULTS.activations,
                    help=f"one per hidden layer, from {', '.join(ACTIVATIONS)} "
                    "(default: tanh,tanh,relu)")
     p.add_argument("--output-activation", choices=list(ACTIVATIONS),
@@ -44,24 +57,24 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    "cross-entropy: softmax (default: %(default)s)")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=DEFAULTS.optimizer,
                    help="sgd: the lesson's one example at a time (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=DEFAULTS.learning_rate,
+    p.add_argument("--lr", type=LEARNING_RATE, default=DEFAULTS.learning_rate,
                    help="learning rate (default: %(default)s)")
-    p.add_argument("--momentum", type=float, default=DEFAULTS.momentum,
+    p.add_argument("--momentum", type=FRACTION, default=DEFAULTS.momentum,
                    help="for --optimizer momentum (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs,
+    p.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), default=DEFAULTS.epochs,
                    help="at most this many passes over the data (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=int_range(1, MAX_BATCH), default=None,
                    help="examples per step (default: 1 for sgd, 128 otherwise)")
-    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty: a sparse network")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty")
-    p.add_argument("--dropout", type=float, default=0.0, help="hidden-neuron dropout rate")
+    p.add_argument("--l1", type=PENALTY, default=0.0, help="L1 penalty: a sparse network")
+    p.add_argument("--l2", type=PENALTY, default=0.0, help="L2 penalty")
+    p.add_argument("--dropout", type=FRACTION, default=0.0, help="hidden-neuron dropout rate")
     p.add_argument("--no-bias", action="store_true", help="no biases (the lesson's form)")
     p.add_argument("--early-stopping", action="store_true",
                    help="hold out 10%% for validation and keep the best weights")
-    p.add_argument("--patience", type=int, default=DEFAULTS.patience,
+    p.add_argument("--patience", type=int_range(0, MAX_EPOCHS), default=DEFAULTS.patience,
                    help="stop after this many epochs without improvement; 0: never "
                    "(default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--data", nargs="+", default=[], metavar="CSV",
                    help="labelled recordings (header label,tl,tr,bl,br) to train on as well")
     p.add_argument("--no-generated", action="store_true",
@@ -82,19 +95,6 @@ def _register_show(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lesson", action="store_true", help="show the lesson's hand-wired network")
     p.add_argument("--png", type=Path, help="also write the picture to this PNG file")
     p.set_defaults(handler=_show)
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
-def _name_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(","))
 
 
 class _Progress:
@@ -137,13 +137,14 @@ def _train(args: argparse.Namespace) -> int:
         patience=args.patience or None,
         seed=args.seed,
     )
+    check_writable(args.out, "model file")  # before training, not after
     progress = _Progress(config.epochs)
     try:
         model = train_model(config, args.data, generated=not args.no_generated,
                             on_epoch=progress)
     finally:
         progress.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(args.out.parent)
     save_model(model, args.out)
     result = model.training["evaluation"]
     loss = model.training["loss"]
@@ -164,10 +165,12 @@ def _show(args: argparse.Namespace) -> int:
 
     if args.lesson == (args.model is not None):
         raise PixelnetError("give either a model file or --lesson")
+    if args.png is not None:
+        check_writable(args.png, "PNG")
     model = lesson_model() if args.lesson else load_model(args.model)
     print(summary(model))
     if args.png is not None:
-        args.png.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(args.png.parent)
         print(f"picture written to {save_png(draw_network(model), args.png)}")
     return 0
 
