@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from pixelnet.argtypes import checked
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_output_dir
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import load_model
 
 from .quantize import FORMATS, quantize
-from .render import OPTIMIZE, TARGETS, render, write_files
+from .render import OPTIMIZE, TARGETS, render, validate_prefix, write_files
 from .report import render_report
+
+PREFIX = checked(validate_prefix)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--lesson", action="store_true", help="the lesson's hand-wired network")
     p.add_argument("--target", choices=TARGETS, required=True)
     p.add_argument("--format", choices=tuple(FORMATS), default="q7", dest="fmt")
-    p.add_argument("--prefix", default="pixelnet", help="prefix of every generated name")
+    p.add_argument("--prefix", default="pixelnet", type=PREFIX,
+                   help="prefix of every generated name")
     p.add_argument("--optimize", choices=OPTIMIZE, default="size",
                    help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
     p.add_argument("--out", required=True, help="output directory (created)")
@@ -33,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _generate(args: argparse.Namespace) -> int:
     if args.lesson and args.model:
         raise PixelnetError("give a model file or --lesson, not both")
+    check_output_dir(args.out)
     model = lesson_model() if args.lesson else load_model(args.model)
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)

@@ -26,6 +26,7 @@ from pathlib import Path
 from pixelnet import __version__
 from pixelnet.codegen.toolchain import find_tool
 from pixelnet.errors import PixelnetError, ToolMissingError
+from pixelnet.files import make_dirs
 from pixelnet.trainer.model_file import Model
 
 SKETCH_NAME = "pixelnet_uno"
@@ -39,6 +40,7 @@ MCU_SECTION_HEADER_DIRS = (Path("/usr/include/simavr"), Path("/usr/local/include
 MCU = "atmega328p"
 F_CPU = 16_000_000
 FORMATS = ("q7", "q15")
+FIRMWARE_STEM = "PN"  # every name of the firmware's own starts pn_ or PN_
 
 TARGET_FLAGS = (
     f"-mmcu={MCU}", f"-DF_CPU={F_CPU}L", "-DARDUINO=10807", "-DARDUINO_AVR_UNO",
@@ -203,6 +205,25 @@ def export_sketch(model: Model, fmt: str, sketch_dir: Path, prefix: str) -> Path
     return sketch_dir
 
 
+def check_firmware_prefix(prefix: str) -> str:
+    """A prefix for the model generated into the firmware: valid C, and not the firmware's own.
+
+    The firmware names everything ``pn_``/``PN_`` (pn_model.h's guard is ``PN_MODEL_H``,
+    its hash macro ``PN_MODEL_HASH_INIT``): a model generated with that stem would define
+    the same names and the build would fail with a compiler dump.
+    """
+    from pixelnet.codegen.render import validate_prefix
+
+    validate_prefix(prefix)
+    stem = prefix.upper()
+    if stem == FIRMWARE_STEM or stem.startswith(FIRMWARE_STEM + "_"):
+        raise PixelnetError(
+            f"prefix {prefix!r} collides with the firmware's own {FIRMWARE_STEM}_ names; "
+            "choose another (default: pixelnet)"
+        )
+    return prefix
+
+
 def default_model() -> Model:
     """The lesson's hand-wired network: needs no training and classifies the eight scenes."""
     from pixelnet.trainer.lesson import lesson_model
@@ -227,9 +248,9 @@ def build_uno(
     """Generate the model, compile the sketch (with the Arduino core or bare), link, make .hex."""
     if fmt not in FORMATS:
         raise PixelnetError(f"unknown number format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    check_firmware_prefix(prefix)
     tools = find_toolchain(with_core=core)
-    build_dir = Path(build_dir)
-    build_dir.mkdir(parents=True, exist_ok=True)
+    build_dir = make_dirs(build_dir, "build directory")
     sketch = export_sketch(model or default_model(), fmt, build_dir / SKETCH_NAME, prefix)
     libraries = [str(build_core(tools, build_dir))] if core else []
     ours = [*OUR_FLAGS, *sketch_defines(prefix, firmware_version()), f"-I{sketch}",

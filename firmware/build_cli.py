@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pixelnet.argtypes import checked
+from pixelnet.files import check_output_dir
+from pixelnet.firmware.build import check_firmware_prefix
 from pixelnet.trainer.model_file import Model, load_model
 
 BOARDS = ("uno", "micropython")
@@ -18,7 +21,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model file (default: the lesson's network)")
     parser.add_argument("--format", dest="fmt", choices=("q7", "q15"), default="q7",
                         help="number format of the generated model (default q7)")
-    parser.add_argument("--prefix", default="pixelnet",
+    parser.add_argument("--prefix", default="pixelnet", type=checked(check_firmware_prefix),
                         help="name prefix of the generated C (uno only)")
     parser.add_argument("--no-core", dest="core", action="store_false",
                         help="uno: build with plain avr-gcc, without the Arduino core")
@@ -43,11 +46,12 @@ def _model(args: argparse.Namespace) -> Model | None:
 
 def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
-    out = Path(args.out) / args.board
+    out = check_output_dir(Path(args.out) / args.board, "build directory")
+    model = _model(args)
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
-        result = build_uno(_model(args), args.fmt, out, prefix=args.prefix, core=args.core)
+        result = build_uno(model, args.fmt, out, prefix=args.prefix, core=args.core)
         print(f"firmware: {result.hex}")
         print(f"sketch:   {result.sketch_dir}")
         print(f"flash:    {result.flash_bytes} of {UNO_FLASH_BYTES} bytes "
@@ -58,7 +62,7 @@ def _build(args: argparse.Namespace) -> Path:
     from pixelnet.firmware.build import default_model
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
-    files = prepare_micropython_files(_model(args) or default_model(), args.fmt, out)
+    files = prepare_micropython_files(model or default_model(), args.fmt, out)
     print(f"board files: {files}")
     return files
 

@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+from pixelnet.argtypes import float_range
+from pixelnet.files import check_output_dir
 from pixelnet.firmware import build_cli
 from pixelnet.firmware.build import FORMATS
 from pixelnet.firmware.virtual import (
@@ -27,6 +29,7 @@ COMMANDS_HELP = (
     "commands: scene NAME | pixels a b c d | light L | gain g0 g1 g2 g3 | "
     "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (uno) | quit   (Ctrl-C ends)"
 )
+FRACTION = float_range(0, 1)  # of full scale
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,8 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     sim.add_argument("--format", dest="fmt", choices=FORMATS, default="q7")
     sim.add_argument("--scene", choices=tuple(SCENES), default="solid_white")
-    sim.add_argument("--noise", type=float, default=0.0, help="sensor noise, 0..1")
-    sim.add_argument("--light", type=float, help="ambient light, 0..1 of full scale (default 0.9)")
+    sim.add_argument("--noise", type=FRACTION, default=0.0, help="sensor noise, 0..1")
+    sim.add_argument("--light", type=FRACTION,
+                     help="ambient light, 0..1 of full scale (default 0.9)")
     sim.add_argument("--realtime", action="store_true", help="run at the board's real speed")
     sim.add_argument(
         "--state-dir", type=Path, help="what survives a restart (default BUILD/sim-BOARD)"
@@ -97,8 +101,10 @@ def run_sim(args: argparse.Namespace) -> int:
     # works even if we were started with SIGINT ignored (as `cmd &` does in a script)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
-    firmware = _firmware(args)
     state_dir = args.state_dir or args.build_dir / f"sim-{args.board}"
+    check_output_dir(args.build_dir, "build directory")
+    check_output_dir(state_dir, "state directory")
+    firmware = _firmware(args)
     with start_virtual_board(
         args.board,
         firmware=firmware,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pixelnet.errors import PixelnetError, ToolMissingError
+from pixelnet.files import make_dirs
 from pixelnet.trainer.patterns import SCENES
 
 from .scene import scene_lines
@@ -146,7 +147,7 @@ def build_harness(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
     if exe.exists():
         return exe
     cc, flags = _c_compiler(), _simavr_flags()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir, "build directory")
     # private names then renames: parallel builds never see a half-written file
     header = out_dir / f"scenes.h.{os.getpid()}.partial"
     header.write_text(scenes_header())
@@ -245,8 +246,7 @@ class VirtualUno:
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
         harness = build_harness(build_dir)
-        state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir = make_dirs(state_dir, "state directory")
         command = [str(harness), "--pty", "--eeprom", str(state_dir / EEPROM_FILE)]
         for line in scene_commands(scene, noise=noise):
             command += ["-c", line]

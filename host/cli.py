@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from pixelnet.argtypes import float_range, int_range
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_output_dir, check_writable
 from pixelnet.trainer.model_file import load_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
@@ -39,6 +41,13 @@ EXIT_INTERRUPTED = 130
 DEFAULT_LIVE_SAMPLES = 1000
 MONITOR_REFRESH = 0.1  # s between screen updates
 CALIBRATION_READINGS = 5
+MAX_SAMPLES = 10**9  # streamed, never held in memory: a bound against typos only
+MAX_VECTORS = 1_000_000  # injected vectors are made up front: about 100 MB at most
+MAX_SECONDS = 10**7  # about four months
+MAX_ERROR = 1e6
+BAUD_RATE = int_range(50, 12_000_000)  # what serial hardware and pyserial can set
+SAMPLES = int_range(1, MAX_SAMPLES)
+SECONDS = float_range(0, MAX_SECONDS, low_open=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,17 +58,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=sorted(FORMAT_NAMES.values()),
                    help="expected number format (default: whatever the board reports)")
     amount = p.add_mutually_exclusive_group()
-    amount.add_argument("--samples", type=_positive_int,
+    amount.add_argument("--samples", type=SAMPLES,
                         help=f"live samples to compare (default {DEFAULT_LIVE_SAMPLES:,} "
                         "unless --vectors is given)")
-    amount.add_argument("--seconds", type=_positive_float, help="compare the live stream this long")
+    amount.add_argument("--seconds", type=SECONDS, help="compare the live stream this long")
     p.add_argument("--vectors", metavar="grid|random|FILE",
                    help="inject test vectors: an 11^4 grid, noisy patterns, or a recordings CSV")
-    p.add_argument("--vector-count", type=_positive_int, default=RANDOM_VECTORS,
+    p.add_argument("--vector-count", type=int_range(1, MAX_VECTORS), default=RANDOM_VECTORS,
                    help="how many random vectors (default %(default)s)")
     p.add_argument("--scene-label", type=_label,
                    help="the class or scene the sensor is looking at (enables accuracy)")
-    p.add_argument("--max-error", type=_nonnegative_float,
+    p.add_argument("--max-error", type=float_range(0, MAX_ERROR),
                    help="fail when max |board - float model| exceeds this")
     p.add_argument("--report", type=Path, help="write the JSON report here")
     p.add_argument("--log", type=Path, help="write every sample to this CSV")
@@ -68,13 +77,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("monitor", help="live view: the 2x2 image, outputs, class, errors")
     _board_options(p)
     p.add_argument("--model", type=Path, required=True)
-    p.add_argument("--samples", type=_positive_int, help="stop after this many samples")
+    p.add_argument("--samples", type=SAMPLES, help="stop after this many samples")
     p.set_defaults(handler=run_monitor)
 
     p = sub.add_parser("record", help="record labelled samples for `pixelnet train --data`")
     _board_options(p)
     p.add_argument("--label", type=_label, required=True, help="class or scene being shown")
-    p.add_argument("--samples", type=_positive_int, required=True)
+    p.add_argument("--samples", type=SAMPLES, required=True)
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
     p.set_defaults(handler=run_record)
 
@@ -93,28 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _board_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", help="serial port or pyserial URL (default: auto-detect)")
-    p.add_argument("--baud", type=_positive_int, default=BAUDRATE)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
-
-
-def _nonnegative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a number >= 0")
-    return value
+    p.add_argument("--baud", type=BAUD_RATE, default=BAUDRATE)
 
 
 def _label(text: str) -> str:
@@ -154,6 +142,9 @@ def _progress(verifier: Verifier) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    for path, what in ((args.report, "report"), (args.log, "sample log")):
+        if path is not None:
+            check_writable(path, what)
     model = load_model(args.model)
     truth = _truth(args.scene_label)
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
@@ -181,9 +172,9 @@ def run_verify(args: argparse.Namespace) -> int:
         report = verifier.report(info, client.stats.to_dict(), args.max_error, aborted)
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    print(format_summary(report))
-    if args.report:
+    if args.report:  # before printing: a closed stdout (`| head`) must not lose it
         write_json(report, args.report)
+    print(format_summary(report))
     if aborted == "interrupted":
         return EXIT_INTERRUPTED
     return 0 if report["passed"] else EXIT_FAILED
@@ -223,7 +214,7 @@ def run_monitor(args: argparse.Namespace) -> int:
                                     metrics, client.stats, ref.lsb)
                     print(HOME_AND_CLEAR + screen, flush=True)
         except KeyboardInterrupt:
-            pass
+            return EXIT_INTERRUPTED
         finally:
             with contextlib.suppress(PixelnetError):
                 client.stream(0)
@@ -234,6 +225,7 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    check_writable(args.out, "recording")
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
@@ -294,6 +286,7 @@ def _step(client: BoardClient, instruction: str, no_wait: bool) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo as demo
 
+    check_output_dir(args.build_dir, "build directory")
     with _sigterm_as_interrupt():
         result = demo(args.board, args.port, args.build_dir, say=lambda s: print(s, flush=True))
     print()

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from pixelnet.errors import ModelFileError
+from pixelnet.errors import ModelFileError, printable
 from pixelnet.files import write_atomically
 
 from .activations import ACTIVATIONS, activate
@@ -188,6 +188,12 @@ def _validate_layers(layers: tuple[Layer, ...], classes: tuple[str, ...]) -> Non
         )
     if len(set(classes)) != len(classes) or not all(isinstance(c, str) and c for c in classes):
         raise ModelFileError("class names must be distinct non-empty strings")
+    for i, name in enumerate(classes):
+        if printable(name) != name or "\n" in name or "\t" in name:
+            raise ModelFileError(
+                f"class {i} name '{printable(name)}' contains control characters "
+                "(they would drive the terminal it is printed on)"
+            )
 
 
 def _number(v: Any, where: str) -> float:
