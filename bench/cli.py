@@ -22,6 +22,7 @@ from typing import Any
 from pixelnet.bench.report import format_markdown, format_table
 from pixelnet.bench.rows import SECTIONS
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_writable as check_writable_file
 from pixelnet.files import write_atomically
 
 EXIT_SECTION_FAILED = 1
@@ -100,6 +101,8 @@ def check_writable(*paths: Path | None) -> None:
     for path in paths:
         if path is not None and not path.parent.is_dir():
             raise PixelnetError(f"cannot write {path}: no directory {path.parent}")
+        if path is not None:
+            check_writable_file(path, "results")  # not a directory, not read-only
 
 
 def handle_bench(args: argparse.Namespace) -> int:
