@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pixelnet.errors import PixelnetError
 from pixelnet.options import (
     add_board_option,
     add_build_dir_option,
@@ -96,6 +97,23 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def refuse_virtual(port: str, args: argparse.Namespace) -> None:
+    """A virtual board runs the firmware it was started with: say how to restart it, at once
+    (rather than after a minute of avrdude retries on a port with no bootloader)."""
+    from pixelnet.host.registry import virtual_board_on
+
+    virtual = virtual_board_on(port)
+    if virtual is None and not port.startswith("/dev/pts/"):
+        return
+    model = f"--model {args.model}" if args.model is not None else "--lesson"
+    what = f"the {virtual.description}" if virtual else "a pseudo-terminal, not a USB board"
+    raise PixelnetError(
+        f"{port} is {what}: a virtual board is not flashed; end it (Ctrl-C or `quit` in its "
+        f"terminal) and start it with the new model: "
+        f"pixelnet sim --board {virtual.board if virtual else args.board} {model}"
+    )
+
+
 def run_flash(args: argparse.Namespace) -> int:
     from pixelnet.host.connect import auto_detect
 
@@ -103,6 +121,7 @@ def run_flash(args: argparse.Namespace) -> int:
     if port is None:
         port = auto_detect()
         warn(args, f"flashing the board on {port}")
+    refuse_virtual(port, args)
     if args.board == "uno":
         from pixelnet.firmware.flash import check_flash_tools, flash_uno
 

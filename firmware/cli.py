@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from pixelnet.firmware.virtual import (
     VirtualBoard,
     start_virtual_board,
 )
+from pixelnet.host.registry import VirtualPort, registered
 from pixelnet.options import (
     add_board_option,
     add_build_dir_option,
@@ -92,6 +95,8 @@ def _firmware(args: argparse.Namespace) -> Path:
         return args.firmware
     model = resolve_model(args)
     out = args.build_dir / args.board
+    print(f"building the {args.board} firmware for model {model.short_hash} in {out} …",
+          file=sys.stderr, flush=True)
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
@@ -135,8 +140,34 @@ def run_sim(args: argparse.Namespace) -> int:
     ) as board:
         if args.light is not None:
             board.set_scene(light=args.light)
-        print(f"port {board.port}", flush=True)
-        print(f"{board.board} running {firmware}; state in {state_dir}", file=sys.stderr)
-        print(COMMANDS_HELP, file=sys.stderr, flush=True)
-        _serve_terminal(board)
+        entry = VirtualPort(board.port, args.board, str(firmware), os.getpid())
+        with registered(entry):
+            print(f"port {board.port}", flush=True)
+            print(f"{board.board} running {firmware}; state in {state_dir}", file=sys.stderr)
+            print(next_commands(board.port, _model_words(args)), file=sys.stderr)
+            print(COMMANDS_HELP, file=sys.stderr, flush=True)
+            _serve_terminal(board)
     return 0
+
+
+def _model_words(args: argparse.Namespace) -> str:
+    """How the next commands name the model this board runs."""
+    if args.model is not None:
+        return f"--model {shlex.quote(str(args.model))}"
+    if args.firmware is not None:
+        return "--model MODEL.json"  # the model that firmware was built from
+    return "--lesson"
+
+
+def next_commands(port: str, model_words: str) -> str:
+    """What to paste in a second terminal while this board runs (the port is found without
+    --port too, as long as this is the only board)."""
+    steps = [
+        (f"pixelnet verify {model_words} --vectors random --port {port}", ""),
+        (f"pixelnet monitor {model_words} --port {port}", "Ctrl-C ends"),
+        (f"pixelnet calibrate --port {port}", "here: `light 0`, then `light 1`"),
+        (f"pixelnet record --label horizontal --samples 500 --out horiz.csv --port {port}",
+         "here: `scene horizontal_top` first"),
+    ]
+    lines = [f"  {command}" + (f"   # {note}" if note else "") for command, note in steps]
+    return "next, in a second terminal (pixelnet boards lists this board):\n" + "\n".join(lines)

@@ -135,6 +135,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_calibrate)
 
     p = add_command(
+        sub, "boards", help="list the boards pixelnet can see, real and virtual, and what they run",
+        description="Every board on USB with a known ID and every virtual board `pixelnet sim` "
+        "is running, each asked for INFO (a short deadline): port, kind, board name, firmware "
+        "and protocol, number format and the hash of the model it runs.",
+        examples=["pixelnet boards"],
+    )
+    p.set_defaults(handler=run_boards)
+
+    p = add_command(
         sub, "demo", help="train, build, run a virtual board and verify it end to end",
         description="Train the default network, generate q7 C, build the firmware, start a "
         "virtual board (or flash a real one with --port), stream the eight clean scenes and "
@@ -217,7 +226,7 @@ def run_verify(args: argparse.Namespace) -> int:
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
-        check_handshake(info, model.short_hash, args.format, where=_where(args))
+        check_handshake(info, model.short_hash, args.fmt, where=_where(args))
         ref = Reference.from_model(model, FORMAT_NAMES[info.format])
         log = SampleLog(args.log, model.classes) if args.log else None
         verifier = Verifier(ref, log, on_batch=_progress)
@@ -342,6 +351,16 @@ def _step(client: BoardClient, instruction: str, no_wait: bool) -> None:
             raise PixelnetError("no terminal to press Enter on: run with --yes") from None
     for _ in range(CALIBRATION_READINGS):
         print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in client.sample().adc))
+
+
+# -- boards ------------------------------------------------------------------
+
+
+def run_boards(args: argparse.Namespace) -> int:
+    from .boards import format_listing, list_boards
+
+    print(format_listing(list_boards()))
+    return 0
 
 
 # -- demo --------------------------------------------------------------------

@@ -116,27 +116,3 @@ def test_unknown_section_is_a_usage_error() -> None:
     done = subprocess.run([str(PIXELNET), "bench", "--only", "train,warp"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "warp" in done.stderr
-
-
-def _saved_run(tmp_path: Path, flash_bytes: int) -> Path:
-    from pixelnet.bench.rows import Row, Target
-
-    row = Row(id="firmware.flash", section="firmware", measure="Uno firmware: flash",
-              unit="bytes", pixelnet=flash_bytes, explanation="Flash of the firmware.",
-              target=Target("<=", 8192))
-    header = {"command": "pixelnet bench", "date": "2026-01-02T03:04:05+00:00",
-              "pixelnet": "0", "cpu": "cpu", "cores": 2, "os": "os", "python": "3",
-              "numpy": "2", "avr_gcc": "5", "simavr": "1"}
-    path = tmp_path / f"run{flash_bytes}.json"
-    path.write_text(json.dumps({"header": header, "rows": [row.to_dict()], "errors": {}}))
-    return path
-
-
-@pytest.mark.parametrize(("flash_bytes", "code"), [(6000, 0), (9000, 1)])
-def test_exit_status_says_whether_every_target_was_met(tmp_path: Path, flash_bytes: int,
-                                                       code: int) -> None:
-    done = subprocess.run([str(PIXELNET), "bench", "--from", str(_saved_run(tmp_path,
-                                                                             flash_bytes))],
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == code, done.stderr
-    assert ("missed: firmware.flash" in done.stdout) == bool(code)
