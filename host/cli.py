@@ -31,11 +31,12 @@ from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
 from .client import BoardClient, BoardTimeout, PortClosedError
 from .compare import Reference, SampleArrays, check_batch
-from .connect import FORMAT_NAMES, check_handshake, connect
+from .connect import FORMAT_NAMES, auto_detect, check_handshake, connect
 from .messages import STREAM_MAX_RATE, CalOp
 from .metrics import Metrics
 from .monitor import HOME_AND_CLEAR, render
 from .record import RecordingWriter, check_label
+from .registry import is_virtual
 from .report import format_summary, write_json
 from .samplelog import SampleLog
 from .vectors import RANDOM_VECTORS, UNKNOWN, load_vectors
@@ -322,28 +323,44 @@ def run_record(args: argparse.Namespace) -> int:
 # -- calibrate ---------------------------------------------------------------
 
 
+# On a virtual board the sensor is covered and lit from its `pixelnet sim` terminal.
+VIRTUAL_DARK = "`light 0`"
+VIRTUAL_BRIGHT = "`scene solid_white`, then `light 1`"
+
+
 def run_calibrate(args: argparse.Namespace) -> int:
-    with connect(args.port, args.baud) as client:
+    port = args.port or auto_detect()
+    virtual = is_virtual(port)
+    with connect(port, args.baud) as client:
         if args.reset:
             cal = client.calibrate(CalOp.RESET)
-        else:
-            _step(client, "Cover the sensor completely (dark)", args.yes)
-            client.calibrate(CalOp.DARK)
-            _step(client, "Now light all four pixels evenly (bright)", args.yes)
-            try:
-                cal = client.calibrate(CalOp.BRIGHT)
-            except PixelnetError as exc:
-                raise PixelnetError(
-                    f"{exc}: bright must exceed dark by at least 16 counts on every pixel; "
-                    "more light, or check the wiring"
-                ) from None
-        print(f"calibration ({cal.source_name}): dark {list(cal.dark)}, bright {list(cal.bright)}")
+            print(f"calibration reset to the defaults: dark {list(cal.dark)}, "
+                  f"bright {list(cal.bright)}; the stored calibration is erased")
+            return 0
+        _step(client, "Cover the sensor completely (dark)",
+              _sim_hint(VIRTUAL_DARK) if virtual else "", args.yes)
+        client.calibrate(CalOp.DARK)
+        _step(client, "Now light all four pixels evenly (bright)",
+              _sim_hint(VIRTUAL_BRIGHT) if virtual else "", args.yes)
+        try:
+            cal = client.calibrate(CalOp.BRIGHT)
+        except PixelnetError as exc:
+            raise PixelnetError(
+                f"{exc}: bright must exceed dark by at least 16 counts on every pixel; "
+                "more light, or check the wiring"
+            ) from None
+        print(f"calibration stored on the board (kept across restarts): dark {list(cal.dark)}, "
+              f"bright {list(cal.bright)}")
     return 0
 
 
-def _step(client: BoardClient, instruction: str, no_wait: bool) -> None:
+def _sim_hint(commands: str) -> str:
+    return f" (a virtual board: type {commands} into its pixelnet sim terminal)"
+
+
+def _step(client: BoardClient, instruction: str, hint: str, no_wait: bool) -> None:
     """Say what to do, wait for the user, and show what the board reads now."""
-    print(instruction + ("." if no_wait else ", then press Enter."), flush=True)
+    print(instruction + hint + ("." if no_wait else ", then press Enter."), flush=True)
     if not no_wait:
         try:
             input()

@@ -101,3 +101,8 @@ def running_virtual_boards() -> list[VirtualPort]:
 def virtual_board_on(port: str) -> VirtualPort | None:
     """The running virtual board on ``port``, if ``port`` is one."""
     return next((v for v in running_virtual_boards() if v.port == port), None)
+
+
+def is_virtual(port: str) -> bool:
+    """Whether ``port`` is a virtual board: a registered one, or any pseudo-terminal."""
+    return port.startswith("/dev/pts/") or virtual_board_on(port) is not None
