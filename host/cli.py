@@ -21,16 +21,24 @@ import numpy as np
 from pixelnet.argtypes import float_range, int_range
 from pixelnet.errors import PixelnetError
 from pixelnet.files import check_output_dir, check_writable
-from pixelnet.trainer.model_file import load_model
+from pixelnet.options import (
+    add_board_option,
+    add_command,
+    add_format_option,
+    add_model_options,
+    add_port_options,
+    resolve_model,
+)
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
 from .client import BoardClient, BoardTimeout, PortClosedError
 from .compare import Reference, SampleArrays, check_batch
-from .connect import BAUDRATE, FORMAT_NAMES, check_handshake, connect
+from .connect import FORMAT_NAMES, auto_detect, check_handshake, connect
 from .messages import STREAM_MAX_RATE, CalOp
 from .metrics import Metrics
 from .monitor import HOME_AND_CLEAR, render
 from .record import RecordingWriter, check_label
+from .registry import is_virtual
 from .report import format_summary, write_json
 from .samplelog import SampleLog
 from .vectors import RANDOM_VECTORS, UNKNOWN, load_vectors
@@ -45,64 +53,121 @@ MAX_SAMPLES = 10**9  # streamed, never held in memory: a bound against typos onl
 MAX_VECTORS = 1_000_000  # injected vectors are made up front: about 100 MB at most
 MAX_SECONDS = 10**7  # about four months
 MAX_ERROR = 1e6
-BAUD_RATE = int_range(50, 12_000_000)  # what serial hardware and pyserial can set
 SAMPLES = int_range(1, MAX_SAMPLES)
 SECONDS = float_range(0, MAX_SECONDS, low_open=True)
+DEMO_BOARDS = {
+    "uno": "the virtual Uno (simavr), or a real Uno with --port",
+    "micropython": "the virtual MicroPython board (unix port), or a real one with --port",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this folder's subcommands to the `pixelnet` parser."""
-    p = sub.add_parser("verify", help="check a board against the emulator and the float model")
-    _board_options(p)
-    p.add_argument("--model", type=Path, required=True, help="the model file the board runs")
-    p.add_argument("--format", choices=sorted(FORMAT_NAMES.values()),
-                   help="expected number format (default: whatever the board reports)")
+    p = add_command(
+        sub, "verify", help="check a board against the emulator and the float model",
+        description="Compare every sample the board computes with the integer emulator (must be "
+        "bit-exact) and with the float model (the quantisation error): live samples, injected "
+        "test vectors, or both. Exit 0 pass, 1 a check failed, 2 a usage or connection error.",
+        examples=[
+            "pixelnet verify --model model.json --vectors random --report r.json --log s.csv",
+            "pixelnet verify --model model.json --port /dev/ttyACM0 --scene-label horizontal",
+            "pixelnet verify --model model.json --seconds 30 --max-error 0.75",
+        ],
+    )
+    add_port_options(p)
+    add_model_options(p, required=True)
+    add_format_option(p, default=None,
+                      help="expected number format (default: whatever the board reports)")
     amount = p.add_mutually_exclusive_group()
     amount.add_argument("--samples", type=SAMPLES,
-                        help=f"live samples to compare (default {DEFAULT_LIVE_SAMPLES:,} "
+                        help=f"live samples to compare (default: {DEFAULT_LIVE_SAMPLES:,} "
                         "unless --vectors is given)")
     amount.add_argument("--seconds", type=SECONDS, help="compare the live stream this long")
     p.add_argument("--vectors", metavar="grid|random|FILE",
                    help="inject test vectors: an 11^4 grid, noisy patterns, or a recordings CSV")
     p.add_argument("--vector-count", type=int_range(1, MAX_VECTORS), default=RANDOM_VECTORS,
-                   help="how many random vectors (default %(default)s)")
+                   help="how many random vectors")
     p.add_argument("--scene-label", type=_label,
                    help="the class or scene the sensor is looking at (enables accuracy)")
     p.add_argument("--max-error", type=float_range(0, MAX_ERROR),
                    help="fail when max |board - float model| exceeds this")
-    p.add_argument("--report", type=Path, help="write the JSON report here")
-    p.add_argument("--log", type=Path, help="write every sample to this CSV")
+    p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here")
+    p.add_argument("--log", type=Path, metavar="FILE", help="write every sample to this CSV")
     p.set_defaults(handler=run_verify)
 
-    p = sub.add_parser("monitor", help="live view: the 2x2 image, outputs, class, errors")
-    _board_options(p)
-    p.add_argument("--model", type=Path, required=True)
+    p = add_command(
+        sub, "monitor", help="live view: the 2x2 image, outputs, class, errors",
+        description="Stream from the board and redraw, ten times a second, the 2x2 image it "
+        "sees, its outputs and class, and the error against the emulator and the float model. "
+        "Ctrl-C ends; exit 1 if any sample was not bit-exact.",
+        examples=[
+            "pixelnet monitor --model model.json",
+            "pixelnet monitor --model model.json --port /dev/ttyACM0 --samples 500",
+        ],
+    )
+    add_port_options(p)
+    add_model_options(p, required=True)
     p.add_argument("--samples", type=SAMPLES, help="stop after this many samples")
     p.set_defaults(handler=run_monitor)
 
-    p = sub.add_parser("record", help="record labelled samples for `pixelnet train --data`")
-    _board_options(p)
-    p.add_argument("--label", type=_label, required=True, help="class or scene being shown")
-    p.add_argument("--samples", type=SAMPLES, required=True)
-    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    p = add_command(
+        sub, "record", help="record labelled samples for `pixelnet train --data`",
+        description="Stream raw sensor readings from the board into a CSV (label,tl,tr,bl,br) "
+        "for `pixelnet train --data`; Ctrl-C keeps what was recorded.",
+        examples=[
+            "pixelnet record --label horizontal --samples 500 --out horiz.csv",
+            "pixelnet record --label vertical --samples 500 --out vert.csv --port /dev/ttyACM0",
+        ],
+    )
+    add_port_options(p)
+    p.add_argument("--label", type=_label, required=True,
+                   help=f"class ({', '.join(CLASSES)}) or scene being shown")
+    p.add_argument("--samples", type=SAMPLES, required=True, help="how many rows to record")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="CSV file to write")
     p.set_defaults(handler=run_record)
 
-    p = sub.add_parser("calibrate", help="guided dark/bright calibration, stored on the board")
-    _board_options(p)
+    p = add_command(
+        sub, "calibrate", help="guided dark/bright calibration, stored on the board",
+        description="Guide through the dark and the bright step (cover the sensor, then light "
+        "it), reading the sensor live; the board stores the calibration (EEPROM on the Uno, a "
+        "file on MicroPython). On a virtual board, type `light 0` and then `light 1` into its "
+        "`pixelnet sim` terminal for the two steps.",
+        examples=[
+            "pixelnet calibrate",
+            "pixelnet calibrate --port /dev/ttyACM0",
+            "pixelnet calibrate --reset   # back to 0 / 1023",
+        ],
+    )
+    add_port_options(p)
     p.add_argument("--reset", action="store_true", help="back to the defaults (0 / 1023)")
     p.add_argument("--yes", action="store_true", help="do not wait for Enter between steps")
     p.set_defaults(handler=run_calibrate)
 
-    p = sub.add_parser("demo", help="train, build, run a virtual board and verify it end to end")
-    p.add_argument("--board", choices=("uno", "micropython"), default="uno")
+    p = add_command(
+        sub, "boards", help="list the boards pixelnet can see, real and virtual, and what they run",
+        description="Every board on USB with a known ID and every virtual board `pixelnet sim` "
+        "is running, each asked for INFO (a short deadline): port, kind, board name, firmware "
+        "and protocol, number format and the hash of the model it runs.",
+        examples=["pixelnet boards"],
+    )
+    p.set_defaults(handler=run_boards)
+
+    p = add_command(
+        sub, "demo", help="train, build, run a virtual board and verify it end to end",
+        description="Train the default network, generate q7 C, build the firmware, start a "
+        "virtual board (or flash a real one with --port), stream the eight clean scenes and "
+        "noisy ones, inject 10,000 test vectors, verify and print the report.",
+        examples=[
+            "pixelnet demo",
+            "pixelnet demo --board micropython",
+            "pixelnet demo --port /dev/ttyACM0   # a real Uno: flashed, then verified",
+        ],
+    )
+    add_board_option(p, DEMO_BOARDS, default="uno")
     p.add_argument("--port", help="use (and flash) a real board on this port instead")
-    p.add_argument("--build-dir", type=Path, default=Path("build/demo"))
+    p.add_argument("--build-dir", type=Path, default=Path("build/demo"),
+                   help="build directory for the model, firmware, report and log")
     p.set_defaults(handler=run_demo)
-
-
-def _board_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", help="serial port or pyserial URL (default: auto-detect)")
-    p.add_argument("--baud", type=BAUD_RATE, default=BAUDRATE)
 
 
 def _label(text: str) -> str:
@@ -145,14 +210,14 @@ def run_verify(args: argparse.Namespace) -> int:
     for path, what in ((args.report, "report"), (args.log, "sample log")):
         if path is not None:
             check_writable(path, what)
-    model = load_model(args.model)
+    model = resolve_model(args)
     truth = _truth(args.scene_label)
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
     live = args.samples or (None if args.seconds or vectors is not None else DEFAULT_LIVE_SAMPLES)
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
-        check_handshake(info, model.short_hash, args.format, where=_where(args))
+        check_handshake(info, model.short_hash, args.fmt, where=_where(args))
         ref = Reference.from_model(model, FORMAT_NAMES[info.format])
         log = SampleLog(args.log, model.classes) if args.log else None
         verifier = Verifier(ref, log, on_batch=_progress)
@@ -188,7 +253,7 @@ def _where(args: argparse.Namespace) -> str:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
+    model = resolve_model(args)
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
@@ -249,28 +314,44 @@ def run_record(args: argparse.Namespace) -> int:
 # -- calibrate ---------------------------------------------------------------
 
 
+# On a virtual board the sensor is covered and lit from its `pixelnet sim` terminal.
+VIRTUAL_DARK = "`light 0`"
+VIRTUAL_BRIGHT = "`scene solid_white`, then `light 1`"
+
+
 def run_calibrate(args: argparse.Namespace) -> int:
-    with connect(args.port, args.baud) as client:
+    port = args.port or auto_detect()
+    virtual = is_virtual(port)
+    with connect(port, args.baud) as client:
         if args.reset:
             cal = client.calibrate(CalOp.RESET)
-        else:
-            _step(client, "Cover the sensor completely (dark)", args.yes)
-            client.calibrate(CalOp.DARK)
-            _step(client, "Now light all four pixels evenly (bright)", args.yes)
-            try:
-                cal = client.calibrate(CalOp.BRIGHT)
-            except PixelnetError as exc:
-                raise PixelnetError(
-                    f"{exc}: bright must exceed dark by at least 16 counts on every pixel; "
-                    "more light, or check the wiring"
-                ) from None
-        print(f"calibration ({cal.source_name}): dark {list(cal.dark)}, bright {list(cal.bright)}")
+            print(f"calibration reset to the defaults: dark {list(cal.dark)}, "
+                  f"bright {list(cal.bright)}; the stored calibration is erased")
+            return 0
+        _step(client, "Cover the sensor completely (dark)",
+              _sim_hint(VIRTUAL_DARK) if virtual else "", args.yes)
+        client.calibrate(CalOp.DARK)
+        _step(client, "Now light all four pixels evenly (bright)",
+              _sim_hint(VIRTUAL_BRIGHT) if virtual else "", args.yes)
+        try:
+            cal = client.calibrate(CalOp.BRIGHT)
+        except PixelnetError as exc:
+            raise PixelnetError(
+                f"{exc}: bright must exceed dark by at least 16 counts on every pixel; "
+                "more light, or check the wiring"
+            ) from None
+        print(f"calibration stored on the board (kept across restarts): dark {list(cal.dark)}, "
+              f"bright {list(cal.bright)}")
     return 0
 
 
-def _step(client: BoardClient, instruction: str, no_wait: bool) -> None:
+def _sim_hint(commands: str) -> str:
+    return f" (a virtual board: type {commands} into its pixelnet sim terminal)"
+
+
+def _step(client: BoardClient, instruction: str, hint: str, no_wait: bool) -> None:
     """Say what to do, wait for the user, and show what the board reads now."""
-    print(instruction + ("." if no_wait else ", then press Enter."), flush=True)
+    print(instruction + hint + ("." if no_wait else ", then press Enter."), flush=True)
     if not no_wait:
         try:
             input()
@@ -278,6 +359,16 @@ def _step(client: BoardClient, instruction: str, no_wait: bool) -> None:
             raise PixelnetError("no terminal to press Enter on: run with --yes") from None
     for _ in range(CALIBRATION_READINGS):
         print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in client.sample().adc))
+
+
+# -- boards ------------------------------------------------------------------
+
+
+def run_boards(args: argparse.Namespace) -> int:
+    from .boards import format_listing, list_boards
+
+    print(format_listing(list_boards()))
+    return 0
 
 
 # -- demo --------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelnet.files import write_atomically
+from pixelnet.table import aligned
 
 _COLUMNS = (
     ("max_abs", "max|e|"), ("max_abs_lsb", "LSB"), ("mae", "MAE"), ("rmse", "RMSE"),
@@ -15,10 +16,8 @@ _COLUMNS = (
 )
 
 
-def _num(value: float | None, width: int = 9) -> str:
-    if value is None:
-        return "-".rjust(width)
-    return f"{value:.4g}".rjust(width)
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _pct(part: float | None) -> str:
@@ -45,11 +44,10 @@ def format_summary(report: dict[str, Any]) -> str:
             f"({report['labelled_samples']:,} samples with a known pattern)"
         )
     lines += ["", f"quantisation error, board - float model (1 LSB = {report['lsb']:.6g}):"]
-    header = "  output      " + "".join(title.rjust(9) for _, title in _COLUMNS)
-    lines.append(header)
     rows = [*report["error_per_output"].items(), ("all", report["error"])]
-    for name, stats in rows:
-        lines.append(f"  {name:<12}" + "".join(_num(stats[key]) for key, _ in _COLUMNS))
+    table = [["output", *(title for _, title in _COLUMNS)]]
+    table += [[name, *(_num(stats[key]) for key, _ in _COLUMNS)] for name, stats in rows]
+    lines += aligned(table, indent="  ", gap="   ")
     if report["labelled_samples"]:
         lines += ["", "confusion (rows: true class, columns: board class):"]
         classes = report["classes"]

@@ -138,8 +138,11 @@ def test_calibrate_measures_dark_then_bright(board, capsys, monkeypatch):
     monkeypatch.setattr("builtins.input", _sequence(board))
     assert main(["calibrate", "--port", board.port]) == 0
     out = capsys.readouterr().out
-    assert "dark [30, 31, 32, 33], bright [850, 860, 870, 880]" in out
+    assert "calibration stored on the board (kept across restarts): dark [30, 31, 32, 33], " \
+        "bright [850, 860, 870, 880]" in out
     assert "reading (TL TR BL BR):   30   31   32   33" in out
+    # a pseudo-terminal is a virtual board: the steps say what to type into `pixelnet sim`
+    assert "(a virtual board: type `light 0` into its pixelnet sim terminal)" in out
 
 
 def _sequence(board):

@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 from pixelnet.argtypes import float_range, int_list, int_range, name_list
-from pixelnet.errors import PixelnetError
 from pixelnet.files import check_writable, make_dirs
+from pixelnet.options import add_command, add_model_options, resolve_model
 
 from .activations import ACTIVATIONS
 from .evaluate import format_confusion
-from .lesson import lesson_model
-from .model_file import MAX_LAYERS, MAX_UNITS, load_model, save_model
+from .model_file import MAX_LAYERS, MAX_UNITS, save_model
 from .network import LOSSES
 from .optimizers import OPTIMIZERS
 from .training import TrainConfig
@@ -39,11 +38,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train",
+    p = add_command(
+        sub, "train",
         help="train a four-pixel network and write its model file",
         description="Train on the generated 2x2 patterns (and/or recordings) by backpropagation, "
         "print accuracy on the clean and held-out noisy patterns, write the model file.",
+        examples=[
+            "pixelnet train --out model.json",
+            "pixelnet train --l1 0.001 --out sparse.json   # sparse: a readable `show --png`",
+            "pixelnet train --data horiz.csv vert.csv --out model.json   # + your recordings",
+        ],
     )
     p.add_argument("--hidden", type=HIDDEN_SIZES, default=DEFAULTS.hidden,
                    help="hidden layer sizes (default: 4,4,8)")
@@ -51,7 +55,7 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    help=f"one per hidden layer, from {', '.join(ACTIVATIONS)} "
                    "(default: tanh,tanh,relu)")
     p.add_argument("--output-activation", choices=list(ACTIVATIONS),
-                   default=DEFAULTS.output_activation, help="(default: %(default)s)")
+                   default=DEFAULTS.output_activation, help="activation of the output layer")
     p.add_argument("--loss", choices=list(LOSSES), default=DEFAULTS.loss,
                    help="squared: the lesson's error against the one-hot truth; "
                    "cross-entropy: softmax (default: %(default)s)")
@@ -65,7 +69,8 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    help="at most this many passes over the data (default: %(default)s)")
     p.add_argument("--batch-size", type=int_range(1, MAX_BATCH), default=None,
                    help="examples per step (default: 1 for sgd, 128 otherwise)")
-    p.add_argument("--l1", type=PENALTY, default=0.0, help="L1 penalty: a sparse network")
+    p.add_argument("--l1", type=PENALTY, default=0.0,
+                   help="L1 penalty: a sparse network, readable when drawn (try 0.001)")
     p.add_argument("--l2", type=PENALTY, default=0.0, help="L2 penalty")
     p.add_argument("--dropout", type=FRACTION, default=0.0, help="hidden-neuron dropout rate")
     p.add_argument("--no-bias", action="store_true", help="no biases (the lesson's form)")
@@ -74,9 +79,10 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int_range(0, MAX_EPOCHS), default=DEFAULTS.patience,
                    help="stop after this many epochs without improvement; 0: never "
                    "(default: %(default)s)")
-    p.add_argument("--seed", type=SEED, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed")
     p.add_argument("--data", nargs="+", default=[], metavar="CSV",
-                   help="labelled recordings (header label,tl,tr,bl,br) to train on as well")
+                   help="labelled recordings (header label,tl,tr,bl,br, as `pixelnet record` "
+                   "writes them) to train on as well")
     p.add_argument("--no-generated", action="store_true",
                    help="train on the recordings only, not the generated patterns")
     p.add_argument("--out", type=Path, default=Path("build/model.json"),
@@ -85,15 +91,22 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_show(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "show",
+    p = add_command(
+        sub, "show",
         help="summarise a model file and draw it",
         description="Print layers, parameters, sparsity and clean-pattern accuracy; optionally "
-        "draw the network as the lesson does (receptive fields, white/black links).",
+        "draw the network as the lesson does (receptive fields, white/black links).\n"
+        "A network trained with --l1 (e.g. `pixelnet train --l1 0.001`) has few links "
+        "and draws readably.",
+        examples=[
+            "pixelnet show --model model.json --png net.png",
+            "pixelnet show --lesson --png lesson.png",
+        ],
     )
-    p.add_argument("model", nargs="?", type=Path, help="model file")
-    p.add_argument("--lesson", action="store_true", help="show the lesson's hand-wired network")
-    p.add_argument("--png", type=Path, help="also write the picture to this PNG file")
+    add_model_options(p, required=True, positional_alias=True)
+    p.add_argument("--png", type=Path, metavar="FILE",
+                   help="also draw the network to this PNG file (white link = positive weight, "
+                   "black = negative, thickness = |weight|, tile = what the neuron responds to)")
     p.set_defaults(handler=_show)
 
 
@@ -163,11 +176,9 @@ def _train(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from .show import draw_network, save_png, summary
 
-    if args.lesson == (args.model is not None):
-        raise PixelnetError("give either a model file or --lesson")
     if args.png is not None:
         check_writable(args.png, "PNG")
-    model = lesson_model() if args.lesson else load_model(args.model)
+    model = resolve_model(args)
     print(summary(model))
     if args.png is not None:
         make_dirs(args.png.parent)
