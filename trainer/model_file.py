@@ -370,6 +370,11 @@ def load_model(path: str | os.PathLike[str]) -> Model:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ModelFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return model_from_text(text, str(path))
+
+
+def model_from_text(text: str, source: str = "model") -> Model:
+    """Parse and validate the JSON text of a model file; ModelFileError names the problem."""
     try:
         doc = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -378,13 +383,13 @@ def load_model(path: str | os.PathLike[str]) -> Model:
         ends_early = exc.pos >= len(stripped) or not stripped.endswith("}")
         hint = " (truncated?)" if ends_early else ""
         raise ModelFileError(
-            f"{path}: invalid JSON at line {exc.lineno}{hint}: {exc.msg}"
+            f"{source}: invalid JSON at line {exc.lineno}{hint}: {exc.msg}"
         ) from None
     except RecursionError:
-        raise ModelFileError(f"{path}: JSON nested too deeply; not a model file") from None
+        raise ModelFileError(f"{source}: JSON nested too deeply; not a model file") from None
     except ValueError as exc:  # an integer of more digits than Python converts
-        raise ModelFileError(f"{path}: invalid JSON: {str(exc).splitlines()[0]}") from None
-    return model_from_dict(doc, str(path))
+        raise ModelFileError(f"{source}: invalid JSON: {str(exc).splitlines()[0]}") from None
+    return model_from_dict(doc, source)
 
 
 def _reject_constant(name: str) -> None:
