@@ -83,7 +83,7 @@ def load_results(path: Path) -> dict[str, Any]:
         results = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PixelnetError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
         raise PixelnetError(f"{path} is not JSON: {exc}") from None
     if not isinstance(results, dict) or not {"header", "rows"} <= results.keys():
         raise PixelnetError(f"{path} is not a `pixelnet bench --out` file (no header and rows)")

@@ -387,6 +387,8 @@ def model_from_text(text: str, source: str = "model") -> Model:
         ) from None
     except RecursionError:
         raise ModelFileError(f"{source}: JSON nested too deeply; not a model file") from None
+    except ModelFileError as exc:  # NaN or Infinity, refused while parsing
+        raise ModelFileError(f"{source}: {exc}") from None
     except ValueError as exc:  # an integer of more digits than Python converts
         raise ModelFileError(f"{source}: invalid JSON: {str(exc).splitlines()[0]}") from None
     return model_from_dict(doc, source)
