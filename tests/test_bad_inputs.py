@@ -479,3 +479,52 @@ def test_unwritable_outputs_as_an_unprivileged_user(
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
     assert named in result.stderr
     assert snapshot(shared_workspace) == before
+
+
+# -- the same checks in the library ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"hidden": (100_000,), "activations": ("tanh",)}, "hidden layer sizes must be 1..16"),
+        ({"hidden": (4,) * 8, "activations": ("tanh",) * 8}, "at most 7 hidden layers"),
+        ({"momentum": float("nan")}, "momentum"),
+        ({"learning_rate": float("inf")}, "learning rate"),
+        ({"seed": -1}, "seed"),
+        ({"l2": float("inf")}, "penalties"),
+    ],
+)
+def test_impossible_hyperparameters_are_refused_before_training(change: dict,
+                                                                 message: str) -> None:
+    from pixelnet.trainer.training import TrainConfig, TrainingError
+
+    with pytest.raises(TrainingError, match=message):
+        TrainConfig(**change)
+
+
+def test_a_diverging_fit_stops_at_once_with_one_clear_error() -> None:
+    import numpy as np
+
+    from pixelnet.trainer.patterns import clean_patterns
+    from pixelnet.trainer.training import TrainConfig, TrainingError, fit
+
+    x, y = clean_patterns()
+    config = TrainConfig(learning_rate=100.0, optimizer="sgd", loss="squared", epochs=50,
+                         patience=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings on the way
+        with pytest.raises(TrainingError, match="diverged at epoch 1"):
+            fit(x, np.eye(4)[y], config)
+
+
+@pytest.mark.parametrize("prefix", ["PN", "pn", "pn_x", "Pn_Model"])
+def test_the_firmware_refuses_a_prefix_that_collides_with_its_own_names(
+    tmp_path: Path, prefix: str
+) -> None:
+    from pixelnet.errors import PixelnetError
+    from pixelnet.firmware.build import build_uno
+
+    with pytest.raises(PixelnetError, match="collides with the firmware's own PN_ names"):
+        build_uno(None, "q7", tmp_path / "b", prefix=prefix)
+    assert not (tmp_path / "b").exists()
