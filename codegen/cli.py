@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pixelnet.argtypes import checked
 from pixelnet.files import check_output_dir
 from pixelnet.options import (
     add_command,
@@ -16,7 +15,7 @@ from pixelnet.options import (
 )
 
 from .quantize import quantize
-from .render import OPTIMIZE, TARGETS, render, validate_prefix, write_files
+from .render import OPTIMIZE, TARGETS, render, write_files
 from .report import render_report
 
 TARGET_HELP = {
@@ -25,7 +24,6 @@ TARGET_HELP = {
     "micropython": "a MicroPython module with the same integer arithmetic",
 }
 DEFAULT_OUT_DIR = Path("build/gen")
-PREFIX = checked(validate_prefix)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,8 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     targets = "; ".join(f"{t}: {TARGET_HELP.get(t, t)}" for t in TARGETS)
     p.add_argument("--target", choices=TARGETS, required=True, help=f"what to generate ({targets})")
     add_format_option(p)
-    p.add_argument("--prefix", default="pixelnet", type=PREFIX,
-                   help="prefix of every generated name")
+    p.add_argument("--prefix", default="pixelnet", help="prefix of every generated name")
     p.add_argument("--optimize", choices=OPTIMIZE, default="size",
                    help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, metavar="DIR",

@@ -179,8 +179,9 @@ def _option_cases() -> Iterator[tuple[str, list[str], str]]:
     yield from each(["calibrate", "--port", NO_PORT], "--baud", ["0", "abc", "1e12"])
 
     generate = ["generate", "--lesson", "--target", "c", "--out-dir", "gen"]
-    yield from each(generate, "--prefix", ["1x", "a-b", "int", "", "x" * 30, "a\x1b[2J",
-                                           "_x", "while"])
+    for prefix in ["1x", "a-b", "int", "", "x" * 30, "a\x1b[2J", "_x", "while"]:
+        # refused by the code generator, before anything is written
+        yield (f"generate --prefix {prefix[:12]!r}", [*generate, f"--prefix={prefix}"], "prefix")
     yield from each(["generate", "--lesson", "--out-dir", "gen"], "--target", ["cobol", ""])
     yield from each(generate, "--format", ["q8", ""])
     yield from each(generate, "--optimize", ["fast", ""])
