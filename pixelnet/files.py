@@ -17,6 +17,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from pixelnet.errors import PixelnetError
 
@@ -53,6 +54,32 @@ def write_atomically(
                 os.unlink(tmp)
         raise error(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
     return path
+
+
+def open_for_streaming(
+    path: str | os.PathLike[str], *, what: str = "file",
+    error: type[PixelnetError] = PixelnetError,
+) -> IO[str]:
+    """A new, empty text file at ``path`` for a log written row by row (and flushed).
+
+    Made like ``write_atomically``'s temporary file (exclusively, under a random name)
+    and renamed into place at once, so a symlink planted at ``path`` is replaced, never
+    written through, and the file at ``path`` is always the log as written so far.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise error(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
+    try:
+        os.fchmod(fd, _default_mode())
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise error(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
 
 
 def make_dirs(path: str | os.PathLike[str], what: str = "output directory") -> Path:

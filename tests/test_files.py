@@ -95,3 +95,17 @@ def test_check_output_dir_and_make_dirs_refuse_a_file(tmp_path: Path) -> None:
     with pytest.raises(PixelnetError, match="cannot create"):
         make_dirs(tmp_path / "f" / "sub")
     assert (tmp_path / "f").read_text() == "keep"
+
+
+def test_a_streamed_log_replaces_a_planted_symlink_and_is_valid_at_once(tmp_path: Path) -> None:
+    from pixelnet.files import open_for_streaming
+
+    victim = tmp_path / "v"
+    victim.write_text("precious\n")
+    (tmp_path / "log.csv").symlink_to(victim)
+    with open_for_streaming(tmp_path / "log.csv") as fh:
+        fh.write("header\n")
+        fh.flush()
+        assert (tmp_path / "log.csv").read_text() == "header\n"  # readable while written
+    assert victim.read_text() == "precious\n" and not (tmp_path / "log.csv").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "v"]
