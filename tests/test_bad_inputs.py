@@ -126,7 +126,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 # Bad text for each kind of option; every one must be refused before any work.
 BAD_WHOLE = ["-1", "abc", "", "1.5", "nan", "0x10", "1e3", "9" * 40]
-BAD_REAL = ["nan", "inf", "-inf", "abc", "", "1e400", "1,5"]
+BAD_REAL = ["nan", "inf", "-inf", "abc", "", "1e400", "1,5", "--"]
 
 
 def _option_cases() -> Iterator[tuple[str, list[str], str]]:
