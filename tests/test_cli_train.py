@@ -47,7 +47,7 @@ def test_train_on_recordings_with_the_lessons_options(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     model = load_model(tmp_path / "m.json")
     assert all(layer.biases is None for layer in model.layers)
-    assert model.training["data"] == ["recordings: 160 samples from rec.csv"]
+    assert model.training["data"] == ["recordings: 160 samples from rec.csv, 32 of them held out"]
     assert model.training["evaluation"]["clean_accuracy"] == 1.0
 
 
