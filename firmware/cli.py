@@ -25,6 +25,7 @@ from pixelnet.options import (
     add_model_options,
     resolve_model,
 )
+from pixelnet.progress import ticking
 from pixelnet.trainer.patterns import SCENES
 
 # The virtual boards `pixelnet sim` runs: the --board choices and their help.
@@ -95,12 +96,11 @@ def _firmware(args: argparse.Namespace) -> Path:
         return args.firmware
     model = resolve_model(args)
     out = args.build_dir / args.board
-    print(f"building the {args.board} firmware for model {model.short_hash} in {out} …",
-          file=sys.stderr, flush=True)
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
-        return build_uno(model, args.fmt, out).elf
+        with ticking(f"building the uno firmware for model {model.short_hash} in {out}"):
+            return build_uno(model, args.fmt, out).elf
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
     return prepare_micropython_files(model, args.fmt, out)

@@ -12,7 +12,7 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from pixelnet.options import (
     add_port_options,
     resolve_model,
 )
+from pixelnet.progress import Progress
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
 from .client import BoardClient, BoardTimeout, PortClosedError
@@ -210,10 +211,15 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _progress(verifier: Verifier) -> None:
-    if sys.stderr.isatty():
+def verify_progress(total: int | None) -> tuple[Progress, Callable[[Verifier], None]]:
+    """Progress of a verification, and the Verifier callback that advances it."""
+    progress = Progress("verifying", total)
+
+    def on_batch(verifier: Verifier) -> None:
         m = verifier.metrics
-        print(f"\r  {m.samples:,} samples, {m.mismatches} mismatches", end="", file=sys.stderr)
+        progress.update(m.samples, f"{m.mismatches} mismatches")
+
+    return progress, on_batch
 
 
 # -- verify ------------------------------------------------------------------
@@ -230,7 +236,9 @@ def run_verify(args: argparse.Namespace) -> int:
         check_handshake(info, model.short_hash, args.fmt, where=_where(args))
         ref = Reference.from_model(model, FORMAT_NAMES[info.format])
         log = SampleLog(args.log, model.classes) if args.log else None
-        verifier = Verifier(ref, log, on_batch=_progress)
+        total = None if args.seconds else (live or 0) + (0 if vectors is None else len(vectors[0]))
+        progress, on_batch = verify_progress(total)
+        verifier = Verifier(ref, log, on_batch=on_batch)
         aborted = None
         try:
             if live or args.seconds:
@@ -242,11 +250,10 @@ def run_verify(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             aborted = "interrupted"
         finally:
+            progress.close()
             if log is not None:
                 log.close()
         report = verifier.report(info, client.stats.to_dict(), args.max_error, aborted)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
     print(format_summary(report))
     if args.report:
         write_json(report, args.report)
@@ -305,15 +312,17 @@ def run_record(args: argparse.Namespace) -> int:
         assert info is not None
         with RecordingWriter(args.out, args.label, info.format) as writer:
             client.stream(STREAM_MAX_RATE)
+            progress = Progress("recording", args.samples)
             try:
                 for seq, sample in client.samples(args.samples):
                     writer.write(seq, sample)
-                    if sys.stderr.isatty():
-                        print(f"\r  {writer.rows:,}/{args.samples:,}", end="", file=sys.stderr)
+                    progress.update(writer.rows)
             except KeyboardInterrupt:
+                progress.close()
                 print(f"\ninterrupted: {writer.rows} samples kept in {args.out}", file=sys.stderr)
                 return EXIT_INTERRUPTED
             finally:
+                progress.close()
                 with contextlib.suppress(PixelnetError):
                     client.stream(0)
     print(f"recorded {writer.rows:,} samples labelled {args.label!r} to {args.out}")

@@ -23,12 +23,13 @@ class Progress:
     """``update(done)`` as work advances; ``close()`` when it ends (ends the terminal line)."""
 
     def __init__(self, what: str, total: int | None = None, *, stream: TextIO | None = None,
-                 period: float = PERIOD, clock: Callable[[], float] = time.monotonic) -> None:
+                 period: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.what = what
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.live = self.stream.isatty()
-        self.period = REFRESH if self.live else period
+        self.period = REFRESH if self.live else PERIOD if period is None else period
         self.clock = clock
         self.started = clock()
         self.shown_at = self.started
@@ -68,7 +69,7 @@ class Progress:
 
 @contextlib.contextmanager
 def ticking(what: str, *, stream: TextIO | None = None,
-            period: float = PERIOD) -> Iterator[Progress]:
+            period: float | None = None) -> Iterator[Progress]:
     """For work that cannot count its steps (a compiler run): the elapsed time, kept up to
     date by a background thread until the block ends."""
     progress = Progress(what, stream=stream, period=period)
