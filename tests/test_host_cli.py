@@ -217,3 +217,18 @@ def test_verify_and_record_say_how_far_they_are_in_a_log(board, model_file, tmp_
     assert main(["record", "--port", board.port, "--label", "vertical", "--samples", "50",
                  "--out", str(tmp_path / "r.csv")]) == 0
     assert "recording 50/50" in capsys.readouterr().err
+
+
+def test_monitor_frames_the_image_and_shows_black_pixels():
+    from pixelnet.host.monitor import framed_image
+
+    picture = framed_image([1.0, -1.0, 1.0, -1.0])  # vertical_left: white left, black right
+    assert picture == [
+        "┌──────┬──────┐",
+        "│██████│······│",
+        "│██████│······│",
+        "├──────┼──────┤",
+        "│██████│······│",
+        "│██████│······│",
+        "└──────┴──────┘",
+    ]
