@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,15 +219,14 @@ def _where(args: argparse.Namespace) -> str:
 def run_report(args: argparse.Namespace) -> int:
     report = load_report(args.report_file)
     print(format_summary(report))
-    html_path = args.html
-    if args.png and html_path is None:
-        html_path = args.png.with_suffix(".html")
-    if html_path is not None:
-        print(f"HTML report: {write_html(report, html_path)}")
-    if args.png:
+    if args.html is not None:
+        print(f"HTML report: {write_html(report, args.html)}")
+    if args.png is not None:
         from .browser import save_screenshot
 
-        print(f"screenshot: {save_screenshot(html_path, args.png)}")
+        with tempfile.TemporaryDirectory(prefix="pixelnet-report-") as folder:
+            page = args.html or write_html(report, Path(folder) / "report.html")
+            print(f"screenshot: {save_screenshot(page, args.png)}")
     return 0 if report["passed"] else EXIT_FAILED
 
 

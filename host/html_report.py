@@ -174,7 +174,7 @@ def _worst_samples(report: dict[str, Any], evidence: dict[str, Any]) -> str:
     return (
         '<section id="worst-samples"><h2>The samples with the largest error</h2>'
         "<p>The 2x2 image the network saw (white = +1, black = -1), beside its outputs.</p>"
-        + "".join(rows) + "</section>"
+        '<div class="samples">' + "".join(rows) + "</div></section>"
     )
 
 
@@ -451,7 +451,9 @@ th { text-align: left; font-weight: 600; }
 table.numbers td { font-variant-numeric: tabular-nums; }
 figure.plot { margin: 0; } figure.plot svg { max-width: 100%; height: auto; }
 figcaption, .note { color: #52606d; font-size: 0.9em; }
-.sample { display: flex; gap: 1em; align-items: flex-start; margin: 0.8em 0; }
+.samples { display: grid; grid-template-columns: 1fr 1fr; gap: 0.4em 1.5em; }
+.sample { display: flex; gap: 1em; align-items: flex-start; padding: 0.3em; }
+svg.pixels { flex: none; }
 .sample.mismatch { outline: 2px solid #c62828; }
 .sample p { margin: 0 0 0.3em 0; font-size: 0.9em; }
 .mismatch-example { margin: 0.8em 0; }
