@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from pixelnet.options import (
     add_format_option,
     add_model_options,
     add_port_options,
+    positional_alias,
     resolve_model,
 )
 from pixelnet.progress import Progress
@@ -38,7 +40,7 @@ from .metrics import Metrics
 from .monitor import HOME_AND_CLEAR, render
 from .record import RecordingWriter, check_label
 from .registry import is_virtual
-from .report import format_summary, write_json
+from .report import format_summary, load_report, write_html, write_json
 from .samplelog import SampleLog
 from .vectors import RANDOM_VECTORS, UNKNOWN, load_vectors
 from .verify import Verifier
@@ -85,8 +87,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-error", type=_nonnegative_float,
                    help="fail when max |board - float model| exceeds this")
     p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="write the report as one self-contained HTML page with plots here")
     p.add_argument("--log", type=Path, metavar="FILE", help="write every sample to this CSV")
     p.set_defaults(handler=run_verify)
+
+    p = add_command(
+        sub, "report", help="render a saved JSON report again: terminal summary, HTML page, PNG",
+        description="Render the JSON report of an earlier `pixelnet verify` or `pixelnet demo` "
+        "run: the terminal summary, and optionally the self-contained HTML page and a PNG "
+        "screenshot of it (needs Chromium). Exit 1 when that run failed.",
+        examples=[
+            "pixelnet report --from r.json",
+            "pixelnet report --from r.json --html r.html --png r.png",
+        ],
+    )
+    p.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                   help="the JSON report (verify --report FILE, or the demo's)")
+    p.add_argument("report_file", nargs="?", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--html", type=Path, metavar="FILE", help="write the HTML page here")
+    p.add_argument("--png", type=Path, metavar="FILE",
+                   help="also write a screenshot of the HTML page here (headless Chromium)")
+    p.set_defaults(handler=run_report)
 
     p = add_command(
         sub, "monitor", help="live view: the 2x2 image, outputs, class, errors",
@@ -257,6 +279,8 @@ def run_verify(args: argparse.Namespace) -> int:
     print(format_summary(report))
     if args.report:
         write_json(report, args.report)
+    if args.html:
+        write_html(report, args.html)
     if aborted == "interrupted":
         return EXIT_INTERRUPTED
     return 0 if report["passed"] else EXIT_FAILED
@@ -264,6 +288,26 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def _where(args: argparse.Namespace) -> str:
     return f"the board on {args.port or 'the auto-detected port'}"
+
+
+# -- report ------------------------------------------------------------------
+
+
+def run_report(args: argparse.Namespace) -> int:
+    source = positional_alias(args, "report_file", "--from", args.source)
+    if source is None:
+        raise PixelnetError("give the JSON report with --from FILE")
+    report = load_report(source)
+    print(format_summary(report))
+    if args.html is not None:
+        print(f"HTML report: {write_html(report, args.html)}")
+    if args.png is not None:
+        from .browser import save_screenshot
+
+        with tempfile.TemporaryDirectory(prefix="pixelnet-report-") as folder:
+            page = args.html or write_html(report, Path(folder) / "report.html")
+            print(f"screenshot: {save_screenshot(page, args.png)}")
+    return 0 if report["passed"] else EXIT_FAILED
 
 
 # -- monitor -----------------------------------------------------------------
@@ -399,5 +443,6 @@ def run_demo(args: argparse.Namespace) -> int:
         result = demo(args.board, args.port, args.build_dir, say=lambda s: print(s, flush=True))
     print()
     print(format_summary(result.report))
-    print(f"\nreport: {result.report_path}\nevery sample: {result.log_path}")
+    print(f"\nreport: {result.report_path}\npage with plots: {result.html_path}"
+          f"\nevery sample: {result.log_path}")
     return 0 if result.report["passed"] else EXIT_FAILED

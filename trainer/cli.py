@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pixelnet.files import write_atomically
 from pixelnet.options import add_command, add_model_options, resolve_model, warn
 from pixelnet.progress import Progress
 
@@ -76,6 +77,8 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    "writes them) to train on as well")
     p.add_argument("--no-generated", action="store_true",
                    help="train on the recordings only, not the generated patterns")
+    p.add_argument("--plot", type=Path, metavar="PNG",
+                   help="also draw the loss and the clean/noisy accuracy per epoch to this PNG")
     p.add_argument("--out", type=Path, default=Path("build/model.json"),
                    help="model file to write (default: build/model.json)")
     p.add_argument("--min-accuracy", type=float, default=0.9,
@@ -145,6 +148,7 @@ def _train(args: argparse.Namespace) -> int:
         model = train_model(
             config, args.data, generated=not args.no_generated,
             on_epoch=lambda epoch, loss: progress.update(epoch, f"loss {loss:.5f}"),
+            curves=args.plot is not None,
         )
     finally:
         progress.close()
@@ -166,6 +170,11 @@ def _train(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, args.out)
     print(f"model {model.short_hash} written to {args.out}")
+    if args.plot is not None:
+        from .curves import curves_title, draw_curves_png
+
+        png = draw_curves_png(model.training["curves"], curves_title(model))
+        print(f"training curves drawn to {write_atomically(args.plot, png, what='the plot')}")
     return 0
 
 
