@@ -275,7 +275,8 @@ def _footer(report: dict[str, Any]) -> str:
     return (
         f"<footer><p>link: {link['frames']:,} good frames; {_e(faults)}.</p>"
         f"<p>Rendered by pixelnet {__version__} from the JSON report of {_e(report['tool'])}. "
-        "Re-render any run with <code>pixelnet report --from REPORT.json --html OUT.html</code>.</p>"
+        "Re-render any run with "
+        "<code>pixelnet report --from REPORT.json --html OUT.html</code>.</p>"
         "</footer>"
     )
 

@@ -83,7 +83,8 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    help="model file to write (default: build/model.json)")
     p.add_argument("--min-accuracy", type=float, default=0.9,
                    help="with --data: fail (exit 1, nothing written) below this accuracy on "
-                   f"the {HOLD_OUT:.0%} of each class of the recordings held out of training")
+                   f"the {100 * HOLD_OUT:.0f}%% of each class of the recordings held out of "
+                   "training")
     p.add_argument("--force", action="store_true",
                    help="write the model even when it fails its held-out recordings")
     p.set_defaults(handler=_train)
