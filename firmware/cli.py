@@ -40,8 +40,8 @@ itself, so verify, monitor, record, calibrate and boards find it without --port.
 
 Then type control commands on this terminal, each answered "ok" or "error: ...":
   scene NAME          one of the eight scenes, e.g. scene vertical_left
-  pixels a b c d      four intensities 0..1 (TL TR BL BR)
-  light L             ambient light 0..1 (light 0: the sensor covered)
+  pixels a b c d      four intensities -1..1 (TL TR BL BR; black -1, white +1)
+  light L             ambient light, 1 = full scale (light 0: the sensor covered)
   gain g0 g1 g2 g3    per-pixel gain;  offset o0 o1 o2 o3: per-pixel offset
   noise S             sensor noise 0..1;  seed N: its random seed
   reset               reset the board (the calibration survives)
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help=f"what the sensor looks at when the board starts: {', '.join(SCENES)}")
     sim.add_argument("--noise", type=float, default=0.0, help="sensor noise, 0..1")
     sim.add_argument("--light", type=float,
-                     help="ambient light, 0..1 of full scale (default: 0.9)")
+                     help="ambient light, 1 = full scale (default: 0.9)")
     sim.add_argument("--realtime", action="store_true",
                      help="run at the board's real speed rather than as fast as possible")
     sim.add_argument(
