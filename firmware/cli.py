@@ -165,7 +165,7 @@ def next_commands(port: str, model_words: str) -> str:
     steps = [
         (f"pixelnet verify {model_words} --vectors random --port {port}", ""),
         (f"pixelnet monitor {model_words} --port {port}", "Ctrl-C ends"),
-        (f"pixelnet calibrate --port {port}", "here: `light 0`, then `light 1`"),
+        (f"pixelnet calibrate --port {port}", "it says what to type here for dark and bright"),
         (f"pixelnet record --label horizontal --samples 500 --out horiz.csv --port {port}",
          "here: `scene horizontal_top` first"),
     ]
