@@ -20,6 +20,7 @@ from pixelnet.options import (
     resolve_model,
     warn,
 )
+from pixelnet.progress import ticking
 
 # The boards `build` and `flash` know, and what each is: the --board choices and their help.
 BOARDS = {
@@ -80,7 +81,8 @@ def _build(args: argparse.Namespace) -> Path:
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
-        result = build_uno(model, args.fmt, out, prefix=args.prefix, core=args.core)
+        with ticking(f"building the uno firmware in {out}"):
+            result = build_uno(model, args.fmt, out, prefix=args.prefix, core=args.core)
         print(f"firmware: {result.hex}")
         print(f"sketch:   {result.sketch_dir}")
         print(f"flash:    {result.flash_bytes} of {UNO_FLASH_BYTES} bytes "

@@ -27,6 +27,7 @@ from pixelnet.options import (
     add_model_options,
     resolve_model,
 )
+from pixelnet.progress import ticking
 from pixelnet.trainer.patterns import SCENES
 
 # The virtual boards `pixelnet sim` runs: the --board choices and their help.
@@ -41,8 +42,8 @@ itself, so verify, monitor, record, calibrate and boards find it without --port.
 
 Then type control commands on this terminal, each answered "ok" or "error: ...":
   scene NAME          one of the eight scenes, e.g. scene vertical_left
-  pixels a b c d      four intensities 0..1 (TL TR BL BR)
-  light L             ambient light 0..1 (light 0: the sensor covered)
+  pixels a b c d      four intensities -1..1 (TL TR BL BR; black -1, white +1)
+  light L             ambient light, 1 = full scale (light 0: the sensor covered)
   gain g0 g1 g2 g3    per-pixel gain;  offset o0 o1 o2 o3: per-pixel offset
   noise S             sensor noise 0..1;  seed N: its random seed
   reset               reset the board (the calibration survives)
@@ -80,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help=f"what the sensor looks at when the board starts: {', '.join(SCENES)}")
     sim.add_argument("--noise", type=FRACTION, default=0.0, help="sensor noise, 0..1")
     sim.add_argument("--light", type=FRACTION,
-                     help="ambient light, 0..1 of full scale (default: 0.9)")
+                     help="ambient light, 1 = full scale (default: 0.9)")
     sim.add_argument("--realtime", action="store_true",
                      help="run at the board's real speed rather than as fast as possible")
     sim.add_argument(
@@ -99,12 +100,11 @@ def _firmware(args: argparse.Namespace) -> Path:
         return args.firmware
     model = resolve_model(args)
     out = args.build_dir / args.board
-    print(f"building the {args.board} firmware for model {model.short_hash} in {out} …",
-          file=sys.stderr, flush=True)
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
-        return build_uno(model, args.fmt, out).elf
+        with ticking(f"building the uno firmware for model {model.short_hash} in {out}"):
+            return build_uno(model, args.fmt, out).elf
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
     return prepare_micropython_files(model, args.fmt, out)
@@ -171,7 +171,7 @@ def next_commands(port: str, model_words: str) -> str:
     steps = [
         (f"pixelnet verify {model_words} --vectors random --port {port}", ""),
         (f"pixelnet monitor {model_words} --port {port}", "Ctrl-C ends"),
-        (f"pixelnet calibrate --port {port}", "here: `light 0`, then `light 1`"),
+        (f"pixelnet calibrate --port {port}", "it says what to type here for dark and bright"),
         (f"pixelnet record --label horizontal --samples 500 --out horiz.csv --port {port}",
          "here: `scene horizontal_top` first"),
     ]

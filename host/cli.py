@@ -11,8 +11,9 @@ import argparse
 import contextlib
 import signal
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,10 @@ from pixelnet.options import (
     add_format_option,
     add_model_options,
     add_port_options,
+    positional_alias,
     resolve_model,
 )
+from pixelnet.progress import Progress
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
 from .client import BoardClient, BoardTimeout, PortClosedError
@@ -39,7 +42,7 @@ from .metrics import Metrics
 from .monitor import HOME_AND_CLEAR, render
 from .record import RecordingWriter, check_label
 from .registry import is_virtual
-from .report import format_summary, write_json
+from .report import format_summary, load_report, write_html, write_json
 from .samplelog import SampleLog
 from .vectors import RANDOM_VECTORS, UNKNOWN, load_vectors
 from .verify import Verifier
@@ -92,8 +95,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-error", type=float_range(0, MAX_ERROR),
                    help="fail when max |board - float model| exceeds this")
     p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="write the report as one self-contained HTML page with plots here")
     p.add_argument("--log", type=Path, metavar="FILE", help="write every sample to this CSV")
     p.set_defaults(handler=run_verify)
+
+    p = add_command(
+        sub, "report", help="render a saved JSON report again: terminal summary, HTML page, PNG",
+        description="Render the JSON report of an earlier `pixelnet verify` or `pixelnet demo` "
+        "run: the terminal summary, and optionally the self-contained HTML page and a PNG "
+        "screenshot of it (needs Chromium). Exit 1 when that run failed.",
+        examples=[
+            "pixelnet report --from r.json",
+            "pixelnet report --from r.json --html r.html --png r.png",
+        ],
+    )
+    p.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                   help="the JSON report (verify --report FILE, or the demo's)")
+    p.add_argument("report_file", nargs="?", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--html", type=Path, metavar="FILE", help="write the HTML page here")
+    p.add_argument("--png", type=Path, metavar="FILE",
+                   help="also write a screenshot of the HTML page here (headless Chromium)")
+    p.set_defaults(handler=run_report)
 
     p = add_command(
         sub, "monitor", help="live view: the 2x2 image, outputs, class, errors",
@@ -197,17 +220,23 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _progress(verifier: Verifier) -> None:
-    if sys.stderr.isatty():
+def verify_progress(total: int | None) -> tuple[Progress, Callable[[Verifier], None]]:
+    """Progress of a verification, and the Verifier callback that advances it."""
+    progress = Progress("verifying", total)
+
+    def on_batch(verifier: Verifier) -> None:
         m = verifier.metrics
-        print(f"\r  {m.samples:,} samples, {m.mismatches} mismatches", end="", file=sys.stderr)
+        progress.update(m.samples, f"{m.mismatches} mismatches")
+
+    return progress, on_batch
 
 
 # -- verify ------------------------------------------------------------------
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    for path, what in ((args.report, "report"), (args.log, "sample log")):
+    for path, what in ((args.report, "report"), (args.html, "HTML report"),
+                       (args.log, "sample log")):
         if path is not None:
             check_writable(path, what)
     model = resolve_model(args)
@@ -220,7 +249,9 @@ def run_verify(args: argparse.Namespace) -> int:
         check_handshake(info, model.short_hash, args.fmt, where=_where(args))
         ref = Reference.from_model(model, FORMAT_NAMES[info.format])
         log = SampleLog(args.log, model.classes) if args.log else None
-        verifier = Verifier(ref, log, on_batch=_progress)
+        total = None if args.seconds else (live or 0) + (0 if vectors is None else len(vectors[0]))
+        progress, on_batch = verify_progress(total)
+        verifier = Verifier(ref, log, on_batch=on_batch)
         aborted = None
         try:
             if live or args.seconds:
@@ -232,13 +263,14 @@ def run_verify(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             aborted = "interrupted"
         finally:
+            progress.close()
             if log is not None:
                 log.close()
         report = verifier.report(info, client.stats.to_dict(), args.max_error, aborted)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    if args.report:  # before printing: a closed stdout (`| head`) must not lose it
+    if args.report:  # before printing: a closed stdout (`| head`) must not lose them
         write_json(report, args.report)
+    if args.html:
+        write_html(report, args.html)
     print(format_summary(report))
     if aborted == "interrupted":
         return EXIT_INTERRUPTED
@@ -247,6 +279,29 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def _where(args: argparse.Namespace) -> str:
     return f"the board on {args.port or 'the auto-detected port'}"
+
+
+# -- report ------------------------------------------------------------------
+
+
+def run_report(args: argparse.Namespace) -> int:
+    source = positional_alias(args, "report_file", "--from", args.source)
+    if source is None:
+        raise PixelnetError("give the JSON report with --from FILE")
+    for path, what in ((args.html, "HTML report"), (args.png, "PNG")):
+        if path is not None:
+            check_writable(path, what)
+    report = load_report(source)
+    print(format_summary(report))
+    if args.html is not None:
+        print(f"HTML report: {write_html(report, args.html)}")
+    if args.png is not None:
+        from .browser import save_screenshot
+
+        with tempfile.TemporaryDirectory(prefix="pixelnet-report-") as folder:
+            page = args.html or write_html(report, Path(folder) / "report.html")
+            print(f"screenshot: {save_screenshot(page, args.png)}")
+    return 0 if report["passed"] else EXIT_FAILED
 
 
 # -- monitor -----------------------------------------------------------------
@@ -296,15 +351,17 @@ def run_record(args: argparse.Namespace) -> int:
         assert info is not None
         with RecordingWriter(args.out, args.label, info.format) as writer:
             client.stream(STREAM_MAX_RATE)
+            progress = Progress("recording", args.samples)
             try:
                 for seq, sample in client.samples(args.samples):
                     writer.write(seq, sample)
-                    if sys.stderr.isatty():
-                        print(f"\r  {writer.rows:,}/{args.samples:,}", end="", file=sys.stderr)
+                    progress.update(writer.rows)
             except KeyboardInterrupt:
+                progress.close()
                 print(f"\ninterrupted: {writer.rows} samples kept in {args.out}", file=sys.stderr)
                 return EXIT_INTERRUPTED
             finally:
+                progress.close()
                 with contextlib.suppress(PixelnetError):
                     client.stream(0)
     print(f"recorded {writer.rows:,} samples labelled {args.label!r} to {args.out}")
@@ -382,5 +439,6 @@ def run_demo(args: argparse.Namespace) -> int:
         result = demo(args.board, args.port, args.build_dir, say=lambda s: print(s, flush=True))
     print()
     print(format_summary(result.report))
-    print(f"\nreport: {result.report_path}\nevery sample: {result.log_path}")
+    print(f"\nreport: {result.report_path}\npage with plots: {result.html_path}"
+          f"\nevery sample: {result.log_path}")
     return 0 if result.report["passed"] else EXIT_FAILED

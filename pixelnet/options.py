@@ -105,15 +105,24 @@ def add_model_options(
     parser.set_defaults(model_required=required, lesson_fallback=lesson_fallback)
 
 
+def positional_alias(args: argparse.Namespace, dest: str, flag: str,
+                     given: object) -> Path | None:
+    """The file given with ``flag`` (value ``given``) or as the old, deprecated positional
+    argument ``dest`` (said on stderr); both at once is refused."""
+    positional = getattr(args, dest, None)
+    if positional is None:
+        return given  # type: ignore[return-value]
+    if given is not None and given is not False:
+        raise PixelnetError(f"give the file once, with {flag} FILE")
+    warn(args, f"a positional file is deprecated here: use {flag} {positional}")
+    return positional
+
+
 def model_path(args: argparse.Namespace) -> Path | None:
     """The model file given (``--model`` or the deprecated positional), or None."""
-    positional = getattr(args, "model_file", None)
-    if positional is None:
-        return args.model
-    if args.model is not None or args.lesson:
+    if getattr(args, "model_file", None) is not None and args.lesson:
         raise PixelnetError("give the model once: --model FILE or --lesson")
-    warn(args, f"the model as a positional argument is deprecated: use --model {positional}")
-    return positional
+    return positional_alias(args, "model_file", "--model", args.model)
 
 
 def resolve_model(args: argparse.Namespace) -> Model:

@@ -150,6 +150,7 @@ def _option_cases() -> Iterator[tuple[str, list[str], str]]:
     yield from each(train, "--dropout", ["1", "-0.1", *BAD_REAL])
     yield from each(train, "--patience", ["1000001", *BAD_WHOLE])
     yield from each(train, "--seed", ["4294967296", *BAD_WHOLE])
+    yield from each(train, "--min-accuracy", ["1.5", "-0.1", *BAD_REAL])
     for flag in ("--output-activation", "--loss", "--optimizer"):
         yield from each(train, flag, ["nope", ""])
 
@@ -246,6 +247,15 @@ def _path_cases() -> Iterator[tuple[str, list[str], str]]:
         (["bench", "--from", "nested.json"], "nested.json"),
         (["bench", "--from", "binary.json"], "binary.json"),
         (["bench", "--from", "d"], "d"),
+        (["report", "--from", "missing.json"], "missing.json"),
+        (["report", "--from", "bench.json"], "bench.json"),
+        (["report", "--from", "nested.json"], "nested.json"),
+        (["report", "--from", "binary.json"], "binary.json"),
+        (["report", "--from", MODEL], MODEL),
+        (["report", "--from", "d"], "d"),
+        (["report", "--from", "bench.json", "--html", "f/r.html"], "f/r.html"),
+        (["report", "--from", "bench.json", "--png", "d"], "d"),
+        (["verify", "--model", MODEL, "--port", NO_PORT, "--html", "f/r.html"], "f/r.html"),
         (["verify", "--model", MODEL, "--port", NO_PORT, "--vectors", "missing.csv"],
          "missing.csv"),
         (["verify", "--model", MODEL, "--port", NO_PORT, "--vectors", "bad.csv"], "bad.csv"),
@@ -255,6 +265,7 @@ def _path_cases() -> Iterator[tuple[str, list[str], str]]:
         (["train", "--data", "missing.csv", "--out", "out.json"], "missing.csv"),
         (["train", "--data", "d", "--out", "out.json"], "d"),
         (["train", "--data", "binary.json", "--out", "out.json"], "binary.json"),
+        (["train", "--out", "out.json", "--plot", "f/p.png"], "f/p.png"),
         (["verify", "--model", MODEL, "--port", NO_PORT], NO_PORT),
         (["monitor", "--model", MODEL, "--port", NO_PORT], NO_PORT),
         (["calibrate", "--port", NO_PORT, "--yes"], NO_PORT),
@@ -292,7 +303,7 @@ def test_the_table_is_large_and_covers_every_subcommand() -> None:
     assert len({case[0] for case in CASES}) == len(CASES), "duplicate case ids"
     commands = {argv[0] for _, argv, _ in CASES if argv}
     assert {"train", "show", "generate", "build", "flash", "sim", "verify", "monitor",
-            "record", "calibrate", "demo", "bench"} <= commands
+            "record", "calibrate", "demo", "bench", "report"} <= commands
 
 
 @pytest.fixture()

@@ -85,7 +85,7 @@ def test_old_spellings_still_work_and_say_so(tmp_path, capsys) -> None:
     save_model(lesson_model(), model)
     assert main(["show", str(model)]) == 0
     captured = capsys.readouterr()
-    assert "deprecated: use --model" in captured.err
+    assert f"a positional file is deprecated here: use --model {model}" in captured.err
     assert "layer" in captured.out
 
 

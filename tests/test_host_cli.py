@@ -204,3 +204,31 @@ def test_sigterm_leaves_a_valid_log_and_a_report(board, model_file, tmp_path):
     assert rows and all(r["exact"] == "1" and r["stage"] == "" for r in rows)
     data = json.loads(report.read_text())
     assert data["aborted"] == "interrupted" and data["samples"] == len(rows)
+
+
+def test_verify_and_record_say_how_far_they_are_in_a_log(board, model_file, tmp_path, capsys,
+                                                          monkeypatch):
+    monkeypatch.setattr("pixelnet.progress.PERIOD", 0.0)  # a line per batch, not per 5 s
+    assert main(["verify", "--port", board.port, "--model", str(model_file), "--vectors",
+                 "random", "--vector-count", "300", "--samples", "100"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert lines and all(line.startswith("verifying ") for line in lines)
+    assert lines[-1].startswith("verifying 400/400, 0 mismatches")
+    assert main(["record", "--port", board.port, "--label", "vertical", "--samples", "50",
+                 "--out", str(tmp_path / "r.csv")]) == 0
+    assert "recording 50/50" in capsys.readouterr().err
+
+
+def test_monitor_frames_the_image_and_shows_black_pixels():
+    from pixelnet.host.monitor import framed_image
+
+    picture = framed_image([1.0, -1.0, 1.0, -1.0])  # vertical_left: white left, black right
+    assert picture == [
+        "┌──────┬──────┐",
+        "│██████│······│",
+        "│██████│······│",
+        "├──────┼──────┤",
+        "│██████│······│",
+        "│██████│······│",
+        "└──────┴──────┘",
+    ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from pixelnet.argtypes import float_range, int_list, int_range, name_list
-from pixelnet.files import check_writable, make_dirs
-from pixelnet.options import add_command, add_model_options, resolve_model
+from pixelnet.files import check_writable, make_dirs, write_atomically
+from pixelnet.options import add_command, add_model_options, resolve_model, warn
+from pixelnet.progress import Progress
 
 from .activations import ACTIVATIONS
+from .data import HOLD_OUT
 from .evaluate import format_confusion
 from .model_file import MAX_LAYERS, MAX_UNITS, save_model
 from .network import LOSSES
@@ -29,6 +32,7 @@ LEARNING_RATE = float_range(0, MAX_LEARNING_RATE, low_open=True)
 FRACTION = float_range(0, 1, high_open=True)  # momentum, dropout
 PENALTY = float_range(0, MAX_PENALTY)
 SEED = int_range(0, MAX_SEED)
+EXIT_FAILED = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,8 +89,16 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    "writes them) to train on as well")
     p.add_argument("--no-generated", action="store_true",
                    help="train on the recordings only, not the generated patterns")
+    p.add_argument("--plot", type=Path, metavar="PNG",
+                   help="also draw the loss and the clean/noisy accuracy per epoch to this PNG")
     p.add_argument("--out", type=Path, default=Path("build/model.json"),
                    help="model file to write (default: build/model.json)")
+    p.add_argument("--min-accuracy", type=float_range(0, 1), default=0.9,
+                   help="with --data: fail (exit 1, nothing written) below this accuracy on "
+                   f"the {100 * HOLD_OUT:.0f}%% of each class of the recordings held out of "
+                   "training")
+    p.add_argument("--force", action="store_true",
+                   help="write the model even when it fails its held-out recordings")
     p.set_defaults(handler=_train)
 
 
@@ -108,25 +120,6 @@ def _register_show(sub: argparse._SubParsersAction) -> None:
                    help="also draw the network to this PNG file (white link = positive weight, "
                    "black = negative, thickness = |weight|, tile = what the neuron responds to)")
     p.set_defaults(handler=_show)
-
-
-class _Progress:
-    """One self-overwriting line on stderr, only when stderr is a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, epoch: int, loss: float) -> None:
-        if self.enabled:
-            filled = 30 * epoch // self.total
-            bar = "#" * filled + "." * (30 - filled)
-            print(f"\rtraining [{bar}] epoch {epoch}/{self.total} loss {loss:.5f}",
-                  end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.enabled:
-            print(file=sys.stderr, flush=True)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -151,14 +144,17 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     check_writable(args.out, "model file")  # before training, not after
-    progress = _Progress(config.epochs)
+    if args.plot is not None:
+        check_writable(args.plot, "plot")
+    progress = Progress("training", config.epochs)
     try:
-        model = train_model(config, args.data, generated=not args.no_generated,
-                            on_epoch=progress)
+        model = train_model(
+            config, args.data, generated=not args.no_generated,
+            on_epoch=lambda epoch, loss: progress.update(epoch, f"loss {loss:.5f}"),
+            curves=args.plot is not None,
+        )
     finally:
         progress.close()
-    make_dirs(args.out.parent)
-    save_model(model, args.out)
     result = model.training["evaluation"]
     loss = model.training["loss"]
     print(f"trained {'-'.join(map(str, model.sizes))} "
@@ -169,8 +165,45 @@ def _train(args: argparse.Namespace) -> int:
     print(f"noisy held-out: {result['noisy_accuracy']:.2%} of {result['noisy_samples']}")
     print("confusion matrix (noisy held-out):")
     print(format_confusion(result["noisy_confusion"], model.classes))
+    recordings = model.training.get("recordings")
+    if recordings is not None and not _passes_own_recordings(args, recordings, model.classes):
+        print(f"model {model.short_hash} not written: it fails its own recordings "
+              "(--force writes it anyway)", file=sys.stderr)
+        return EXIT_FAILED
+    make_dirs(args.out.parent)
+    save_model(model, args.out)
     print(f"model {model.short_hash} written to {args.out}")
+    if args.plot is not None:
+        from .curves import curves_title, draw_curves_png
+
+        png = draw_curves_png(model.training["curves"], curves_title(model))
+        print(f"training curves drawn to {write_atomically(args.plot, png, what='the plot')}")
     return 0
+
+
+def _passes_own_recordings(args: argparse.Namespace, recordings: dict[str, Any],
+                           classes: tuple[str, ...]) -> bool:
+    """Report rows per class and the held-out accuracy; True when the model may be written."""
+    counts = recordings["rows_per_class"]
+    print(f"recordings: {sum(counts.values()):,} rows: "
+          + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    if recordings["missing_classes"]:
+        warn(args, f"warning: no recordings of {', '.join(recordings['missing_classes'])}: "
+             "learnt from the generated patterns alone")
+    accuracy = recordings["held_out_accuracy"]
+    if accuracy is None:
+        warn(args, "warning: too few recordings to hold any out: accuracy on them not measured")
+        return True
+    print(f"held-out recordings: {accuracy:.2%} of {recordings['held_out']:,} "
+          f"({HOLD_OUT:.0%} of each recorded class, not trained on)")
+    print("confusion matrix (held-out recordings):")
+    print(format_confusion(recordings["held_out_confusion"], classes))
+    if accuracy >= args.min_accuracy:
+        return True
+    warn(args, f"FAIL: {accuracy:.2%} on the held-out recordings, below "
+         f"--min-accuracy {args.min_accuracy:.0%}" + ("; written anyway (--force)"
+                                                       if args.force else ""))
+    return args.force
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -23,6 +23,8 @@ from .network import LOSSES, Params, init_params, loss_and_grad, loss_and_gradie
 from .optimizers import OPTIMIZERS, make_optimizer
 
 EpochCallback = Callable[[int, float], None]
+# Called with the parameters after each epoch; what it returns is kept in FitResult.history.
+EpochWatch = Callable[[Params], dict[str, float]]
 
 
 class TrainingError(PixelnetError, ValueError):
@@ -122,6 +124,7 @@ class FitResult:
     validation_curve: list[float]  # validation loss per epoch (early stopping only)
     epochs_run: int
     stopped_early: bool
+    history: list[dict[str, float]]  # what ``watch`` said after each epoch (empty without one)
 
 
 def fit(
@@ -129,14 +132,17 @@ def fit(
     truth: np.ndarray,
     config: TrainConfig,
     on_epoch: EpochCallback | None = None,
+    watch: EpochWatch | None = None,
 ) -> FitResult:
     """Train a network on inputs ``x`` [n, n_in] against one-hot ``truth`` [n, n_out].
 
-    Overflow is not warned about as it happens: a loss that stops being finite ends
-    the fit with a TrainingError naming the epoch.
+    ``watch`` measures the network after every epoch (e.g. accuracy for a
+    training-curve plot); it costs nothing when left out. Overflow is not warned
+    about as it happens: a loss that stops being finite ends the fit with a
+    TrainingError naming the epoch.
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _fit(x, truth, config, on_epoch)
+        return _fit(x, truth, config, on_epoch, watch)
 
 
 def _fit(
@@ -144,6 +150,7 @@ def _fit(
     truth: np.ndarray,
     config: TrainConfig,
     on_epoch: EpochCallback | None,
+    watch: EpochWatch | None,
 ) -> FitResult:
     rng = np.random.default_rng(config.seed)
     sizes = (x.shape[1], *config.hidden, truth.shape[1])
@@ -158,6 +165,7 @@ def _fit(
 
     loss_curve: list[float] = []
     val_curve: list[float] = []
+    history: list[dict[str, float]] = []
     best, best_params, since_best = np.inf, params.copy(), 0
     stopped_early = False
     for epoch in range(config.epochs):
@@ -180,6 +188,8 @@ def _fit(
         if x_val is not None:
             val_curve.append(loss_and_grad(config.loss, predict_outputs(params, acts, x_val),
                                            t_val)[0])
+        if watch is not None:
+            history.append(watch(params))
         if on_epoch is not None:
             on_epoch(epoch + 1, loss_curve[-1])
         monitored = val_curve[-1] if val_curve else loss_curve[-1]
@@ -194,7 +204,7 @@ def _fit(
             break
     if config.early_stopping:
         params = best_params
-    return FitResult(params, loss_curve, val_curve, len(loss_curve), stopped_early)
+    return FitResult(params, loss_curve, val_curve, len(loss_curve), stopped_early, history)
 
 
 def _split_validation(
