@@ -56,7 +56,6 @@ def int_range(low: int, high: int) -> Callable[[str], int]:
                 f"{_quoted(text)} is out of range (a whole number from {low:,} to {high:,})")
         return value
 
-    parse.__name__ = "whole number"  # argparse names the type in "invalid <name> value"
     return parse
 
 
@@ -75,7 +74,6 @@ def float_range(
                 f"{_quoted(text)} is out of range (a number in {left}{low:g}, {high:g}{right})")
         return value
 
-    parse.__name__ = "number"
     return parse
 
 
@@ -94,7 +92,6 @@ def int_list(low: int, high: int, max_items: int) -> Callable[[str], tuple[int, 
             raise argparse.ArgumentTypeError(
                 f"expected comma-separated whole numbers from {low} to {high}: {exc}") from None
 
-    parse.__name__ = "list"
     return parse
 
 
@@ -114,7 +111,6 @@ def name_list(
                     f"unknown {what} {_quoted(name)} (known: {', '.join(known)})")
         return names
 
-    parse.__name__ = "list"
     return parse
 
 
@@ -128,5 +124,4 @@ def checked(check: Callable[[str], object]) -> Callable[[str], str]:
             raise argparse.ArgumentTypeError(str(exc)) from None
         return text
 
-    parse.__name__ = "value"
     return parse
