@@ -14,7 +14,9 @@ before minutes of training or building, without creating anything.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO
@@ -36,11 +38,19 @@ def write_atomically(
     what: str = "file",
     error: type[PixelnetError] = PixelnetError,
 ) -> Path:
-    """Write ``data`` to ``path`` whole; an OSError becomes ``error`` naming ``what``."""
+    """Write ``data`` to ``path`` whole; an OSError becomes ``error`` naming ``what``.
+
+    A terminal, pipe or ``/dev/null`` at ``path`` (``--out /dev/stdout``) is written
+    in place: renaming over it would put a regular file where a device was.
+    """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     tmp: str | None = None
     try:
+        if _is_stream(path):
+            with open(path, "wb") as fh:
+                fh.write(payload)
+            return path
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), _default_mode())
@@ -56,6 +66,17 @@ def write_atomically(
     return path
 
 
+def _is_stream(path: Path) -> bool:
+    """True for a character device or FIFO (through symlinks); refuses block devices."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise OSError(errno.EINVAL, "a block device or socket, not a file")
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 def open_for_streaming(
     path: str | os.PathLike[str], *, what: str = "file",
     error: type[PixelnetError] = PixelnetError,
@@ -68,6 +89,8 @@ def open_for_streaming(
     """
     path = Path(path)
     try:
+        if _is_stream(path):  # as write_atomically: a terminal or pipe is written in place
+            return open(path, "w", newline="", encoding="utf-8")
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise error(f"{path}: cannot write {what} ({exc.strerror or exc})") from None

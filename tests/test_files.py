@@ -109,3 +109,27 @@ def test_a_streamed_log_replaces_a_planted_symlink_and_is_valid_at_once(tmp_path
         assert (tmp_path / "log.csv").read_text() == "header\n"  # readable while written
     assert victim.read_text() == "precious\n" and not (tmp_path / "log.csv").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "v"]
+
+
+def test_a_pipe_at_the_target_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    import threading
+
+    from pixelnet.files import open_for_streaming
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as fh:
+            received.append(fh.read())
+
+    for write in (lambda: write_atomically(fifo, "whole\n"),
+                  lambda: open_for_streaming(fifo).close()):
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        write()
+        reader.join(timeout=60)
+        assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert received == [b"whole\n", b""]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
