@@ -8,8 +8,9 @@ from pixelnet.errors import PixelnetError
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import load_model
 
+from .generate import write_generated
 from .quantize import FORMATS, quantize
-from .render import OPTIMIZE, TARGETS, render, write_files
+from .render import OPTIMIZE, TARGETS, render
 from .report import render_report
 
 
@@ -26,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prefix", default="pixelnet", help="prefix of every generated name")
     p.add_argument("--optimize", choices=OPTIMIZE, default="size",
                    help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
-    p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument("--out", required=True, help="output directory (created); with "
+                   "--target arduino-library the library folder, zipped beside it as OUT.zip")
     p.set_defaults(handler=_generate)
 
 
@@ -36,7 +38,7 @@ def _generate(args: argparse.Namespace) -> int:
     model = lesson_model() if args.lesson else load_model(args.model)
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
-    paths = write_files(files, args.out)
+    paths = write_generated(files, args.target, args.out, args.prefix)
     print(render_report(model, qm, args.optimize))
     for path in paths:
         print(f"wrote {path}")
