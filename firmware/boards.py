@@ -27,6 +27,8 @@ class Board:
     avrdude_programmer: str  # avrdude -c
     avrdude_part: str  # avrdude -p
     upload_bauds: tuple[int, ...]  # tried in order until one answers
+    flash_max: int  # bytes for the sketch (the bootloader's share taken off)
+    ram_max: int  # bytes of SRAM
     simulated: bool  # runs in simavr as a virtual board
     usb_defines: tuple[str, ...] = ()  # native-USB chips: the core's USB descriptor
     note: str = ""
@@ -36,18 +38,18 @@ BOARDS: dict[str, Board] = {
     board.name: board
     for board in (
         Board("uno", "Arduino Uno", "arduino:avr:uno", "atmega328p", 16_000_000, "standard",
-              "ARDUINO_AVR_UNO", "arduino", "atmega328p", (115200,), simulated=True),
+              "ARDUINO_AVR_UNO", "arduino", "atmega328p", (115200,), 32_256, 2048, simulated=True),
         # Nanos sold before 2018 (and most clones) carry the old bootloader at 57,600 baud
         Board("nano", "Arduino Nano", "arduino:avr:nano:cpu=atmega328", "atmega328p",
               16_000_000, "eightanaloginputs", "ARDUINO_AVR_NANO", "arduino", "atmega328p",
-              (115200, 57600), simulated=True),
+              (115200, 57600), 30_720, 2048, simulated=True),
         # the Mega's stk500v2 bootloader: avrdude calls that programmer `wiring`
         Board("mega", "Arduino Mega 2560", "arduino:avr:mega:cpu=atmega2560", "atmega2560",
               16_000_000, "mega", "ARDUINO_AVR_MEGA2560", "wiring", "atmega2560", (115200,),
-              simulated=True),
+              253_952, 8192, simulated=True),
         Board("leonardo", "Arduino Leonardo / Micro", "arduino:avr:leonardo", "atmega32u4",
               16_000_000, "leonardo", "ARDUINO_AVR_LEONARDO", "avr109", "atmega32u4", (57600,),
-              simulated=False,
+              28_672, 2560, simulated=False,
               usb_defines=("-DUSB_VID=0x2341", "-DUSB_PID=0x8036",
                            '-DUSB_MANUFACTURER="Unknown"', '-DUSB_PRODUCT="Arduino Leonardo"'),
               note="serial over native USB (CDC); simavr has no USB device, so no virtual "
@@ -56,7 +58,7 @@ BOARDS: dict[str, Board] = {
 }
 
 
-def board(name: str) -> Board:
+def board_row(name: str) -> Board:
     """The row for ``name``; a PixelnetError naming the known boards otherwise."""
     try:
         return BOARDS[name]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pixelnet.firmware.boards import BOARDS as AVR_BOARDS
 from pixelnet.trainer.model_file import Model, load_model
 
-BOARDS = ("uno", "micropython")
+BOARDS = (*AVR_BOARDS, "micropython")
 DEFAULT_OUT = Path("build")
-UNO_FLASH_BYTES = 32_256  # 32 KB minus the 512-byte Optiboot bootloader
-UNO_RAM_BYTES = 2048
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +18,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", dest="fmt", choices=("q7", "q15"), default="q7",
                         help="number format of the generated model (default q7)")
     parser.add_argument("--prefix", default="pixelnet",
-                        help="name prefix of the generated C (uno only)")
+                        help="name prefix of the generated C (AVR boards only)")
     parser.add_argument("--no-core", dest="core", action="store_false",
-                        help="uno: build with plain avr-gcc, without the Arduino core")
+                        help="uno, nano: build with plain avr-gcc, without the Arduino core")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="build directory (default ./build); each board gets a subfolder")
 
@@ -44,16 +43,18 @@ def _model(args: argparse.Namespace) -> Model | None:
 def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
     out = Path(args.out) / args.board
-    if args.board == "uno":
+    if args.board in AVR_BOARDS:
         from pixelnet.firmware.build import build_uno
 
-        result = build_uno(_model(args), args.fmt, out, prefix=args.prefix, core=args.core)
-        print(f"firmware: {result.hex}")
+        row = AVR_BOARDS[args.board]
+        result = build_uno(_model(args), args.fmt, out, prefix=args.prefix, core=args.core,
+                           board=args.board)
+        print(f"firmware: {result.hex}  ({row.title}, {row.mcu})")
         print(f"sketch:   {result.sketch_dir}")
-        print(f"flash:    {result.flash_bytes} of {UNO_FLASH_BYTES} bytes "
-              f"({100 * result.flash_bytes / UNO_FLASH_BYTES:.1f}%)")
-        print(f"RAM:      {result.ram_bytes} of {UNO_RAM_BYTES} bytes "
-              f"({100 * result.ram_bytes / UNO_RAM_BYTES:.1f}%) before the stack")
+        print(f"flash:    {result.flash_bytes} of {row.flash_max} bytes "
+              f"({100 * result.flash_bytes / row.flash_max:.1f}%)")
+        print(f"RAM:      {result.ram_bytes} of {row.ram_max} bytes "
+              f"({100 * result.ram_bytes / row.ram_max:.1f}%) before the stack")
         return result.hex
     from pixelnet.firmware.build import default_model
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
@@ -69,11 +70,12 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_flash(args: argparse.Namespace) -> int:
-    if args.board == "uno":
-        from pixelnet.firmware.flash import check_flash_tools, flash_uno
+    if args.board in AVR_BOARDS:
+        from pixelnet.firmware.flash import check_flash_tools, flash_board
 
         check_flash_tools(args.port)
-        flash_uno(_build(args), args.port)
+        baud = flash_board(_build(args), args.port, args.board)
+        print(f"avrdude: {AVR_BOARDS[args.board].avrdude_programmer} at {baud} baud")
     else:
         from pixelnet.firmware.flash_micropython import flash_micropython
 

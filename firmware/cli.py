@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `sim` (and the firmware build/flash commands) to the `pixelnet` parser."""
     sim = sub.add_parser(
         "sim",
-        help="run a virtual board (Uno in simavr, or MicroPython) on a pseudo-terminal",
+        help="run a virtual board (Uno, Nano, Mega in simavr, or MicroPython) on a "
+        "pseudo-terminal",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -67,10 +68,10 @@ def _firmware(args: argparse.Namespace) -> Path:
 
     model = default_model() if args.model is None else load_model(args.model)
     out = args.build_dir / args.board
-    if args.board == "uno":
+    if args.board != "micropython":
         from pixelnet.firmware.build import build_uno
 
-        return build_uno(model, args.fmt, out).elf
+        return build_uno(model, args.fmt, out, board=args.board).elf
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
     return prepare_micropython_files(model, args.fmt, out)

@@ -4,6 +4,7 @@
 #include "pn_frame.h"
 #include "pn_hw.h"
 #include "pn_model.h"
+#include "pn_text.h"
 
 #ifdef __AVR__
 #include <avr/io.h>
@@ -250,6 +251,18 @@ static void send_result(uint8_t type, uint8_t seq, const uint16_t adc[N_PIXELS],
     send(type, seq, n);
 }
 
+uint8_t pn_app_measure(uint16_t adc[N_PIXELS], pn_act_t out[PN_N_OUTPUTS])
+{
+    pn_act_t x[PN_N_INPUTS];
+    uint8_t cls;
+    read_sensor(adc);
+    pn_preprocess(&model_cal, adc, x);
+    PN_MARK_INFERENCE(1);
+    cls = pn_infer(x, out);
+    PN_MARK_INFERENCE(0);
+    return cls;
+}
+
 static void sample_sensor(uint8_t type, uint8_t seq)
 {
     uint16_t adc[N_PIXELS];
@@ -434,6 +447,7 @@ void pn_app_boot(void)
     averaging = 1;
     stream_rate = 0;
     stream_seq = 0;
+    pn_text_boot();
     load_calibration();
     {
         /* A lone delimiter ends any frame the restart cut short, so the host
@@ -446,10 +460,18 @@ void pn_app_boot(void)
 
 void pn_app_on_byte(uint8_t byte)
 {
-    uint8_t status = pn_rx_feed(&rx, byte);
+    uint8_t status;
+    if (pn_text_on_byte(byte)) { /* a person's command line, answered in text */
+        rx.len = 0;
+        rx.overflow = 0;
+        stream_rate = 0;
+        return;
+    }
+    status = pn_rx_feed(&rx, byte);
     if (status == PN_RX_FRAME) {
+        pn_text_leave();
         dispatch(rx.buf[0], rx.buf[1], rx.buf + 2, (uint8_t)(rx.body_len - 2));
-    } else if (status != PN_RX_NONE) {
+    } else if (status != PN_RX_NONE && !pn_text_active()) {
         send_error(0, status, 0);
     }
 }
@@ -459,6 +481,7 @@ void pn_app_on_byte(uint8_t byte)
 void pn_app_poll(void)
 {
     uint32_t now, period;
+    pn_text_poll();
     if (stream_rate == 0 || pn_hw_tx_room() < SAMPLE_WIRE) {
         return;
     }

@@ -1,0 +1,83 @@
+"""Text mode on the virtual Uno: a person types into the port (as the Serial Monitor
+sends lines), reads classes and outputs that the emulator confirms, and then the host
+tool verifies the same board bit for bit as if nothing had happened."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from pixelnet import codegen
+from pixelnet.cli import main
+from pixelnet.firmware.build import build_uno
+from pixelnet.firmware.virtual import start_virtual_board
+from pixelnet.host.connect import open_port
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.model_file import save_model
+from pixelnet.trainer.patterns import SCENES
+
+pytestmark = pytest.mark.slow
+
+LINE_WAIT = 30.0  # s of wall clock for a line (a loaded machine is slow)
+SCENE = "diagonal_anti"
+
+
+def _scene_line(qm, scene: str) -> str:
+    """The sample line for a scene at the default light and no noise (SCENE.md)."""
+    pixels = np.array(SCENES[scene], dtype=np.float64)
+    adc = np.floor((0.05 + 0.9 * (pixels + 1) / 2) * 1023).astype(np.int64)
+    x = codegen.preprocess(qm, adc[None, :], np.zeros(4, np.int64), np.full(4, 1023))
+    out = codegen.infer(qm, x)[0]
+    pairs = " ".join(f"{c}:{int(v)}" for c, v in zip(qm.classes, out, strict=True))
+    return f"class:{qm.classes[int(np.argmax(out))]} {pairs}"
+
+
+def _lines(port, count: int) -> list[str]:
+    """The next ``count`` text lines, binary bytes (the boot banner) left out."""
+    lines: list[str] = []
+    deadline = time.monotonic() + LINE_WAIT
+    while len(lines) < count:
+        assert time.monotonic() < deadline, f"the board went quiet after {lines}"
+        raw = port.readline()
+        if raw.endswith(b"\n"):
+            text = bytes(b for b in raw if 0x20 <= b < 0x7F).decode()
+            if text:
+                lines.append(text)
+    return lines
+
+
+def test_typed_text_then_the_host_verifies_bit_exact(tmp_path, capsys):
+    model = lesson_model()
+    qm = codegen.quantize(model, "q7")
+    elf = build_uno(model, "q7", tmp_path / "build").elf
+    model_file = save_model(model, tmp_path / "lesson.json")
+    with start_virtual_board("uno", firmware=elf, state_dir=tmp_path / "state", scene=SCENE,
+                             build_dir=tmp_path / "build") as board:
+        port = open_port(board.port)
+        port.timeout = 0.5
+        try:
+            time.sleep(0.2)
+            port.reset_input_buffer()  # the boot banner
+            port.write(b"help\r\n")
+            info, commands = _lines(port, 2)
+            assert info.startswith("pixelnet uno firmware ") and qm.model_hash in info
+            assert commands.startswith("commands: help, sample")
+            port.write(b"sample\r\n")
+            assert _lines(port, 1) == [_scene_line(qm, SCENE)]
+            port.write(b"start\r\n")
+            assert _lines(port, 3) == [_scene_line(qm, SCENE)] * 3
+            port.write(b"oops\r\n")  # in text mode every line gets an answer
+            assert "unknown command; type help" in _lines(port, 2)
+        finally:
+            port.close()  # still streaming text lines: the host must cope
+        report = tmp_path / "report.json"
+        code = main(["verify", "--model", str(model_file), "--port", board.port,
+                     "--vectors", "random", "--vector-count", "300", "--samples", "50",
+                     "--report", str(report)])
+    assert code == 0, capsys.readouterr()
+    summary = json.loads(report.read_text())
+    assert summary["passed"] and summary["bit_exact_mismatches"] == 0
+    assert summary["samples"] == 350  # 300 injected vectors and 50 live samples
