@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prefix", default="pixelnet", help="prefix of every generated name")
     p.add_argument("--optimize", choices=OPTIMIZE, default="size",
                    help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
+    p.add_argument("--mpy", action="store_true",
+                   help="micropython: also compile the module to .mpy bytecode with mpy-cross")
     p.add_argument("--out", required=True, help="output directory (created); with "
                    "--target arduino-library the library folder, zipped beside it as OUT.zip")
     p.set_defaults(handler=_generate)
@@ -35,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _generate(args: argparse.Namespace) -> int:
     if args.lesson and args.model:
         raise PixelnetError("give a model file or --lesson, not both")
+    if args.mpy and args.target != "micropython":
+        raise PixelnetError("--mpy goes with --target micropython")
     model = lesson_model() if args.lesson else load_model(args.model)
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
@@ -42,4 +46,10 @@ def _generate(args: argparse.Namespace) -> int:
     print(render_report(model, qm, args.optimize))
     for path in paths:
         print(f"wrote {path}")
+    if args.mpy:
+        from pixelnet.firmware.virtual_micropython import compile_to_mpy
+
+        mpy = compile_to_mpy(paths[0], keep_source=True)
+        print(f"wrote {mpy} ({mpy.stat().st_size:,} bytes of bytecode; "
+              f"the .py is {paths[0].stat().st_size:,} bytes)")
     return 0
