@@ -12,17 +12,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
+from serial_lines import read_lines, scene_outputs
 
 from pixelnet import codegen
 from pixelnet.cli import main
-from pixelnet.codegen import emulator
 from pixelnet.codegen.arduino_library import EXAMPLE, c_string, library_version
 from pixelnet.codegen.toolchain import find_tool
 from pixelnet.firmware.arduino_builder import compile_sketch, warnings_in
@@ -180,30 +178,11 @@ def test_example_compiles_with_arduino_builder(builds, name):
     assert 0 < result.ram_bytes < 1024
 
 
-def _scene_counts(scene: str) -> np.ndarray:
-    """The virtual board's ADC counts for a scene at the default light, gain, offset and no
-    noise (firmware/sim/SCENE.md): floor((offset + gain * light * (s + 1) / 2) * 1023)."""
-    pixels = np.array(SCENES[scene], dtype=np.float64)
-    return np.floor((0.05 + 1.0 * 0.9 * (pixels + 1) / 2) * 1023).astype(np.int64)
-
-
-def _read_lines(port, count: int) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + LINE_WAIT
-    while len(lines) < count:
-        assert time.monotonic() < deadline, f"the example went quiet after {lines}"
-        raw = port.readline()
-        if raw.endswith(b"\n"):
-            lines.append(raw.decode("ascii").strip())
-    return lines
-
-
 @pytest.mark.slow
 def test_uno_example_prints_what_the_emulator_computes(builds, tmp_path):
     """The library example (arduino-builder's ELF) on the virtual Uno, scene after scene:
     every line's outputs and class are the emulator's on that scene's ADC counts."""
     qm = codegen.quantize(lesson_model(), "q7")
-    dark, bright = np.zeros(4, dtype=np.int64), np.full(4, 1023, dtype=np.int64)
     with start_virtual_board("uno", firmware=builds["uno"].elf,
                              state_dir=tmp_path / "state") as board:
         port = open_port(board.port)
@@ -212,13 +191,10 @@ def test_uno_example_prints_what_the_emulator_computes(builds, tmp_path):
             for scene in SCENES:
                 board.set_scene(scene)
                 port.reset_input_buffer()
-                lines = _read_lines(port, SETTLE_LINES + 3)[SETTLE_LINES:]
-                x = emulator.preprocess(qm, _scene_counts(scene)[None, :], dark, bright)
-                out = emulator.infer(qm, x)[0]
-                cls = qm.classes[int(emulator.classify(out[None, :])[0])]
+                lines = read_lines(port, SETTLE_LINES + 3, LINE_WAIT)[SETTLE_LINES:]
+                cls, out = scene_outputs(qm, scene)
                 assert cls == scene_class(scene)
-                expected = " ".join(f"{c}:{int(v)}" for c, v in zip(qm.classes, out,
-                                                                       strict=True))
+                expected = " ".join(f"{c}:{v}" for c, v in zip(qm.classes, out, strict=True))
                 assert lines == [f"{expected} class:{cls}"] * 3, scene
         finally:
             port.close()

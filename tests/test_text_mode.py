@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import time
 
-import numpy as np
 import pytest
+from serial_lines import read_lines, scene_outputs
 
 from pixelnet import codegen
 from pixelnet.cli import main
@@ -17,7 +17,6 @@ from pixelnet.firmware.virtual import start_virtual_board
 from pixelnet.host.connect import open_port
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import save_model
-from pixelnet.trainer.patterns import SCENES
 
 pytestmark = pytest.mark.slow
 
@@ -26,27 +25,12 @@ SCENE = "diagonal_anti"
 
 
 def _scene_line(qm, scene: str) -> str:
-    """The sample line for a scene at the default light and no noise (SCENE.md)."""
-    pixels = np.array(SCENES[scene], dtype=np.float64)
-    adc = np.floor((0.05 + 0.9 * (pixels + 1) / 2) * 1023).astype(np.int64)
-    x = codegen.preprocess(qm, adc[None, :], np.zeros(4, np.int64), np.full(4, 1023))
-    out = codegen.infer(qm, x)[0]
-    pairs = " ".join(f"{c}:{int(v)}" for c, v in zip(qm.classes, out, strict=True))
-    return f"class:{qm.classes[int(np.argmax(out))]} {pairs}"
+    cls, out = scene_outputs(qm, scene)
+    return f"class:{cls} " + " ".join(f"{c}:{v}" for c, v in zip(qm.classes, out, strict=True))
 
 
 def _lines(port, count: int) -> list[str]:
-    """The next ``count`` text lines, binary bytes (the boot banner) left out."""
-    lines: list[str] = []
-    deadline = time.monotonic() + LINE_WAIT
-    while len(lines) < count:
-        assert time.monotonic() < deadline, f"the board went quiet after {lines}"
-        raw = port.readline()
-        if raw.endswith(b"\n"):
-            text = bytes(b for b in raw if 0x20 <= b < 0x7F).decode()
-            if text:
-                lines.append(text)
-    return lines
+    return read_lines(port, count, LINE_WAIT)
 
 
 def test_typed_text_then_the_host_verifies_bit_exact(tmp_path, capsys):
