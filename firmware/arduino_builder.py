@@ -61,7 +61,7 @@ def builder_command(builder: str, sketch: Path, fqbn: str, build_dir: Path,
 def warnings_in(output: str, our_dirs: Sequence[Path]) -> list[str]:
     """The compiler's ``warning:`` lines that point into one of ``our_dirs`` (or into
     arduino-builder's copy of the sketch, which it compiles as ``sketch/*.ino.cpp``)."""
-    roots = [str(Path(d).resolve()) + os.sep for d in our_dirs]
+    roots = {str(path) + os.sep for d in our_dirs for path in (Path(d), Path(d).resolve())}
     found = []
     for line in output.splitlines():
         if "warning:" not in line:

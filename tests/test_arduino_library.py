@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from pixelnet.codegen.arduino_library import EXAMPLE, c_string, library_version
 from pixelnet.codegen.toolchain import find_tool
 from pixelnet.firmware.arduino_builder import compile_sketch, warnings_in
 from pixelnet.firmware.boards import BOARDS
+from pixelnet.firmware.build import BuildError
 from pixelnet.firmware.virtual import start_virtual_board
 from pixelnet.host.connect import open_port
 from pixelnet.trainer.lesson import lesson_model
@@ -176,6 +178,19 @@ def test_example_compiles_with_arduino_builder(builds, name):
     assert result.hex.read_text().startswith(":")
     assert 0 < result.flash_bytes < 8 * 1024
     assert 0 < result.ram_bytes < 1024
+
+
+@pytest.mark.slow
+def test_a_warning_in_our_files_fails_the_build(library, tmp_path):
+    """The real tool's output, not a sample of it: an unused variable in the example."""
+    copy = tmp_path / "libraries" / "pixelnet"
+    shutil.copytree(library, copy)
+    sketch = copy / "examples" / EXAMPLE / f"{EXAMPLE}.ino"
+    text = sketch.read_text().replace("void loop()\n{", "void loop()\n{\n    int probe;")
+    sketch.write_text(text)
+    with pytest.raises(BuildError, match=r"warnings in our files[^\n]*\n.*Classify.*probe"):
+        compile_sketch(sketch, BOARDS["uno"].fqbn, tmp_path / "build", libraries=[copy.parent],
+                       our_dirs=[copy])
 
 
 @pytest.mark.slow
