@@ -298,6 +298,7 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
             [_py_expression(q, j) for j in range(q.n_out)] for q in qm.layers
         ],
         "native": optimize == "speed",
+        "py_classes": repr(tuple(qm.classes)),
     }
 
 

@@ -212,6 +212,8 @@ class Model:
     FORMAT = 7
     LAYER_SIZES = (4,)
     MODEL_HASH = bytes(range(8))
+    CLASSES = ("a", "b", "c", "d")
+    OUTPUT_FRAC = 7
     @staticmethod
     def calib_init(dark, bright):
         return None

@@ -1,6 +1,7 @@
-"""Text mode on the virtual Uno: a person types into the port (as the Serial Monitor
-sends lines), reads classes and outputs that the emulator confirms, and then the host
-tool verifies the same board bit for bit as if nothing had happened."""
+"""Text mode on the virtual Uno and the virtual MicroPython board: a person types into
+the port (as the Serial Monitor sends lines), reads classes and outputs that the
+emulator confirms, and then the host tool verifies the same board bit for bit as if
+nothing had happened."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pixelnet import codegen
 from pixelnet.cli import main
 from pixelnet.firmware.build import build_uno
 from pixelnet.firmware.virtual import start_virtual_board
+from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 from pixelnet.host.connect import open_port
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import save_model
@@ -33,12 +35,19 @@ def _lines(port, count: int) -> list[str]:
     return read_lines(port, count, LINE_WAIT)
 
 
-def test_typed_text_then_the_host_verifies_bit_exact(tmp_path, capsys):
+def _firmware(board: str, model, build_dir):
+    if board == "uno":
+        return build_uno(model, "q7", build_dir).elf
+    return prepare_micropython_files(model, "q7", build_dir / "files")
+
+
+@pytest.mark.parametrize("name", ["uno", "micropython"])
+def test_typed_text_then_the_host_verifies_bit_exact(name, tmp_path, capsys):
     model = lesson_model()
     qm = codegen.quantize(model, "q7")
-    elf = build_uno(model, "q7", tmp_path / "build").elf
+    firmware = _firmware(name, model, tmp_path / "build")
     model_file = save_model(model, tmp_path / "lesson.json")
-    with start_virtual_board("uno", firmware=elf, state_dir=tmp_path / "state", scene=SCENE,
+    with start_virtual_board(name, firmware=firmware, state_dir=tmp_path / "state", scene=SCENE,
                              build_dir=tmp_path / "build") as board:
         port = open_port(board.port)
         port.timeout = 0.5
@@ -47,7 +56,7 @@ def test_typed_text_then_the_host_verifies_bit_exact(tmp_path, capsys):
             port.reset_input_buffer()  # the boot banner
             port.write(b"help\r\n")
             info, commands = _lines(port, 2)
-            assert info.startswith("pixelnet uno firmware ") and qm.model_hash in info
+            assert info.startswith("pixelnet ") and f"model {qm.model_hash} q7" in info
             assert commands.startswith("commands: help, sample")
             port.write(b"sample\r\n")
             assert _lines(port, 1) == [_scene_line(qm, SCENE)]
