@@ -25,7 +25,7 @@ from pixelnet.trainer.patterns import SCENES
 
 COMMANDS_HELP = (
     "commands: scene NAME | pixels a b c d | light L | gain g0 g1 g2 g3 | "
-    "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (uno) | quit   (Ctrl-C ends)"
+    "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (AVR) | quit   (Ctrl-C ends)"
 )
 
 

@@ -22,7 +22,12 @@ from serial_lines import read_lines, scene_outputs
 
 from pixelnet import codegen
 from pixelnet.cli import main
-from pixelnet.codegen.arduino_library import EXAMPLE, c_string, library_version
+from pixelnet.codegen.arduino_library import (
+    EXAMPLE,
+    c_string,
+    library_version,
+    platformio_name,
+)
 from pixelnet.codegen.toolchain import find_tool
 from pixelnet.firmware.arduino_builder import compile_sketch, warnings_in
 from pixelnet.firmware.boards import BOARDS
@@ -45,6 +50,7 @@ PLATFORMIO_FIELDS = {"name", "version", "description", "keywords", "authors", "r
                      "license", "homepage", "headers", "frameworks", "platforms", "export",
                      "examples", "dependencies", "build"}
 PLATFORMIO_AUTHOR_FIELDS = {"name", "email", "url", "maintainer"}
+PLATFORMIO_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")  # at most 50 characters
 PLATFORMIO_BUILD_FIELDS = {"flags", "unflags", "includeDir", "srcDir", "srcFilter",
                            "extraScript", "libArchive", "libLDFMode", "libCompatMode"}
 LINE_WAIT = 30.0  # s of wall clock for the lines of one scene (a loaded machine is slow)
@@ -105,10 +111,18 @@ def test_platformio_manifest_uses_documented_fields(library):
     assert set(manifest) <= PLATFORMIO_FIELDS
     assert manifest["name"] == "pixelnet"
     assert manifest["version"] == _properties(library / "library.properties")["version"]
+    assert len(manifest["version"]) <= 20 and len(manifest["description"]) <= 255
     assert all(set(a) <= PLATFORMIO_AUTHOR_FIELDS for a in manifest["authors"])
     assert set(manifest["build"]) <= PLATFORMIO_BUILD_FIELDS
     assert (library / manifest["build"]["srcDir"] / manifest["headers"]).is_file()
     assert all((library / e).is_file() for e in manifest["examples"])
+
+
+def test_platformio_names_are_slugs():
+    for prefix in ("pixelnet", "My_Cam", "a__b_", "x" * 24):
+        name = platformio_name(prefix)
+        assert PLATFORMIO_NAME.match(name) and len(name) <= 50
+    assert platformio_name("My_Cam") == "my-cam"
 
 
 def test_header_exports_names_scale_and_hash(library, tmp_path):
