@@ -386,10 +386,11 @@ def test_help_and_sample_answer_in_text(board):
     assert lines[2] == _sample_line(board.qm)
 
 
-def test_start_prints_lines_and_a_frame_returns_to_binary(board):
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r\n\r\n"])
+def test_start_prints_lines_and_a_frame_returns_to_binary(board, line_end):
     # the driver's clock runs 100 us per byte: 3000 idle bytes after `start` are 0.3 s
     idle = b"\x00" * 3000
-    wire = board.run_bytes(b"start\n" + idle + cmd(Cmd.INFO, 77) + b"help\n")
+    wire = board.run_bytes(b"start" + line_end + idle + cmd(Cmd.INFO, 77) + b"help\n")
     text, frames = _text_and_frames(wire)
     assert text.count(_sample_line(board.qm)) in (3, 4)
     # after the frame the board answers in binary, the text ended by a lone 0x00

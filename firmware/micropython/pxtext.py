@@ -73,18 +73,16 @@ class Text:
         self.line_long = False
 
     def _run(self, word):
+        # `start` starts the lines; any other command stops them
         self.active = True
+        self.streaming = word == b"start"
+        self.due = time.ticks_us()
         if word == b"help":
             self.port.write(self.info_line)
             self.port.write(HELP)
         elif word == b"sample":
             self._print_sample()
-        elif word == b"start":
-            self.streaming = True
-            self.due = time.ticks_us()
-        elif word == b"stop":
-            self.streaming = False
-        else:
+        elif word not in (b"start", b"stop"):
             self.port.write(UNKNOWN)
 
     def _print_sample(self):

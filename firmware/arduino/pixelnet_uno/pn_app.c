@@ -376,13 +376,19 @@ static void cmd_calibrate(uint8_t seq, const uint8_t *p, uint8_t len)
     }
 }
 
+/* The stream: SAMPLE frames, or text lines while text mode is on. */
+static void start_stream(uint16_t rate)
+{
+    stream_rate = rate;
+    stream_due = pn_hw_micros();
+}
+
 static void cmd_stream(uint8_t seq, const uint8_t *p, uint8_t len)
 {
     if (!length_ok(seq, CMD_STREAM, len, 2)) {
         return;
     }
-    stream_rate = get_u16(p);
-    stream_due = pn_hw_micros();
+    start_stream(get_u16(p));
     send_ack(seq, CMD_STREAM);
 }
 
@@ -460,11 +466,13 @@ void pn_app_boot(void)
 
 void pn_app_on_byte(uint8_t byte)
 {
-    uint8_t status;
-    if (pn_text_on_byte(byte)) { /* a person's command line, answered in text */
+    uint8_t status = pn_text_on_byte(byte);
+    if (status != PN_TEXT_NONE) { /* a person's command line, answered in text */
         rx.len = 0;
         rx.overflow = 0;
-        stream_rate = 0;
+        if (status != PN_TEXT_SKIP) {
+            start_stream(status == PN_TEXT_START ? PN_TEXT_RATE : 0);
+        }
         return;
     }
     status = pn_rx_feed(&rx, byte);
@@ -481,7 +489,6 @@ void pn_app_on_byte(uint8_t byte)
 void pn_app_poll(void)
 {
     uint32_t now, period;
-    pn_text_poll();
     if (stream_rate == 0 || pn_hw_tx_room() < SAMPLE_WIRE) {
         return;
     }
@@ -493,5 +500,9 @@ void pn_app_poll(void)
         }
         stream_due = (now - stream_due >= period) ? now + period : stream_due + period;
     }
-    sample_sensor(MSG_SAMPLE, stream_seq++);
+    if (pn_text_active()) {
+        pn_text_sample();
+    } else {
+        sample_sensor(MSG_SAMPLE, stream_seq++);
+    }
 }

@@ -31,7 +31,6 @@
 #if FRAME_FIRST_MAX >= 'a'
 #error "frames this long may start with a letter: text commands need another marker"
 #endif
-#define LINE_PERIOD_US UINT32_C(100000) /* `start`: 10 lines a second */
 
 enum { CMD_NONE, CMD_HELP, CMD_SAMPLE, CMD_START, CMD_STOP, CMD_UNKNOWN };
 
@@ -41,11 +40,10 @@ static const char help_text[] PN_TEXT_ROM =
 static const char unknown_text[] PN_TEXT_ROM = "unknown command; type help\r\n";
 static const uint8_t hash[8] PN_TEXT_ROM = PN_MODEL_HASH_INIT;
 
-static uint8_t text_mode, streaming, after_line;
+static uint8_t text_mode, after_line;
 static uint8_t seg_len, seg_first;
 static uint8_t line_len, line_long;
 static char line[LINE_MAX];
-static uint32_t line_due;
 
 static void put_char(char c)
 {
@@ -95,7 +93,7 @@ static void put_hex(uint8_t b)
 }
 
 /* class:NAME then NAME:value per output, one line (starts with a lowercase letter). */
-static void print_sample(void)
+void pn_text_sample(void)
 {
     uint16_t adc[4];
     pn_act_t out[PN_N_OUTPUTS];
@@ -175,14 +173,10 @@ static void run_command(uint8_t command)
         put_rom(help_text);
         break;
     case CMD_SAMPLE:
-        print_sample();
+        pn_text_sample();
         break;
     case CMD_START:
-        streaming = 1;
-        line_due = pn_hw_micros();
-        break;
     case CMD_STOP:
-        streaming = 0;
         break;
     default:
         put_rom(unknown_text);
@@ -203,10 +197,10 @@ uint8_t pn_text_on_byte(uint8_t byte)
         seg_len = 0;
         after_line = 0;
         new_line();
-        return 0;
+        return PN_TEXT_NONE;
     }
     if (after_line && (byte == '\r' || byte == '\n')) {
-        return 1; /* the LF of CR LF, or blank lines after a command */
+        return PN_TEXT_SKIP;
     }
     after_line = 0;
     if (seg_len == 0) {
@@ -216,7 +210,7 @@ uint8_t pn_text_on_byte(uint8_t byte)
         seg_len++;
     }
     if (seg_first <= FRAME_FIRST_MAX) {
-        return 0; /* may be a frame: the binary receiver's alone */
+        return PN_TEXT_NONE; /* may be a frame: the binary receiver's alone */
     }
     if (byte != '\r' && byte != '\n') {
         if (line_len < LINE_MAX) {
@@ -224,17 +218,17 @@ uint8_t pn_text_on_byte(uint8_t byte)
         } else {
             line_long = 1;
         }
-        return 0;
+        return PN_TEXT_NONE;
     }
     command = command_of_line();
     new_line();
     if (command == CMD_NONE) {
-        return 0;
+        return PN_TEXT_NONE;
     }
     run_command(command);
     seg_len = 0;
     after_line = 1;
-    return 1;
+    return command == CMD_START ? PN_TEXT_START : PN_TEXT_LINE;
 }
 
 void pn_text_leave(void)
@@ -242,7 +236,6 @@ void pn_text_leave(void)
     static const uint8_t delimiter = 0;
     if (text_mode) {
         text_mode = 0;
-        streaming = 0;
         pn_hw_write(&delimiter, 1);
     }
 }
@@ -252,25 +245,9 @@ uint8_t pn_text_active(void)
     return text_mode;
 }
 
-void pn_text_poll(void)
-{
-    uint32_t now;
-    if (!streaming) {
-        return;
-    }
-    now = pn_hw_micros();
-    if ((int32_t)(now - line_due) < 0) {
-        return;
-    }
-    line_due = (now - line_due >= LINE_PERIOD_US) ? now + LINE_PERIOD_US
-                                                  : line_due + LINE_PERIOD_US;
-    print_sample();
-}
-
 void pn_text_boot(void)
 {
     text_mode = 0;
-    streaming = 0;
     after_line = 0;
     seg_len = 0;
     new_line();

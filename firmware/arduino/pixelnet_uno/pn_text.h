@@ -11,16 +11,25 @@
 extern "C" {
 #endif
 
-/* Watches every received byte before the frame receiver does. Returns 1 when the byte
- * ended (or trails) a text command line, which it has answered: the caller then drops
- * its partial frame instead of receiving the byte. */
+/* What a received byte meant to text mode. */
+enum {
+    PN_TEXT_NONE = 0, /* nothing: the frame receiver's byte */
+    PN_TEXT_SKIP,     /* trails a command line (the LF of CR LF, blank lines): drop it */
+    PN_TEXT_LINE,     /* ended a command line, answered: stop any stream */
+    PN_TEXT_START     /* ended `start`: stream text lines at PN_TEXT_RATE */
+};
+#define PN_TEXT_RATE 10u /* lines a second after `start` */
+
+/* Watches every received byte before the frame receiver does; on anything but
+ * PN_TEXT_NONE the caller drops its partial frame instead of receiving the byte. */
 uint8_t pn_text_on_byte(uint8_t byte);
 /* A valid binary frame arrived: leave text mode (a lone 0x00 ends the text for the host). */
 void pn_text_leave(void);
 /* 1 while text mode is on (binary streaming and binary error replies are off). */
 uint8_t pn_text_active(void);
-/* Call often: prints the next text line when `start` asked for them. */
-void pn_text_poll(void);
+/* One text line (class and outputs) from a reading of the sensor: the stream's sample
+ * while text mode is on. */
+void pn_text_sample(void);
 /* Forget everything received (boot). */
 void pn_text_boot(void);
 
