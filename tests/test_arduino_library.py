@@ -63,8 +63,8 @@ def library(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("arduino_library")
     model_path = root / "lesson.json"
     save_model(lesson_model(), model_path)
-    assert main(["generate", str(model_path), "--target", "arduino-library",
-                 "--out", str(root / "libraries" / "pixelnet")]) == 0
+    assert main(["generate", "--model", str(model_path), "--target", "arduino-library",
+                 "--out-dir", str(root / "libraries" / "pixelnet")]) == 0
     return root / "libraries" / "pixelnet"
 
 

@@ -78,7 +78,7 @@ def test_flash_tries_each_baud_until_one_answers(tmp_path):
 
 def test_unknown_board_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(["build", "--board", "due", "--out", str(tmp_path)])
+        main(["build", "--board", "due", "--build-dir", str(tmp_path)])
     assert "invalid choice: 'due'" in capsys.readouterr().err
 
 
@@ -123,7 +123,7 @@ def test_virtual_board_computes_what_the_emulator_does(builds, name, tmp_path):
 
 
 def test_build_command_names_the_board(tmp_path, capsys):
-    assert main(["build", "--board", "leonardo", "--out", str(tmp_path)]) == 0
+    assert main(["build", "--board", "leonardo", "--build-dir", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "Arduino Leonardo / Micro, atmega32u4" in printed
     assert "of 28672 bytes" in printed and "of 2560 bytes" in printed

@@ -60,7 +60,7 @@ def test_flash_installs_with_mip(tmp_path):
 def test_generated_mpy_runs_bit_exact_on_the_unix_port(tmp_path, capsys):
     out = tmp_path / "gen"
     assert main(["generate", "--lesson", "--target", "micropython", "--mpy",
-                 "--out", str(out)]) == 0
+                 "--out-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     mpy = out / "pixelnet_model.mpy"
     assert f"wrote {mpy} ({mpy.stat().st_size:,} bytes of bytecode" in printed
@@ -80,5 +80,5 @@ def test_generated_mpy_runs_bit_exact_on_the_unix_port(tmp_path, capsys):
 
 
 def test_mpy_only_goes_with_micropython(tmp_path, capsys):
-    assert main(["generate", "--lesson", "--target", "c", "--mpy", "--out", str(tmp_path)]) == 2
+    assert main(["generate", "--lesson", "--target", "c", "--mpy", "--out-dir", str(tmp_path)]) == 2
     assert "--mpy goes with --target micropython" in capsys.readouterr().err
