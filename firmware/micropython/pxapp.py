@@ -126,7 +126,6 @@ class App:
                 if self.reset_requested:
                     return
             self._stream_turn()
-            self.text.poll()
 
     def _ms_until_due(self):
         if not self.period_us:
@@ -144,15 +143,21 @@ class App:
         # keep the rate on average, but do not burst to catch up a long stall
         step = self.period_us if late < self.period_us else late + self.period_us
         self.due = time.ticks_add(self.due, step)
+        if self.text.active:
+            self.text.sample()
+            return
         self._send_sample(self.stream_seq)
         self.stream_seq = (self.stream_seq + 1) & 0xFF
 
     # --- frames in ---------------------------------------------------------
     def receive(self, byte):
-        if self.text.on_byte(byte):  # a person's command line, answered in text
+        status = self.text.on_byte(byte)
+        if status:  # a person's command line, answered in text
             self.reader.n = 0
             self.reader.dropping = False
-            self.period_us = 0
+            if status != pxtext.SKIP:
+                start = status == pxtext.START and self.sensor.complete
+                self._start_stream(pxtext.RATE if start else 0)
             return
         n = self.reader.push(byte)
         if n > 0:
@@ -163,6 +168,8 @@ class App:
 
     # --- text mode (pxtext.py) ------------------------------------------------
     def _measure(self):
+        if not self.sensor.complete:
+            return None
         self.sensor.read(self.adc)
         self.model.preprocess(self.cal, self.adc, self.x)
         return self.model.infer(self.x, self.out), self.out
@@ -242,6 +249,10 @@ class App:
         if rate and not self.sensor.complete:
             return self.error(seq, E_BAD_ARG, STREAM)
         self.ack(seq, STREAM)
+        self._start_stream(rate)
+
+    def _start_stream(self, rate):
+        # the stream: SAMPLE frames, or text lines while text mode is on
         self.period_us = 1000000 // rate if rate else 0
         self.due = time.ticks_us()
 
