@@ -189,11 +189,11 @@ def _option_cases() -> Iterator[tuple[str, list[str], str]]:
     build = ["build", "--board", "uno", "--lesson", "--build-dir", "b"]
     yield from each(build, "--prefix", ["PN", "pn", "pn_x", "Pn_model", "1x", "int", ""])
     yield from each(build, "--format", ["q8"])
-    yield from each(["build", "--lesson", "--build-dir", "b"], "--board", ["mega", ""])
+    yield from each(["build", "--lesson", "--build-dir", "b"], "--board", ["pdp11", ""])
     flash = ["flash", "--board", "uno", "--lesson", "--port", NO_PORT, "--build-dir", "b"]
     yield from each(flash, "--prefix", ["PN", "1x"])
     yield from each(flash, "--baud", ["0", "x"])
-    yield from each(["demo", "--build-dir", "b"], "--board", ["mega", ""])
+    yield from each(["demo", "--build-dir", "b"], "--board", ["pdp11", ""])
     yield from each(["bench", "--quick"], "--only", ["nope", "", "train,nope", ","])
 
 
