@@ -22,6 +22,7 @@ from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import load_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
+from .calibration import check_pair, mean_counts
 from .client import BoardClient, BoardTimeout, PortClosedError
 from .compare import Reference, SampleArrays, check_batch
 from .connect import BAUDRATE, FORMAT_NAMES, check_handshake, connect
@@ -262,30 +263,27 @@ def run_calibrate(args: argparse.Namespace) -> int:
         if args.reset:
             cal = client.calibrate(CalOp.RESET)
         else:
-            _step(client, "Cover the sensor completely (dark)", args.yes)
-            client.calibrate(CalOp.DARK)
-            _step(client, "Now light all four pixels evenly (bright)", args.yes)
-            try:
-                cal = client.calibrate(CalOp.BRIGHT)
-            except PixelnetError as exc:
-                raise PixelnetError(
-                    f"{exc}: bright must exceed dark by at least 16 counts on every pixel; "
-                    "more light, or check the wiring"
-                ) from None
+            dark = _step(client, "Cover the sensor completely (dark)", args.yes)
+            bright = _step(client, "Now light all four pixels evenly (bright)", args.yes)
+            check_pair(dark, bright)  # nothing reaches the board unless the pair is good
+            cal = client.calibrate(CalOp.SET, dark, bright)
         print(f"calibration ({cal.source_name}): dark {list(cal.dark)}, bright {list(cal.bright)}")
     return 0
 
 
-def _step(client: BoardClient, instruction: str, no_wait: bool) -> None:
-    """Say what to do, wait for the user, and show what the board reads now."""
+def _step(client: BoardClient, instruction: str, no_wait: bool) -> tuple[int, ...]:
+    """Say what to do, wait for the user, show what the board reads now, return their mean."""
     print(instruction + ("." if no_wait else ", then press Enter."), flush=True)
     if not no_wait:
         try:
             input()
         except EOFError:
             raise PixelnetError("no terminal to press Enter on: run with --yes") from None
+    readings = []
     for _ in range(CALIBRATION_READINGS):
-        print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in client.sample().adc))
+        readings.append(client.sample().adc)
+        print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in readings[-1]))
+    return mean_counts(readings)
 
 
 # -- demo --------------------------------------------------------------------
