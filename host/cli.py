@@ -23,7 +23,7 @@ from pixelnet.trainer.model_file import load_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
 from .calibration import check_pair, mean_counts
-from .client import BoardClient, BoardTimeout, PortClosedError
+from .client import BoardClient, BoardTimeout, LineTooNoisy, PortClosedError
 from .compare import Reference, SampleArrays, check_batch
 from .connect import BAUDRATE, FORMAT_NAMES, check_handshake, connect
 from .messages import STREAM_MAX_RATE, CalOp
@@ -159,21 +159,26 @@ def run_verify(args: argparse.Namespace) -> int:
     truth = _truth(args.scene_label)
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
     live = args.samples or (None if args.seconds or vectors is not None else DEFAULT_LIVE_SAMPLES)
-    with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
+    try:
+        client = connect(args.port, args.baud)
+    except BoardTimeout as exc:  # a line too noisy for a handshake still leaves its report
+        _report_unreached(args, model, exc)
+        raise
+    with client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
         check_handshake(info, model.short_hash, args.format, where=_where(args))
         ref = Reference.from_model(model, FORMAT_NAMES[info.format])
         log = SampleLog(args.log, model.classes) if args.log else None
         verifier = Verifier(ref, log, on_batch=_progress)
-        aborted = None
+        aborted = link_failure = None
         try:
             if live or args.seconds:
                 verifier.verify_stream(client, n=live, seconds=args.seconds, truth=truth)
             if vectors is not None:
                 verifier.verify_vectors(client, *vectors)
         except (BoardTimeout, PortClosedError) as exc:
-            aborted = str(exc)
+            aborted = link_failure = _link_failure(exc, verifier.metrics.samples)
         except KeyboardInterrupt:
             aborted = "interrupted"
         finally:
@@ -187,7 +192,28 @@ def run_verify(args: argparse.Namespace) -> int:
         write_json(report, args.report)
     if aborted == "interrupted":
         return EXIT_INTERRUPTED
+    if link_failure is not None:  # the check could not finish: exit 2, report and log kept
+        raise PixelnetError(link_failure)
     return 0 if report["passed"] else EXIT_FAILED
+
+
+def _link_failure(exc: PixelnetError, samples: int) -> str:
+    """One line for a run the line cut short, with how far it got."""
+    if isinstance(exc, PortClosedError):
+        return f"the board went away after {samples:,} samples"
+    if isinstance(exc, LineTooNoisy):
+        return f"{exc}, after {samples:,} samples"
+    return f"the board stopped answering after {samples:,} samples ({exc})"
+
+
+def _report_unreached(args: argparse.Namespace, model: Any, exc: BoardTimeout) -> None:
+    """The report and log of a run that never got past the handshake: no samples, why."""
+    ref = Reference.from_model(model, args.format or "q7")
+    if args.log:
+        SampleLog(args.log, model.classes).close()
+    if args.report:
+        report = Verifier(ref).report(None, getattr(exc, "link", {}), args.max_error, str(exc))
+        write_json(report, args.report)
 
 
 def _where(args: argparse.Namespace) -> str:

@@ -9,6 +9,7 @@ first few mismatches to name the layer where board and emulator part ways.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import numpy as np
 
 from pixelnet import __version__
 from pixelnet.codegen.emulator import infer_trace, quantize_inputs
+from pixelnet.errors import PixelnetError
 
 from .client import BoardClient
 from .compare import STAGES, Checked, Reference, SampleArrays, check_batch, first_diverging_layer
@@ -95,8 +97,8 @@ class Verifier:
         phase = self._phase(label, "live", truth)
         deadline = None if seconds is None else time.monotonic() + seconds
         client.stream(STREAM_MAX_RATE)
+        batch: list[tuple[int, Sample]] = []
         try:
-            batch: list[tuple[int, Sample]] = []
             for item in client.samples():
                 batch.append(item)
                 done = n is not None and phase.samples + len(batch) >= n
@@ -106,10 +108,13 @@ class Verifier:
                     batch = []
                 if done or late:
                     break
-        finally:
+        except BaseException:
             if batch:  # compare what arrived before an error, then let the error through
                 self._live_batch(client, phase, batch)
-            client.stream(0)
+            with contextlib.suppress(PixelnetError):  # the error that stopped us says more
+                client.stream(0)
+            raise
+        client.stream(0)
         return phase
 
     def verify_vectors(
@@ -197,12 +202,12 @@ class Verifier:
 
     def report(
         self,
-        info: Info,
+        info: Info | None,
         link: dict[str, int],
         max_error: float | None = None,
         aborted: str | None = None,
     ) -> dict[str, Any]:
-        """The JSON report; ``passed`` is what the exit code says."""
+        """The JSON report; ``passed`` is what the exit code says (``info`` None: no handshake)."""
         classes = tuple(self.ref.model.classes)
         numbers = self.metrics.to_dict(self.ref.lsb, classes)
         failures = []
@@ -221,7 +226,7 @@ class Verifier:
             "model_hash": self.ref.qm.model_hash,
             "format": self.ref.qm.fmt,
             "classes": list(classes),
-            "board": {
+            "board": None if info is None else {
                 "name": info.board,
                 "firmware": ".".join(map(str, info.firmware)),
                 "protocol": info.proto,

@@ -1,0 +1,240 @@
+"""`pixelnet verify` over lines from bad to hopeless, vanishing ports, forged frames and Ctrl-C.
+
+Every run must end with the right exit code, one line on stderr when it could
+not finish, a valid JSON report and a CSV log that holds exactly the samples
+the report counts; no damaged sample is ever compared (the boards here compute
+correctly, so a single mismatch would be a damaged sample that got through).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pixelnet.cli import main
+from pixelnet.host.compare import Reference
+from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
+from pixelnet.host.faults import FaultRates, FaultyLine, FrameTamper
+from pixelnet.host.frames import Frame
+from pixelnet.host.messages import Msg
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.model_file import save_model
+
+CLEAN = FaultRates()
+NOISY_TO = {
+    "to_host": lambda r: {"to_host": r},
+    "to_board": lambda r: {"to_board": r},
+    "both": lambda r: {"to_host": r, "to_board": r},
+}
+NOISY_LINE = re.compile(r"line too noisy: (\d+) CRC errors in (\d+) frames")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return Reference.from_model(lesson_model(), "q7")
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    return save_model(lesson_model(), tmp_path_factory.mktemp("model") / "lesson.json")
+
+
+@pytest.fixture()
+def board(ref):
+    with FakeBoard(EmulatorArithmetic(ref.qm), adc=(900, 60, 900, 60)) as b:
+        yield b
+
+
+def corrupt(rate: float) -> FaultRates:
+    return FaultRates(corrupt=rate)
+
+
+def verify(model_file, port, tmp_path, *extra) -> tuple[int, Path, Path]:
+    report, log = tmp_path / "r.json", tmp_path / "l.csv"
+    code = main(["verify", "--model", str(model_file), "--port", port, "--report", str(report),
+                 "--log", str(log), *extra])
+    return code, report, log
+
+
+def check_outputs(report: Path, log: Path) -> dict:
+    """The report parses, the log holds exactly its samples, and every one of them is exact."""
+    data = json.loads(report.read_text())
+    rows = list(csv.DictReader(log.open()))
+    assert len(rows) == data["samples"]
+    assert data["bit_exact_mismatches"] == 0 and all(r["exact"] == "1" for r in rows)
+    return data
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "Traceback" not in err[0]
+    return err[0]
+
+
+def close_when_logged(line: FaultyLine, log: Path, rows: int) -> threading.Thread:
+    """Unplug once the log holds ``rows`` samples: mid-run on any machine, loaded or not."""
+
+    def wait_and_close() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if log.exists() and log.read_text().count("\n") > rows:
+                break
+            time.sleep(0.01)
+        line.close()
+
+    thread = threading.Thread(target=wait_and_close, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("direction", sorted(NOISY_TO))
+@pytest.mark.parametrize("rate", [0.001, 0.01, 0.03, 0.05])
+def test_verify_completes_on_a_noisy_line_and_counts_every_fault(
+    model_file, board, tmp_path, direction, rate
+):
+    rates = NOISY_TO[direction](corrupt(rate))
+    with FaultyLine(board.port, seed=int(rate * 1000), **rates) as line:
+        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100",
+                                   "--vectors", "random", "--vector-count", "150")
+        damage = {d: line.counts[d].corrupted for d in ("to_host", "to_board")}
+    data = check_outputs(report, log)
+    assert code == 0 and data["passed"], data["failures"]
+    assert data["samples"] == 250
+    link = data["link"]
+    if damage["to_host"]:  # what the host saw damaged is counted, not compared
+        assert link["resyncs"] + link["protocol_errors"] > 0
+    if damage["to_board"]:  # what the board could not read it said so about, and we re-sent
+        assert link["unread_requests"] + link["retries"] > 0
+
+
+def test_live_verify_gets_through_when_only_a_fifth_of_our_bytes_are_damaged(
+    model_file, board, tmp_path
+):
+    with FaultyLine(board.port, seed=5, to_board=corrupt(0.2)) as line:
+        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100")
+    data = check_outputs(report, log)
+    assert code == 0 and data["samples"] == 100
+    assert data["link"]["unread_requests"] > 0
+
+
+@pytest.mark.parametrize("direction", ["to_host", "both"])
+def test_a_hopeless_line_is_named_with_its_counts_and_the_report_is_written(
+    model_file, board, tmp_path, capsys, direction
+):
+    with FaultyLine(board.port, seed=5, **NOISY_TO[direction](corrupt(0.2))) as line:
+        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100")
+    assert code == 2
+    error = one_error_line(capsys)
+    match = NOISY_LINE.search(error)
+    assert match and 0 < int(match[1]) <= int(match[2]), error
+    assert "is the firmware flashed" not in error
+    data = check_outputs(report, log)
+    assert not data["passed"] and data["aborted"] and data["samples"] == 0
+    assert data["link"]["resyncs"] + data["link"]["unread_requests"] > 0
+
+
+def test_a_line_that_turns_hopeless_mid_run_keeps_what_was_compared(
+    model_file, board, tmp_path, capsys
+):
+    with FaultyLine(board.port, seed=9) as line:
+        log = tmp_path / "l.csv"
+
+        def spoil() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not (
+                log.exists() and log.read_text().count("\n") > 64
+            ):
+                time.sleep(0.01)
+            line.rates["to_host"] = corrupt(0.3)
+
+        threading.Thread(target=spoil, daemon=True).start()
+        code, report, _ = verify(model_file, line.port, tmp_path, "--seconds", "60")
+    assert code == 2
+    error = one_error_line(capsys)
+    assert NOISY_LINE.search(error) and "after" in error, error
+    data = check_outputs(report, log)
+    assert data["samples"] >= 64 and data["aborted"] and not data["passed"]
+
+
+def test_unplugging_mid_run_exits_2_with_one_line_and_keeps_report_and_log(
+    model_file, board, tmp_path, capsys
+):
+    log = tmp_path / "l.csv"
+    with FaultyLine(board.port, seed=3) as line:
+        close_when_logged(line, log, 64)
+        code, report, _ = verify(model_file, line.port, tmp_path, "--seconds", "60")
+    assert code == 2
+    data = check_outputs(report, log)
+    assert one_error_line(capsys).endswith(
+        f"the board went away after {data['samples']:,} samples"
+    )
+    assert data["samples"] >= 64 and not data["passed"]
+
+
+def _break_layout(every: int, msg: Msg):
+    """Every ``every``-th frame of type ``msg`` loses its last byte (and gets a fresh CRC)."""
+    seen = 0
+
+    def rewrite(frame: Frame) -> Frame | None:
+        nonlocal seen
+        if frame.type != msg:
+            return None
+        seen += 1
+        if seen % every:
+            return None
+        return Frame(frame.type, frame.seq, frame.payload[:-1])
+
+    return rewrite
+
+
+@pytest.mark.parametrize("msg", [Msg.RESULT, Msg.SAMPLE])
+def test_a_crc_valid_frame_with_a_wrong_layout_is_counted_and_verify_goes_on(
+    model_file, board, tmp_path, msg
+):
+    tamper = FrameTamper(_break_layout(97, msg))
+    with FaultyLine(board.port, tamper=tamper) as line:
+        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "300",
+                                   "--vectors", "random", "--vector-count", "300")
+    data = check_outputs(report, log)
+    assert code == 0 and data["passed"], data["failures"]
+    assert data["samples"] == 600
+    assert data["link"]["protocol_errors"] >= 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_ctrl_c_at_a_random_moment_leaves_a_valid_report_and_log(model_file, board, tmp_path,
+                                                                  seed):
+    report, log = tmp_path / "r.json", tmp_path / "l.csv"
+    with FaultyLine(board.port, to_host=corrupt(0.01), to_board=corrupt(0.01), seed=seed) as line:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pixelnet.cli", "verify", "--model", str(model_file),
+             "--port", line.port, "--seconds", "60", "--vectors", "random",
+             "--report", str(report), "--log", str(log)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not log.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.01)  # the handshake is done once the log exists
+            time.sleep(random.Random(seed).uniform(0.0, 1.5))
+            os.kill(proc.pid, signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    data = check_outputs(report, log)
+    assert data["aborted"] == "interrupted" and "FAIL: aborted: interrupted" in out
