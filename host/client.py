@@ -52,7 +52,6 @@ from .messages import (
 REPLY_TIMEOUT = 0.5  # s: the floor of the reply deadline (linkpolicy scales and backs it off)
 COMMAND_RETRIES = 3  # silent re-sends of one command before BoardTimeout
 BOOT_TIMEOUT = 4.0  # s for the boot INFO after RESET (Uno bootloader ~1.6 s, MicroPython ~1 s)
-STREAM_TIMEOUT = 2.0  # s without a stream sample before samples() gives up
 STREAM_NUDGE = 0.5  # s of stream silence before STREAM is sent again (a lost boot INFO)
 READ_POLL = 0.02  # s a single port read may block: the granularity of every deadline
 # A frame is at most 66 bytes (6 ms at 115200 baud): a line quiet this long after
@@ -271,13 +270,18 @@ class BoardClient:
         return self._sample(self._command(Cmd.SAMPLE))
 
     def samples(
-        self, n: int | None = None, timeout: float = STREAM_TIMEOUT
+        self, n: int | None = None, timeout: float | None = None
     ) -> Iterator[tuple[int, Sample]]:
         """Stream samples as (stream seq, sample); raises BoardTimeout after ``timeout`` s idle.
+
+        The default is the silence a command gets (``RetryPolicy.silence_limit``):
+        a board held up by a busy machine is no lost board.
 
         A stream that falls silent for ``STREAM_NUDGE`` s is asked for again: a
         board that restarted while its boot INFO was lost on the line resumes too.
         """
+        if timeout is None:
+            timeout = self.policy.silence_limit
         delivered = 0
         while n is None or delivered < n:
             if not self._stream:

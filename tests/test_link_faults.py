@@ -238,3 +238,101 @@ def test_ctrl_c_at_a_random_moment_leaves_a_valid_report_and_log(model_file, boa
     assert "Traceback" not in err
     data = check_outputs(report, log)
     assert data["aborted"] == "interrupted" and "FAIL: aborted: interrupted" in out
+
+
+# -- the same on both virtual boards (the real firmware) ------------------------
+
+
+@pytest.fixture(scope="module", params=["uno", "micropython"])
+def virtual(request, tmp_path_factory):
+    """One running virtual board per kind for the module; each test puts its own line on it."""
+    from pixelnet.firmware.virtual import start_virtual_board
+
+    build = tmp_path_factory.mktemp(f"{request.param}_board")
+    if request.param == "uno":
+        from pixelnet.firmware.build import build_uno
+
+        firmware = build_uno(lesson_model(), "q7", build).elf
+    else:
+        from pixelnet.firmware.virtual_micropython import prepare_micropython_files
+
+        firmware = prepare_micropython_files(lesson_model(), "q7", build / "files")
+    with start_virtual_board(request.param, firmware=firmware, state_dir=build / "state",
+                             scene="vertical_left", build_dir=build) as board:
+        yield board
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("rate", "direction"), [
+    (0.001, "both"), (0.01, "both"), (0.03, "both"), (0.05, "both"),
+    (0.05, "to_host"), (0.05, "to_board"),
+])
+def test_virtual_board_verifies_on_a_noisy_line(model_file, virtual, tmp_path, rate, direction):
+    rates = NOISY_TO[direction](corrupt(rate))
+    with FaultyLine(virtual.port, seed=int(rate * 1000), **rates) as line:
+        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100",
+                                   "--scene-label", "vertical_left", "--vectors", "random",
+                                   "--vector-count", "150")
+    data = check_outputs(report, log)
+    assert code == 0 and data["passed"], data["failures"]
+    assert data["samples"] == 250 and data["phases"][0]["correct"] == 100
+
+
+@pytest.mark.slow
+def test_virtual_board_on_a_hopeless_line_is_named(model_file, virtual, tmp_path, capsys):
+    with FaultyLine(virtual.port, seed=2, to_host=corrupt(0.2), to_board=corrupt(0.2)) as line:
+        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100")
+    assert code == 2
+    assert NOISY_LINE.search(one_error_line(capsys))
+    data = check_outputs(report, log)
+    assert data["aborted"] and not data["passed"]
+
+
+@pytest.mark.slow
+def test_virtual_board_unplugged_mid_run(model_file, virtual, tmp_path, capsys):
+    log = tmp_path / "l.csv"
+    with FaultyLine(virtual.port, seed=4, to_host=corrupt(0.01)) as line:
+        close_when_logged(line, log, 64)
+        code, report, _ = verify(model_file, line.port, tmp_path, "--seconds", "60")
+    assert code == 2
+    data = check_outputs(report, log)
+    assert one_error_line(capsys).endswith(
+        f"the board went away after {data['samples']:,} samples"
+    )
+
+
+@pytest.mark.slow
+def test_virtual_board_frame_of_the_wrong_layout_is_skipped(model_file, virtual, tmp_path):
+    with FaultyLine(virtual.port, tamper=FrameTamper(_break_layout(41, Msg.RESULT))) as line:
+        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "50",
+                                   "--vectors", "random", "--vector-count", "200")
+    data = check_outputs(report, log)
+    assert code == 0 and data["samples"] == 250 and data["link"]["protocol_errors"] >= 1
+
+
+@pytest.mark.slow
+def test_virtual_board_held_up_for_seconds_is_waited_for(ref, virtual):
+    """A loaded machine can stop a board process for seconds: that is no lost board."""
+    from pixelnet.host.client import BoardClient
+    from pixelnet.host.vectors import random_vectors
+    from pixelnet.host.verify import Verifier
+
+    def hold_up(seconds: float) -> None:
+        pid = virtual.pid
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(seconds)
+        os.kill(pid, signal.SIGCONT)
+
+    with BoardClient.open(virtual.port) as client:
+        info = client.info()
+        verifier = Verifier(ref)
+        stall = threading.Timer(0.2, hold_up, args=(3.0,))
+        stall.start()
+        verifier.verify_stream(client, n=400, truth=1)
+        stall.join()
+        stall = threading.Timer(0.2, hold_up, args=(3.0,))
+        stall.start()
+        verifier.verify_vectors(client, *random_vectors(1000))
+        stall.join()
+        report = verifier.report(info, client.stats.to_dict())
+    assert report["passed"] and report["samples"] == 1400, report["failures"]
