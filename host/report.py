@@ -84,8 +84,9 @@ def format_summary(report: dict[str, Any]) -> str:
     for example in report["mismatch_examples"][:5]:
         where = example.get("first_diverging_layer")
         layer = "" if where is None else f", first diverging layer {where}"
+        sample = f" sample {example['sample']:,}" if "sample" in example else ""
         lines.append(
-            f"MISMATCH ({example['stage']}{layer}): adc {example['adc']} x {example['x']} "
+            f"MISMATCH{sample} ({example['stage']}{layer}): adc {example['adc']} x {example['x']} "
             f"(expected {example['expected_x']}) out {example['out']} "
             f"(expected {example['expected_out']})"
         )

@@ -156,6 +156,7 @@ class Verifier:
         truth: np.ndarray,
     ) -> None:
         b = checked.board
+        first = self.metrics.samples  # the run's number of this batch's first sample (log "n")
         self.metrics.add(
             checked.exact, checked.board_real, checked.float_out, b.cls, checked.float_cls, truth
         )
@@ -168,7 +169,9 @@ class Verifier:
             self.log.write(checked, self.elapsed, phase.source, seqs, truth)
         for i in np.flatnonzero(~checked.exact):
             if len(self.mismatch_examples) < MAX_LISTED:
-                self.mismatch_examples.append(self._describe(client, checked, int(i), phase))
+                record = self._describe(client, checked, int(i), phase)
+                record["sample"], record["seq"] = first + int(i), seqs[int(i)]
+                self.mismatch_examples.append(record)
         self.last_checked = checked
         if self.on_batch is not None:
             self.on_batch(self)
