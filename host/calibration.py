@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pixelnet.codegen.emulator import MIN_SPAN
+import numpy as np
+
+from pixelnet.codegen.emulator import MIN_SPAN, average_counts
 from pixelnet.errors import PixelnetError
 
 PIXELS = ("TL", "TR", "BL", "BR")
 
 
 def mean_counts(readings: Sequence[Sequence[int]]) -> tuple[int, ...]:
-    """Per pixel, the mean of the readings rounded half up (integers, as a board averages)."""
-    if not readings:
-        raise ValueError("no readings to average")
-    n = len(readings)
-    return tuple((sum(column) + n // 2) // n for column in zip(*readings, strict=True))
+    """Per pixel, the mean of the readings rounded as a board averages (``average_counts``)."""
+    return tuple(int(v) for v in average_counts(np.asarray(readings)))
 
 
 def check_pair(dark: Sequence[int], bright: Sequence[int]) -> None:
