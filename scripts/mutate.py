@@ -37,9 +37,9 @@ PYTEST = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
 # file -> the tests that should kill its mutants (fast ones: the virtual boards stay out)
 TARGETS: dict[str, list[str]] = {
     "codegen/emulator.py": ["tests/test_codegen_quantize.py", "tests/test_board_definitions.py",
-                            "tests/test_host_verify.py", "tests/test_codegen_c.py"],
+                            "tests/test_host_verify.py", "tests/test_arduino_protocol.py"],
     "codegen/quantize.py": ["tests/test_codegen_quantize.py", "tests/test_board_definitions.py",
-                            "tests/test_codegen_c.py"],
+                            "tests/test_arduino_protocol.py"],
     "host/compare.py": ["tests/test_host_verify.py", "tests/test_verifier_catches.py"],
     "host/verify.py": ["tests/test_host_verify.py", "tests/test_verifier_catches.py",
                        "tests/test_faults.py", "-m", "not slow"],
@@ -154,7 +154,7 @@ def check_clean(paths: list[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--per-file", type=int, default=12, help="mutants per file")
+    parser.add_argument("--per-file", type=int, default=8, help="mutants per file")
     parser.add_argument("--only", help="only the target files containing this text")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
