@@ -23,13 +23,11 @@ from pathlib import Path
 import pytest
 
 from pixelnet.cli import main
-from pixelnet.host.compare import Reference
 from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
 from pixelnet.host.faults import FaultRates, FaultyLine, FrameTamper
 from pixelnet.host.frames import Frame
 from pixelnet.host.messages import Msg
 from pixelnet.trainer.lesson import lesson_model
-from pixelnet.trainer.model_file import save_model
 
 CLEAN = FaultRates()
 NOISY_TO = {
@@ -40,19 +38,9 @@ NOISY_TO = {
 NOISY_LINE = re.compile(r"line too noisy: (\d+) CRC errors in (\d+) frames")
 
 
-@pytest.fixture(scope="module")
-def ref():
-    return Reference.from_model(lesson_model(), "q7")
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    return save_model(lesson_model(), tmp_path_factory.mktemp("model") / "lesson.json")
-
-
 @pytest.fixture()
-def board(ref):
-    with FakeBoard(EmulatorArithmetic(ref.qm), adc=(900, 60, 900, 60)) as b:
+def board(lesson_ref):
+    with FakeBoard(EmulatorArithmetic(lesson_ref.qm), adc=(900, 60, 900, 60)) as b:
         yield b
 
 
@@ -60,9 +48,9 @@ def corrupt(rate: float) -> FaultRates:
     return FaultRates(corrupt=rate)
 
 
-def verify(model_file, port, tmp_path, *extra) -> tuple[int, Path, Path]:
+def verify(lesson_file, port, tmp_path, *extra) -> tuple[int, Path, Path]:
     report, log = tmp_path / "r.json", tmp_path / "l.csv"
-    code = main(["verify", "--model", str(model_file), "--port", port, "--report", str(report),
+    code = main(["verify", "--model", str(lesson_file), "--port", port, "--report", str(report),
                  "--log", str(log), *extra])
     return code, report, log
 
@@ -102,11 +90,11 @@ def close_when_logged(line: FaultyLine, log: Path, rows: int) -> threading.Threa
 @pytest.mark.parametrize("direction", sorted(NOISY_TO))
 @pytest.mark.parametrize("rate", [0.001, 0.01, 0.03, 0.05])
 def test_verify_completes_on_a_noisy_line_and_counts_every_fault(
-    model_file, board, tmp_path, direction, rate
+    lesson_file, board, tmp_path, direction, rate
 ):
     rates = NOISY_TO[direction](corrupt(rate))
     with FaultyLine(board.port, seed=int(rate * 1000), **rates) as line:
-        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100",
+        code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "100",
                                    "--vectors", "random", "--vector-count", "150")
         damage = {d: line.counts[d].corrupted for d in ("to_host", "to_board")}
     data = check_outputs(report, log)
@@ -120,10 +108,10 @@ def test_verify_completes_on_a_noisy_line_and_counts_every_fault(
 
 
 def test_live_verify_gets_through_when_only_a_fifth_of_our_bytes_are_damaged(
-    model_file, board, tmp_path
+    lesson_file, board, tmp_path
 ):
     with FaultyLine(board.port, seed=5, to_board=corrupt(0.2)) as line:
-        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100")
+        code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "100")
     data = check_outputs(report, log)
     assert code == 0 and data["samples"] == 100
     assert data["link"]["unread_requests"] > 0
@@ -131,10 +119,10 @@ def test_live_verify_gets_through_when_only_a_fifth_of_our_bytes_are_damaged(
 
 @pytest.mark.parametrize("direction", ["to_host", "both"])
 def test_a_hopeless_line_is_named_with_its_counts_and_the_report_is_written(
-    model_file, board, tmp_path, capsys, direction
+    lesson_file, board, tmp_path, capsys, direction
 ):
     with FaultyLine(board.port, seed=5, **NOISY_TO[direction](corrupt(0.2))) as line:
-        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100")
+        code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "100")
     assert code == 2
     error = one_error_line(capsys)
     match = NOISY_LINE.search(error)
@@ -146,7 +134,7 @@ def test_a_hopeless_line_is_named_with_its_counts_and_the_report_is_written(
 
 
 def test_a_line_that_turns_hopeless_mid_run_keeps_what_was_compared(
-    model_file, board, tmp_path, capsys
+    lesson_file, board, tmp_path, capsys
 ):
     with FaultyLine(board.port, seed=9) as line:
         log = tmp_path / "l.csv"
@@ -160,7 +148,7 @@ def test_a_line_that_turns_hopeless_mid_run_keeps_what_was_compared(
             line.rates["to_host"] = corrupt(0.3)
 
         threading.Thread(target=spoil, daemon=True).start()
-        code, report, _ = verify(model_file, line.port, tmp_path, "--seconds", "60")
+        code, report, _ = verify(lesson_file, line.port, tmp_path, "--seconds", "60")
     assert code == 2
     error = one_error_line(capsys)
     assert NOISY_LINE.search(error) and "after" in error, error
@@ -168,19 +156,24 @@ def test_a_line_that_turns_hopeless_mid_run_keeps_what_was_compared(
     assert data["samples"] >= 64 and data["aborted"] and not data["passed"]
 
 
-def test_unplugging_mid_run_exits_2_with_one_line_and_keeps_report_and_log(
-    model_file, board, tmp_path, capsys
-):
+def unplug_mid_run(lesson_file, port: str, tmp_path, capsys, **rates) -> None:
+    """Verify until 64 samples are logged, pull the cable: exit 2, one line, nothing lost."""
     log = tmp_path / "l.csv"
-    with FaultyLine(board.port, seed=3) as line:
+    with FaultyLine(port, seed=3, **rates) as line:
         close_when_logged(line, log, 64)
-        code, report, _ = verify(model_file, line.port, tmp_path, "--seconds", "60")
+        code, report, _ = verify(lesson_file, line.port, tmp_path, "--seconds", "60")
     assert code == 2
     data = check_outputs(report, log)
     assert one_error_line(capsys).endswith(
         f"the board went away after {data['samples']:,} samples"
     )
     assert data["samples"] >= 64 and not data["passed"]
+
+
+def test_unplugging_mid_run_exits_2_with_one_line_and_keeps_report_and_log(
+    lesson_file, board, tmp_path, capsys
+):
+    unplug_mid_run(lesson_file, board.port, tmp_path, capsys)
 
 
 def _break_layout(every: int, msg: Msg):
@@ -201,11 +194,11 @@ def _break_layout(every: int, msg: Msg):
 
 @pytest.mark.parametrize("msg", [Msg.RESULT, Msg.SAMPLE])
 def test_a_crc_valid_frame_with_a_wrong_layout_is_counted_and_verify_goes_on(
-    model_file, board, tmp_path, msg
+    lesson_file, board, tmp_path, msg
 ):
     tamper = FrameTamper(_break_layout(97, msg))
     with FaultyLine(board.port, tamper=tamper) as line:
-        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "300",
+        code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "300",
                                    "--vectors", "random", "--vector-count", "300")
     data = check_outputs(report, log)
     assert code == 0 and data["passed"], data["failures"]
@@ -214,12 +207,12 @@ def test_a_crc_valid_frame_with_a_wrong_layout_is_counted_and_verify_goes_on(
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_ctrl_c_at_a_random_moment_leaves_a_valid_report_and_log(model_file, board, tmp_path,
+def test_ctrl_c_at_a_random_moment_leaves_a_valid_report_and_log(lesson_file, board, tmp_path,
                                                                   seed):
     report, log = tmp_path / "r.json", tmp_path / "l.csv"
     with FaultyLine(board.port, to_host=corrupt(0.01), to_board=corrupt(0.01), seed=seed) as line:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pixelnet.cli", "verify", "--model", str(model_file),
+            [sys.executable, "-m", "pixelnet.cli", "verify", "--model", str(lesson_file),
              "--port", line.port, "--seconds", "60", "--vectors", "random",
              "--report", str(report), "--log", str(log)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -267,10 +260,10 @@ def virtual(request, tmp_path_factory):
     (0.001, "both"), (0.01, "both"), (0.03, "both"), (0.05, "both"),
     (0.05, "to_host"), (0.05, "to_board"),
 ])
-def test_virtual_board_verifies_on_a_noisy_line(model_file, virtual, tmp_path, rate, direction):
+def test_virtual_board_verifies_on_a_noisy_line(lesson_file, virtual, tmp_path, rate, direction):
     rates = NOISY_TO[direction](corrupt(rate))
     with FaultyLine(virtual.port, seed=int(rate * 1000), **rates) as line:
-        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100",
+        code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "100",
                                    "--scene-label", "vertical_left", "--vectors", "random",
                                    "--vector-count", "150")
     data = check_outputs(report, log)
@@ -279,9 +272,9 @@ def test_virtual_board_verifies_on_a_noisy_line(model_file, virtual, tmp_path, r
 
 
 @pytest.mark.slow
-def test_virtual_board_on_a_hopeless_line_is_named(model_file, virtual, tmp_path, capsys):
+def test_virtual_board_on_a_hopeless_line_is_named(lesson_file, virtual, tmp_path, capsys):
     with FaultyLine(virtual.port, seed=2, to_host=corrupt(0.2), to_board=corrupt(0.2)) as line:
-        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "100")
+        code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "100")
     assert code == 2
     assert NOISY_LINE.search(one_error_line(capsys))
     data = check_outputs(report, log)
@@ -289,29 +282,21 @@ def test_virtual_board_on_a_hopeless_line_is_named(model_file, virtual, tmp_path
 
 
 @pytest.mark.slow
-def test_virtual_board_unplugged_mid_run(model_file, virtual, tmp_path, capsys):
-    log = tmp_path / "l.csv"
-    with FaultyLine(virtual.port, seed=4, to_host=corrupt(0.01)) as line:
-        close_when_logged(line, log, 64)
-        code, report, _ = verify(model_file, line.port, tmp_path, "--seconds", "60")
-    assert code == 2
-    data = check_outputs(report, log)
-    assert one_error_line(capsys).endswith(
-        f"the board went away after {data['samples']:,} samples"
-    )
+def test_virtual_board_unplugged_mid_run(lesson_file, virtual, tmp_path, capsys):
+    unplug_mid_run(lesson_file, virtual.port, tmp_path, capsys, to_host=corrupt(0.01))
 
 
 @pytest.mark.slow
-def test_virtual_board_frame_of_the_wrong_layout_is_skipped(model_file, virtual, tmp_path):
+def test_virtual_board_frame_of_the_wrong_layout_is_skipped(lesson_file, virtual, tmp_path):
     with FaultyLine(virtual.port, tamper=FrameTamper(_break_layout(41, Msg.RESULT))) as line:
-        code, report, log = verify(model_file, line.port, tmp_path, "--samples", "50",
+        code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "50",
                                    "--vectors", "random", "--vector-count", "200")
     data = check_outputs(report, log)
     assert code == 0 and data["samples"] == 250 and data["link"]["protocol_errors"] >= 1
 
 
 @pytest.mark.slow
-def test_virtual_board_held_up_for_seconds_is_waited_for(ref, virtual):
+def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual):
     """A loaded machine can stop a board process for seconds: that is no lost board."""
     from pixelnet.host.client import BoardClient
     from pixelnet.host.vectors import random_vectors
@@ -325,7 +310,7 @@ def test_virtual_board_held_up_for_seconds_is_waited_for(ref, virtual):
 
     with BoardClient.open(virtual.port) as client:
         info = client.info()
-        verifier = Verifier(ref)
+        verifier = Verifier(lesson_ref)
         stall = threading.Timer(0.2, hold_up, args=(3.0,))
         stall.start()
         verifier.verify_stream(client, n=400, truth=1)

@@ -15,31 +15,20 @@ import dataclasses
 import json
 import struct
 
+import numpy as np
 import pytest
 
 from pixelnet.cli import main
-from pixelnet.host.compare import Reference
+from pixelnet.codegen.emulator import dequantize_outputs
 from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
 from pixelnet.host.faults import FaultyLine, FrameTamper
 from pixelnet.host.frames import Frame
 from pixelnet.host.messages import Msg, Sample, pack_sample, unpack_sample
-from pixelnet.trainer.lesson import lesson_model
-from pixelnet.trainer.model_file import save_model
 
 N_IN = N_OUT = 4
 VICTIM = 37  # the frame (of its type) that is changed: inside the first batch of each phase
 FIELDS = [("adc", i) for i in range(4)] + [("x", i) for i in range(N_IN)] + [
     ("out", j) for j in range(N_OUT)] + [("cls", 0)]
-
-
-@pytest.fixture(scope="module")
-def ref():
-    return Reference.from_model(lesson_model(), "q7")
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    return save_model(lesson_model(), tmp_path_factory.mktemp("m") / "lesson.json")
 
 
 def changed(sample: Sample, field: str, i: int, act_max: int) -> Sample:
@@ -73,15 +62,15 @@ def tamper_one(msg: Msg, field: str, i: int, act_max: int) -> FrameTamper:
 @pytest.mark.parametrize(("field", "i"), FIELDS)
 @pytest.mark.parametrize("msg", [Msg.SAMPLE, Msg.RESULT])
 def test_one_wrong_field_fails_verify_and_names_the_sample(
-    ref, model_file, tmp_path, capsys, msg, field, i
+    lesson_ref, lesson_file, tmp_path, capsys, msg, field, i
 ):
     report, log = tmp_path / "r.json", tmp_path / "l.csv"
-    tamper = tamper_one(msg, field, i, ref.qm.format.act_max)
+    tamper = tamper_one(msg, field, i, lesson_ref.qm.format.act_max)
     with (
-        FakeBoard(EmulatorArithmetic(ref.qm), adc=(900, 60, 880, 75)) as board,
+        FakeBoard(EmulatorArithmetic(lesson_ref.qm), adc=(900, 60, 880, 75)) as board,
         FaultyLine(board.port, tamper=tamper) as line,
     ):
-        code = main(["verify", "--model", str(model_file), "--port", line.port, "--samples",
+        code = main(["verify", "--model", str(lesson_file), "--port", line.port, "--samples",
                      "60", "--vectors", "random", "--vector-count", "60",
                      "--report", str(report), "--log", str(log)])
     out = capsys.readouterr().out
@@ -100,13 +89,18 @@ def test_one_wrong_field_fails_verify_and_names_the_sample(
     assert example["stage"] == expected_stage[field]
 
 
-def test_the_tamper_really_changes_only_its_field(ref):
+def test_the_tamper_really_changes_only_its_field(lesson_ref):
     sample = Sample((900, 60, 880, 75), (90, -90, 88, -87), (10, -20, 30, -40), 2)
     for field, i in FIELDS:
-        other = changed(sample, field, i, ref.qm.format.act_max)
+        other = changed(sample, field, i, lesson_ref.qm.format.act_max)
         diffs = [(f, k) for f in ("adc", "x", "out") for k in range(4)
                  if getattr(other, f)[k] != getattr(sample, f)[k]]
         diffs += [("cls", 0)] if other.cls != sample.cls else []
         assert diffs == [(field, i)]
         assert len(pack_sample(other)) == len(pack_sample(sample))
     assert struct.calcsize("<4H4h4hB") == len(pack_sample(sample))
+
+
+def test_one_lsb_is_the_real_value_of_one_output_step(lesson_ref):
+    step = dequantize_outputs(lesson_ref.qm, np.array([[1, 0, 0, 0]]))[0, 0]
+    assert lesson_ref.lsb == step > 0

@@ -1,0 +1,21 @@
+"""Fixtures shared by the host's fault and verification tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from pixelnet.host.compare import Reference
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.model_file import save_model
+
+
+@pytest.fixture(scope="module")
+def lesson_ref() -> Reference:
+    """The lesson network as the q7 board computes it."""
+    return Reference.from_model(lesson_model(), "q7")
+
+
+@pytest.fixture(scope="module")
+def lesson_file(tmp_path_factory):
+    """The lesson network as a model file, for the command line."""
+    return save_model(lesson_model(), tmp_path_factory.mktemp("model") / "lesson.json")
