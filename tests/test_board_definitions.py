@@ -22,7 +22,7 @@ from pixelnet import codegen
 from pixelnet.codegen.emulator import average_counts
 from pixelnet.codegen.quantize import direct_table, get_format, tanh_table
 from pixelnet.host.frames import FrameDecoder, encode_frame
-from pixelnet.host.messages import Cmd, Msg, unpack_sample
+from pixelnet.host.messages import BoardError, Cmd, ErrorCode, Msg, unpack_error, unpack_sample
 from pixelnet.trainer.estimator import PixelnetClassifier
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.training import TrainConfig
@@ -57,13 +57,29 @@ def uno_core(tmp_path_factory) -> Path:
     return exe
 
 
-def _uno_sample(exe: Path, eeprom: Path, rows: np.ndarray, averaging: int) -> tuple[int, ...]:
-    wire = encode_frame(Cmd.AVERAGE, 1, bytes((averaging,))) + encode_frame(Cmd.SAMPLE, 2)
+def _uno_replies(exe: Path, eeprom: Path, wire: bytes, rows: np.ndarray) -> list:
     args = [str(v) for v in rows.ravel()]
     result = subprocess.run([str(exe), str(eeprom), *args], input=wire, capture_output=True,
                             check=True)
-    (sample,) = [f for f in FrameDecoder().feed(result.stdout) if f.type == Msg.SAMPLE]
+    return FrameDecoder().feed(result.stdout)[1:]  # after the boot banner
+
+
+def _uno_sample(exe: Path, eeprom: Path, rows: np.ndarray, averaging: int) -> tuple[int, ...]:
+    wire = encode_frame(Cmd.AVERAGE, 1, bytes((averaging,))) + encode_frame(Cmd.SAMPLE, 2)
+    ack, sample = _uno_replies(exe, eeprom, wire, rows)
+    assert (ack.type, ack.payload) == (Msg.ACK, bytes((Cmd.AVERAGE,)))  # taken, not refused
     return unpack_sample(sample.payload, 4, 4).adc
+
+
+@pytest.mark.parametrize(("cmd", "payload", "code"), [
+    (Cmd.AVERAGE, b"\x00", ErrorCode.BAD_ARG), (Cmd.AVERAGE, b"\x41", ErrorCode.BAD_ARG),
+    (Cmd.CALIBRATE, b"\x03", ErrorCode.BAD_LENGTH),  # "set" without its 16 bytes of counts
+])
+def test_the_uno_refuses_what_lies_just_outside_the_ranges(uno_core, tmp_path, cmd, payload,
+                                                             code):
+    (reply,) = _uno_replies(uno_core, tmp_path / "e.bin", encode_frame(cmd, 5, payload),
+                            np.array([[512] * 4]))
+    assert reply.type == Msg.ERROR and unpack_error(reply.payload) == BoardError(code, cmd)
 
 
 @pytest.mark.parametrize("averaging", [1, 2, 3, 4, 5, 7, 8, 16, 63, 64])

@@ -24,6 +24,8 @@ from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
 from pixelnet.host.faults import FaultyLine, FrameTamper
 from pixelnet.host.frames import Frame
 from pixelnet.host.messages import Msg, Sample, pack_sample, unpack_sample
+from pixelnet.host.verify import Phase
+from pixelnet.trainer.patterns import CLASSES
 
 N_IN = N_OUT = 4
 VICTIM = 37  # the frame (of its type) that is changed: inside the first batch of each phase
@@ -104,3 +106,8 @@ def test_the_tamper_really_changes_only_its_field(lesson_ref):
 def test_one_lsb_is_the_real_value_of_one_output_step(lesson_ref):
     step = dequantize_outputs(lesson_ref.qm, np.array([[1, 0, 0, 0]]))[0, 0]
     assert lesson_ref.lsb == step > 0
+
+
+def test_a_phase_of_the_first_class_names_it():
+    assert Phase("black", "live", 0).to_dict(CLASSES)["truth"] == CLASSES[0]
+    assert Phase("any", "injected", -1).to_dict(CLASSES)["truth"] is None
