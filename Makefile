@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench mutation clean
+.PHONY: setup demo test lint bench docs mutation clean
 
 setup:
 	@./scripts/setup.sh
@@ -24,6 +24,11 @@ bench: setup
 # not part of `make test`: about half an hour on two cores).
 mutation: setup
 	$(BIN)/python scripts/mutate.py $(MUTATION_ARGS)
+
+# The README's picture of the HTML report: a fresh demo run, rendered by headless Chromium.
+docs: setup
+	$(BIN)/pixelnet demo --build-dir build/docs
+	$(BIN)/pixelnet report --from build/docs/demo-report.json --html build/docs/demo-report.html --png docs/report.png
 
 clean:
 	rm -rf build .pytest_cache

@@ -446,7 +446,9 @@ class BoardClient:
     def health(self) -> LinkHealth:
         """Frames intact and damaged so far, both directions (see linkpolicy)."""
         damaged = self._damaged_frames()
-        intact = max(0, self._decoder.stats.frames - damaged)
+        # CRC-good frames that still told of damage (a bad layout, an unread request of ours)
+        told_damage = self._counts.protocol_errors + self._counts.unread_requests
+        intact = max(0, self._decoder.stats.frames - told_damage)
         return LinkHealth(intact, damaged, self._requests_sent, self._requests_answered)
 
     def _damaged_frames(self) -> int:

@@ -47,26 +47,31 @@ def test_average_counts_rounds_half_up_and_never_truncates():
 def uno_core(tmp_path_factory) -> Path:
     """The Uno's protocol core (pn_app.c) and the lesson model, compiled for this machine."""
     work = tmp_path_factory.mktemp("uno_core")
-    codegen.generate(lesson_model(), target="c", fmt="q7", out_dir=work, prefix="pixelnet")
+    codegen.generate(lesson_model(), target="arduino-library", fmt="q7", out_dir=work / "lib",
+                     prefix="pixelnet")
+    src = work / "lib" / "src"
     cc = shutil.which("gcc") or shutil.which("cc")
     assert cc, "a host C compiler (gcc) is needed to test the Uno's averaging"
     exe = work / "pn_host_driver"
-    sources = [SKETCH / "pn_app.c", SKETCH / "pn_frame.c", DRIVER, work / "pixelnet_model.c"]
-    subprocess.run([cc, *CFLAGS, f"-I{SKETCH}", f"-I{work}", "-o", str(exe), *map(str, sources)],
+    sources = [*(SKETCH / f"pn_{name}.c" for name in ("app", "frame", "text")), DRIVER,
+               src / "pixelnet_model.c", src / "pixelnet.c"]
+    subprocess.run([cc, *CFLAGS, f"-I{SKETCH}", f"-I{src}", "-o", str(exe), *map(str, sources)],
                    check=True, capture_output=True, text=True)
     return exe
 
 
-def _uno_replies(exe: Path, eeprom: Path, wire: bytes, rows: np.ndarray) -> list:
-    args = [str(v) for v in rows.ravel()]
-    result = subprocess.run([str(exe), str(eeprom), *args], input=wire, capture_output=True,
-                            check=True)
-    return FrameDecoder().feed(result.stdout)[1:]  # after the boot banner
+def _uno_replies(exe: Path, wire: bytes, rows: np.ndarray) -> list:
+    """The host-compiled Uno's replies (after its banner), each pixel reading ``rows`` in turn."""
+    eeprom = exe.parent / "eeprom.bin"
+    eeprom.unlink(missing_ok=True)
+    result = subprocess.run([str(exe), str(eeprom), *map(str, rows.ravel().tolist())],
+                            input=wire, capture_output=True, check=True)
+    return FrameDecoder().feed(result.stdout)[1:]
 
 
-def _uno_sample(exe: Path, eeprom: Path, rows: np.ndarray, averaging: int) -> tuple[int, ...]:
+def _uno_sample(exe: Path, rows: np.ndarray, averaging: int) -> tuple[int, ...]:
     wire = encode_frame(Cmd.AVERAGE, 1, bytes((averaging,))) + encode_frame(Cmd.SAMPLE, 2)
-    ack, sample = _uno_replies(exe, eeprom, wire, rows)
+    ack, sample = _uno_replies(exe, wire, rows)
     assert (ack.type, ack.payload) == (Msg.ACK, bytes((Cmd.AVERAGE,)))  # taken, not refused
     return unpack_sample(sample.payload, 4, 4).adc
 
@@ -75,28 +80,26 @@ def _uno_sample(exe: Path, eeprom: Path, rows: np.ndarray, averaging: int) -> tu
     (Cmd.AVERAGE, b"\x00", ErrorCode.BAD_ARG), (Cmd.AVERAGE, b"\x41", ErrorCode.BAD_ARG),
     (Cmd.CALIBRATE, b"\x03", ErrorCode.BAD_LENGTH),  # "set" without its 16 bytes of counts
 ])
-def test_the_uno_refuses_what_lies_just_outside_the_ranges(uno_core, tmp_path, cmd, payload,
-                                                             code):
-    (reply,) = _uno_replies(uno_core, tmp_path / "e.bin", encode_frame(cmd, 5, payload),
-                            np.array([[512] * 4]))
+def test_the_uno_refuses_what_lies_just_outside_the_ranges(uno_core, cmd, payload, code):
+    (reply,) = _uno_replies(uno_core, encode_frame(cmd, 5, payload), np.array([[512] * 4]))
     assert reply.type == Msg.ERROR and unpack_error(reply.payload) == BoardError(code, cmd)
 
 
 @pytest.mark.parametrize("averaging", [1, 2, 3, 4, 5, 7, 8, 16, 63, 64])
-def test_the_uno_averages_its_readings_as_the_emulator_defines(uno_core, tmp_path, averaging):
+def test_the_uno_averages_its_readings_as_the_emulator_defines(uno_core, averaging):
     rng = np.random.default_rng(averaging)
     for trial in range(4):
         rows = rng.integers(0, 1024, size=(averaging, 4))
         if trial == 0:  # sums whose remainder is exactly n/2 or just above: rounding shows
             rows = np.array([[v % 1024 for v in (0, 1, 1023, 512 + k)]
                              for k in range(averaging)])
-        got = _uno_sample(uno_core, tmp_path / "eeprom.bin", rows, averaging)
+        got = _uno_sample(uno_core, rows, averaging)
         assert list(got) == average_counts(rows).tolist(), (averaging, rows.tolist())
 
 
-def test_readings_that_only_rounding_gets_right(uno_core, tmp_path):
+def test_readings_that_only_rounding_gets_right(uno_core):
     rows = np.array([[0, 0, 1, 1022], [1, 1, 2, 1023]])  # means .5: truncation would be low
-    assert _uno_sample(uno_core, tmp_path / "e.bin", rows, 2) == (1, 1, 2, 1023)
+    assert _uno_sample(uno_core, rows, 2) == (1, 1, 2, 1023)
 
 
 def _tanh_entries(fmt: str, z: list[float]) -> list[int]:

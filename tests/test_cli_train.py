@@ -37,6 +37,20 @@ def test_train_writes_a_model_and_reports(tmp_path: Path) -> None:
     assert final == pytest.approx(model.training["loss"]["final"], abs=1e-6)
 
 
+def test_train_plots_its_curves_and_keeps_them(tmp_path: Path) -> None:
+    result = run("train", "--epochs", "6", "--patience", "0", "--out", "m.json",
+                 "--plot", "curves.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "training curves drawn to curves.png" in result.stdout
+    curves = load_model(tmp_path / "m.json").training["curves"]
+    assert len(curves["loss"]) == len(curves["clean_accuracy"]) == len(curves["noisy_accuracy"])
+    assert len(curves["loss"]) == 6 and all(0 <= a <= 1 for a in curves["noisy_accuracy"])
+    assert curves["clean_accuracy"][-1] == 1.0  # the default network learns the patterns fast
+    image = Image.open(tmp_path / "curves.png").convert("L")
+    assert image.size == (900, 340)
+    assert len(set(image.tobytes())) > 20  # lines, labels and legend, not a blank canvas
+
+
 def test_train_on_recordings_with_the_lessons_options(tmp_path: Path) -> None:
     rows = [f"{scene},{','.join(str(0.9 * v) for v in image)}"
             for scene, image in SCENES.items()] * 20
@@ -47,13 +61,13 @@ def test_train_on_recordings_with_the_lessons_options(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     model = load_model(tmp_path / "m.json")
     assert all(layer.biases is None for layer in model.layers)
-    assert model.training["data"] == ["recordings: 160 samples from rec.csv"]
+    assert model.training["data"] == ["recordings: 160 samples from rec.csv, 32 of them held out"]
     assert model.training["evaluation"]["clean_accuracy"] == 1.0
 
 
 def test_show_prints_the_summary_and_draws_the_png(tmp_path: Path) -> None:
     save_model(lesson_model(), tmp_path / "lesson.json")
-    result = run("show", "lesson.json", "--png", "pics/net.png", cwd=tmp_path)
+    result = run("show", "--model", "lesson.json", "--png", "pics/net.png", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "accuracy on the 8 clean patterns: 8/8 (100%)" in result.stdout
     with Image.open(tmp_path / "pics" / "net.png") as image:
@@ -69,9 +83,9 @@ def test_show_lesson_needs_no_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["show", "bad.json"],
+        (["show", "--model", "bad.json"],
          "pixelnet show: error: bad.json: invalid JSON at line 1 (truncated?)"),
-        (["show"], "pixelnet show: error: give either a model file or --lesson"),
+        (["show"], "pixelnet show: error: give a model file with --model FILE, or --lesson"),
         (["train", "--activations", "tanh,tanh,sine", "--out", "m.json"],
          "pixelnet train: error: unknown activation 'sine'"),
         (["train", "--data", "rec.csv", "--out", "m.json"],
@@ -92,6 +106,6 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str],
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{")
-    result = run("--debug", "show", "bad.json", cwd=tmp_path)
+    result = run("--debug", "show", "--model", "bad.json", cwd=tmp_path)
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "ModelFileError" in result.stderr

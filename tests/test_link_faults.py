@@ -65,10 +65,12 @@ def check_outputs(report: Path, log: Path) -> dict:
 
 
 def one_error_line(capsys) -> str:
+    """The one error line, last on stderr (progress lines may come before it)."""
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert "Traceback" not in err[0]
-    return err[0]
+    errors = [line for line in err if "error:" in line]
+    assert len(errors) == 1 and err[-1] == errors[0], err
+    assert not any("Traceback" in line for line in err)
+    return errors[0]
 
 
 def close_when_logged(line: FaultyLine, log: Path, rows: int) -> threading.Thread:
@@ -151,7 +153,9 @@ def test_a_line_that_turns_hopeless_mid_run_keeps_what_was_compared(
         code, report, _ = verify(lesson_file, line.port, tmp_path, "--seconds", "60")
     assert code == 2
     error = one_error_line(capsys)
-    assert NOISY_LINE.search(error) and "after" in error, error
+    match = NOISY_LINE.search(error)
+    assert match and "after" in error, error
+    assert int(match[1]) < int(match[2])  # the good frames before the line went bad count too
     data = check_outputs(report, log)
     assert data["samples"] >= 64 and data["aborted"] and not data["passed"]
 
