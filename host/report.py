@@ -25,14 +25,21 @@ def _pct(part: float | None) -> str:
     return "-" if part is None else f"{100 * part:.2f} %"
 
 
-def format_summary(report: dict[str, Any]) -> str:
-    """The report as the table ``pixelnet verify`` prints."""
-    board = report["board"]
-    lines = [
+def _board_lines(board: dict[str, Any] | None, model_hash: str) -> list[str]:
+    """Who answered: the board's header, or that none got through the handshake."""
+    if board is None:
+        return [f"no board got through the handshake; model {model_hash}"]
+    return [
         f"board {board['name']} (firmware {board['firmware']}, protocol {board['protocol']}, "
-        f"{board['format']}), model {report['model_hash']}",
+        f"{board['format']}), model {model_hash}",
         f"calibration ({board['calibration']['source']}): dark {board['calibration']['dark']} "
         f"bright {board['calibration']['bright']}; averaging {board['averaging']}",
+    ]
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    """The report as the table ``pixelnet verify`` prints."""
+    lines = [*_board_lines(report["board"], report["model_hash"]),
         "",
         f"samples compared      {report['samples']:,}",
         f"bit-exact mismatches  {report['bit_exact_mismatches']:,}  "

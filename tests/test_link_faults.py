@@ -133,6 +133,8 @@ def test_a_hopeless_line_is_named_with_its_counts_and_the_report_is_written(
     data = check_outputs(report, log)
     assert not data["passed"] and data["aborted"] and data["samples"] == 0
     assert data["link"]["resyncs"] + data["link"]["unread_requests"] > 0
+    assert main(["report", "--from", str(report)]) == 1  # it renders again, as any report
+    assert "no board got through the handshake" in capsys.readouterr().out
 
 
 def test_a_line_that_turns_hopeless_mid_run_keeps_what_was_compared(
