@@ -103,6 +103,22 @@ class FrameTamper:
         return b"".join(out)
 
 
+def rewrite_some(
+    msg_type: int, chosen: Callable[[int], bool], change: Callable[[Frame], Frame]
+) -> FrameTamper:
+    """A tamper that changes the frames of one type whose running count (1, 2, ...) is chosen."""
+    seen = 0
+
+    def rewrite(frame: Frame) -> Frame | None:
+        nonlocal seen
+        if frame.type != msg_type:
+            return None
+        seen += 1
+        return change(frame) if chosen(seen) else None
+
+    return FrameTamper(rewrite)
+
+
 class FaultyLine:
     """A proxy pty between the board's port and the host (see the module docstring)."""
 

@@ -24,7 +24,7 @@ import pytest
 
 from pixelnet.cli import main
 from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
-from pixelnet.host.faults import FaultRates, FaultyLine, FrameTamper
+from pixelnet.host.faults import FaultRates, FaultyLine, FrameTamper, rewrite_some
 from pixelnet.host.frames import Frame
 from pixelnet.host.messages import Msg
 from pixelnet.trainer.lesson import lesson_model
@@ -182,27 +182,17 @@ def test_unplugging_mid_run_exits_2_with_one_line_and_keeps_report_and_log(
     unplug_mid_run(lesson_file, board.port, tmp_path, capsys)
 
 
-def _break_layout(every: int, msg: Msg):
+def _break_layout(every: int, msg: Msg) -> FrameTamper:
     """Every ``every``-th frame of type ``msg`` loses its last byte (and gets a fresh CRC)."""
-    seen = 0
-
-    def rewrite(frame: Frame) -> Frame | None:
-        nonlocal seen
-        if frame.type != msg:
-            return None
-        seen += 1
-        if seen % every:
-            return None
-        return Frame(frame.type, frame.seq, frame.payload[:-1])
-
-    return rewrite
+    return rewrite_some(msg, lambda k: k % every == 0,
+                        lambda f: Frame(f.type, f.seq, f.payload[:-1]))
 
 
 @pytest.mark.parametrize("msg", [Msg.RESULT, Msg.SAMPLE])
 def test_a_crc_valid_frame_with_a_wrong_layout_is_counted_and_verify_goes_on(
     lesson_file, board, tmp_path, msg
 ):
-    tamper = FrameTamper(_break_layout(97, msg))
+    tamper = _break_layout(97, msg)
     with FaultyLine(board.port, tamper=tamper) as line:
         code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "300",
                                    "--vectors", "random", "--vector-count", "300")
@@ -294,7 +284,7 @@ def test_virtual_board_unplugged_mid_run(lesson_file, virtual, tmp_path, capsys)
 
 @pytest.mark.slow
 def test_virtual_board_frame_of_the_wrong_layout_is_skipped(lesson_file, virtual, tmp_path):
-    with FaultyLine(virtual.port, tamper=FrameTamper(_break_layout(41, Msg.RESULT))) as line:
+    with FaultyLine(virtual.port, tamper=_break_layout(41, Msg.RESULT)) as line:
         code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "50",
                                    "--vectors", "random", "--vector-count", "200")
     data = check_outputs(report, log)

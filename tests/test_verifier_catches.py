@@ -21,7 +21,7 @@ import pytest
 from pixelnet.cli import main
 from pixelnet.codegen.emulator import dequantize_outputs
 from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
-from pixelnet.host.faults import FaultyLine, FrameTamper
+from pixelnet.host.faults import FaultyLine, FrameTamper, rewrite_some
 from pixelnet.host.frames import Frame
 from pixelnet.host.messages import Msg, Sample, pack_sample, unpack_sample
 from pixelnet.host.verify import Phase
@@ -46,19 +46,13 @@ def changed(sample: Sample, field: str, i: int, act_max: int) -> Sample:
 
 
 def tamper_one(msg: Msg, field: str, i: int, act_max: int) -> FrameTamper:
-    seen = 0
+    """The ``VICTIM``-th frame of type ``msg`` gets one field changed (and a fresh CRC)."""
 
-    def rewrite(frame: Frame) -> Frame | None:
-        nonlocal seen
-        if frame.type != msg:
-            return None
-        seen += 1
-        if seen != VICTIM:
-            return None
-        sample = unpack_sample(frame.payload, N_IN, N_OUT)
-        return Frame(frame.type, frame.seq, pack_sample(changed(sample, field, i, act_max)))
+    def change(frame: Frame) -> Frame:
+        sample = changed(unpack_sample(frame.payload, N_IN, N_OUT), field, i, act_max)
+        return Frame(frame.type, frame.seq, pack_sample(sample))
 
-    return FrameTamper(rewrite)
+    return rewrite_some(msg, lambda k: k == VICTIM, change)
 
 
 @pytest.mark.parametrize(("field", "i"), FIELDS)
