@@ -163,6 +163,12 @@ class VirtualMicroPython:
         self.close()
 
     @property
+    def pid(self) -> int | None:
+        """The board process's id while it runs (a reset starts a new one)."""
+        proc = self._proc
+        return None if proc is None else proc.pid
+
+    @property
     def running(self) -> bool:
         """Whether a board process is alive right now (False between a reset's two)."""
         proc = self._proc

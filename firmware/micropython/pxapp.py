@@ -40,6 +40,7 @@ M_ERROR = const(0xE0)
 E_UNKNOWN = const(4)
 E_BAD_LENGTH = const(5)
 E_BAD_ARG = const(6)
+E_STORAGE = const(7)
 # CALIBRATE ops
 OP_DARK = const(0)
 OP_BRIGHT = const(1)
@@ -280,7 +281,10 @@ class App:
             self.sensor.read(dark if op == OP_DARK else bright)
         if not pxcal.is_valid(dark, bright):
             return self.error(seq, E_BAD_ARG, CALIBRATE)
-        pxcal.save(dark, bright, self.cal_path)
+        try:
+            pxcal.save(dark, bright, self.cal_path)
+        except OSError:  # a full or broken filesystem: say so, keep the old pair, keep serving
+            return self.error(seq, E_STORAGE, CALIBRATE)
         self._use_calibration(dark, bright, pxcal.SESSION)
         self._send_cal(seq)
 
