@@ -43,8 +43,8 @@ def render_report(model: Model, qm: QuantizedModel, optimize: str = "size") -> s
     for i, q in enumerate(qm.layers):
         lines.append(
             f"  layer {i}: {q.n_in:>2} -> {q.n_out:<2} {q.activation:<8} "
-            f"weights 2^-{q.weight_frac}, accumulator int{q.acc_bits} at 2^-{q.acc_frac} "
-            f"(|acc| <= {q.acc_bound}), output 2^-{q.out_frac}"
+            f"weights 2^{-q.weight_frac}, accumulator int{q.acc_bits} at 2^{-q.acc_frac} "
+            f"(|acc| <= {q.acc_bound}), output 2^{-q.out_frac}"
             + (", saturating" if q.saturates else "")
         )
     fid = fidelity(model, qm, dense_grid())

@@ -5,6 +5,7 @@
  *                              'X' x:act[4]                   -> out[N_OUT] cls:u8
  *                              'T' x:act[4]                   -> trace[TRACE_LEN] cls:u8
  *                              'Q' (or end of input)          -> stop
+ * Without a UART (ATtiny85) the bytes go through GPIOR1/GPIOR2 (codegen/targets/pipe_sim.c).
  * On AVR every inference is a GPIOR0-marked region (1 = start, 0 = end) so the
  * simulator counts its cycles. Backends: the generated model (default),
  * BASELINE (no model: the size reference) and EMLEARN (float, for comparison);
@@ -33,6 +34,31 @@ typedef pixelnet_act_t act_t;
 #include <avr/interrupt.h>
 #include <avr/sleep.h>
 
+#ifndef UDR0
+/* no UART (the ATtiny85): the simulator's byte pipe, codegen/targets/pipe_sim.c */
+static void io_init(void)
+{
+}
+
+static int16_t get_byte(void)
+{
+    return GPIOR1;
+}
+
+static void put_byte(uint8_t b)
+{
+    GPIOR2 = b;
+}
+
+static void stop(void)
+{
+    cli();
+    sleep_enable();
+    sleep_cpu();
+    for (;;) {
+    }
+}
+#else
 static void io_init(void)
 {
     UBRR0H = 0;
@@ -65,6 +91,7 @@ static void stop(void)
     for (;;) {
     }
 }
+#endif
 
 #define MARK(v) (GPIOR0 = (v))
 #else
