@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from pixelnet.errors import PixelnetError
 from pixelnet.trainer.lesson import lesson_model
@@ -10,7 +11,7 @@ from pixelnet.trainer.model_file import load_model
 
 from .quantize import FORMATS, quantize
 from .render import OPTIMIZE, TARGETS, render, write_files
-from .report import render_report
+from .report import analyse, failures, render_report, warnings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimize", choices=OPTIMIZE, default="size",
                    help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
     p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument("--min-agreement", type=float, metavar="PERCENT",
+                   help="exit 1 when the integer model picks the float model's class on "
+                   "fewer than PERCENT of the clean patterns (the files are still written)")
+    p.add_argument("--max-error", type=float, metavar="E",
+                   help="exit 1 when the largest error found exceeds E (output units)")
     p.set_defaults(handler=_generate)
 
 
@@ -37,7 +43,13 @@ def _generate(args: argparse.Namespace) -> int:
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
     paths = write_files(files, args.out)
-    print(render_report(model, qm, args.optimize))
+    analysis = analyse(model, qm)
+    print(render_report(model, qm, args.optimize, analysis))
     for path in paths:
         print(f"wrote {path}")
-    return 0
+    for line in warnings(analysis):
+        print(f"pixelnet generate: WARNING: {line}", file=sys.stderr)
+    missed = failures(analysis, args.min_agreement, args.max_error)
+    for line in missed:
+        print(f"pixelnet generate: FAIL: {line}", file=sys.stderr)
+    return 1 if missed else 0

@@ -274,7 +274,7 @@ def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarr
     wide = [o for o in options if o[1][4] <= ACC32_MAX]
     if not narrow and not wide:
         raise QuantizeError(
-            f"layer {index}: weights or biases too large for {f.name} "
+            f"layer {index} ({layer.activation}): weights or biases too large for {f.name} "
             "(no scale keeps the 32-bit accumulator from overflowing)"
         )
     weight_frac, (w_int, b_int, acc_lo, acc_hi, bound) = (narrow or wide)[0]
@@ -284,9 +284,11 @@ def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarr
     if act in ("tanh", "logistic"):
         shift = acc_frac - f.position_bits + (1 if act == "logistic" else 0)
         if not MIN_TABLE_SHIFT <= shift <= MAX_TABLE_SHIFT:
+            peak = float(np.max(np.abs(layer.weights)))
+            size = "large" if shift < MIN_TABLE_SHIFT else "small"
             raise QuantizeError(
-                f"layer {index}: the {act} input scale 2**-{acc_frac} is out of reach "
-                f"of the {f.name} table (activations or weights too extreme)"
+                f"layer {index} ({act}): weights too {size} for the {f.name} {act} table "
+                f"(largest |weight| {peak:.3g}); scale them nearer to 1"
             )
         out_frac = f.bits
         top = tanh_table(f.name)[-1]

@@ -115,7 +115,7 @@ def test_preprocessing_is_defined_for_every_calibration(fmt: str) -> None:
 def test_bad_inputs_get_clear_errors() -> None:
     qm = quantize(lesson_model(), "q7")
     with pytest.raises(CalibrationError, match=r"within 0\.\.65535"):
-        emulator.preprocess(qm, np.zeros((1, 4)), np.array([0, 0, 0, -1]), np.array([8, 99, 99, 99]))
+        emulator.preprocess(qm, np.zeros((1, 4)), np.array([0, 0, 0, -1]), np.array([8, 9, 9, 9]))
     with pytest.raises(QuantizeError, match="unknown number format"):
         quantize(lesson_model(), "q3")
     for bad in ("int", "9lives", "a-b", "", "x" * 30, "while"):
