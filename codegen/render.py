@@ -217,7 +217,9 @@ def _share_activations(fmt: Format, layers: list[CLayer], optimize: str,
     for layer in layers:
         if optimize == "size" and layer.style == "loop" and fmt.bits == 15:
             first.setdefault((layer.acc_type, *layer.act_body), layer.index)
-    owners = [first.get((layer.acc_type, *layer.act_body), layer.index) for layer in layers]
+    # a copy is called only after its definition: by its own layer and the ones after it
+    owners = [min(first.get((layer.acc_type, *layer.act_body), layer.index), layer.index)
+              for layer in layers]
     called = {owner for layer, owner in zip(layers, owners, strict=True) if layer.dense_call}
     return [replace(layer, act_index=owner,
                     act_shared=owners.count(layer.index) > 1 or layer.index in called,
