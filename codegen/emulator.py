@@ -22,6 +22,11 @@ Scales (chosen by ``quantize``, from the model alone)
     accumulator fits int16 (int8 where the bound is <= 127), else int32; q15
     uses int32. Relu and identity outputs take the smallest
     right shift (negative = left) that brings the bound within ``[-A, A]``.
+    Weights that are exact at some scale (powers of two, ternary) take that scale
+    first, then coarser ones if the accumulator needs them. A tanh/logistic layer
+    takes at most the weight bits that keep the table's right shift <= 31 (finer
+    bits would be shifted out); its left shift is at most 20 (``MIN_TABLE_SHIFT``:
+    any nonzero accumulator already reads the table's end there).
 
 Rounding and saturation
     Every narrowing rounds half away from zero on the magnitude:
