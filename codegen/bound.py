@@ -24,7 +24,7 @@ import numpy as np
 
 from pixelnet.trainer.model_file import Model
 
-from .emulator import _activate
+from .emulator import activate
 from .quantize import DIRECT_MAX, Format, QuantizedModel, QuantLayer
 
 MARGIN = 1e-9  # relative: the float64 rounding of the bound's own arithmetic
@@ -79,10 +79,10 @@ def activation_error(q: QuantLayer, fmt: Format) -> float:
         if not q.saturates:
             return rounding
         acc = np.array([-q.acc_bound, q.acc_bound], dtype=np.int64)  # the clamp's worst
-        got = _activate(acc, q.activation, q.shift, q.direct, q.table_frac, fmt.name)
+        got = activate(q, acc, fmt.name)
         want = _float_activation(q.activation, acc * 2.0**-q.acc_frac)
         return max(rounding, float(np.max(np.abs(got * 2.0**-q.out_frac - want))))
-    got = _activate(acc, q.activation, q.shift, q.direct, q.table_frac, fmt.name)
+    got = activate(q, acc, fmt.name)
     want = _float_activation(q.activation, acc * 2.0**-q.acc_frac)
     return float(np.max(np.abs(got * 2.0**-q.out_frac - want)))
 

@@ -203,6 +203,12 @@ def _activate(acc: np.ndarray, activation: str, shift: int, direct: bool, table_
     return np.where(acc < 0, -out, out)
 
 
+def activate(layer: QuantLayer, acc: np.ndarray, fmt: str) -> np.ndarray:
+    """The layer's integer activation of integer accumulators ``acc`` (any shape)."""
+    return _activate(np.asarray(acc, dtype=np.int64), layer.activation, layer.shift,
+                     layer.direct, layer.table_frac, fmt)
+
+
 @lru_cache(maxsize=64)  # up to 256 KiB each
 def _activation_lut(activation: str, shift: int, direct: bool, table_frac: int, fmt: str,
                     bound: int) -> np.ndarray:

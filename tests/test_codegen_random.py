@@ -41,7 +41,7 @@ from pixelnet.firmware.virtual_micropython import find_micropython
 from pixelnet.trainer.model_file import Model, save_model
 
 SEED = 20_240_611
-N_COMPILED = 8  # models drawn and compiled, each in both formats and both --optimize modes
+N_COMPILED = 5  # models drawn and compiled, each in both formats and both --optimize modes
 N_SHARE = 400  # models drawn and quantised to measure the share of the space accepted
 AVR_MEMORY = {"atmega328p": (32_768, 2_048), AVR_NO_MUL_MCU: (8_192, 512)}  # flash, RAM
 

@@ -35,29 +35,8 @@ typedef pixelnet_act_t act_t;
 #include <avr/sleep.h>
 
 #ifndef UDR0
-/* no UART (the ATtiny85): the simulator's byte pipe, codegen/targets/pipe_sim.c */
-static void io_init(void)
-{
-}
-
-static int16_t get_byte(void)
-{
-    return GPIOR1;
-}
-
-static void put_byte(uint8_t b)
-{
-    GPIOR2 = b;
-}
-
-static void stop(void)
-{
-    cli();
-    sleep_enable();
-    sleep_cpu();
-    for (;;) {
-    }
-}
+/* no UART (the ATtiny85): the simulator's byte pipe */
+#include "../../codegen/targets/avr_pipe.h"
 #else
 static void io_init(void)
 {

@@ -11,53 +11,35 @@
 #include <stdint.h>
 
 #ifdef __AVR__
-#include <avr/io.h>
-#include <avr/interrupt.h>
-#include <avr/sleep.h>
-
-static uint8_t get_byte(void)
-{
-    return GPIOR1;
-}
-
-static void put_byte(uint8_t b)
-{
-    GPIOR2 = b;
-}
-
-static void stop(void)
-{
-    cli();
-    sleep_enable();
-    sleep_cpu();
-    for (;;) {
-    }
-}
+#include "../../codegen/targets/avr_pipe.h"
 #else
 #include <stdio.h>
 #include <stdlib.h>
 
-static uint8_t get_byte(void)
+static void io_init(void)
+{
+}
+
+static int16_t get_byte(void)  /* the end of the input reads as 'Q', which stops */
 {
     const int c = getchar();
-    return c == EOF ? (uint8_t)'Q' : (uint8_t)c;
+    return (int16_t)(c == EOF ? 'Q' : c);
 }
 
 static void put_byte(uint8_t b)
 {
-    putchar(b);
+    (void)putchar(b);
 }
 
 static void stop(void)
 {
-    fflush(stdout);
-    exit(0);
+    exit(fflush(stdout) == 0 ? 0 : 1);
 }
 #endif
 
 static uint16_t get_u16(void)
 {
-    const uint16_t lo = get_byte();
+    const uint16_t lo = (uint16_t)get_byte();
     return (uint16_t)(lo | (uint16_t)((uint16_t)get_byte() << 8));
 }
 
@@ -93,10 +75,11 @@ static void get_u16s(uint16_t *v, uint8_t n)
 int main(void)
 {
     uint8_t model = 0;
+    io_init();
     for (;;) {
-        const uint8_t cmd = get_byte();
+        const uint8_t cmd = (uint8_t)get_byte();
         if (cmd == 'M') {
-            model = get_byte();
+            model = (uint8_t)get_byte();
         } else if (cmd == 'R' || cmd == 'X' || cmd == 'T') {
             RUN_MODEL(model, cmd);
         } else {
