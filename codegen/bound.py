@@ -24,10 +24,11 @@ import numpy as np
 
 from pixelnet.trainer.model_file import Model
 
-from .emulator import activate
+from . import emulator
 from .quantize import DIRECT_MAX, Format, QuantizedModel, QuantLayer
 
 MARGIN = 1e-9  # relative: the float64 rounding of the bound's own arithmetic
+CELL_SPLITS = 8  # per pixel: 4,096 cells, each bounded apart
 
 
 def _float_activation(name: str, z: np.ndarray) -> np.ndarray:
@@ -79,40 +80,55 @@ def activation_error(q: QuantLayer, fmt: Format) -> float:
         if not q.saturates:
             return rounding
         acc = np.array([-q.acc_bound, q.acc_bound], dtype=np.int64)  # the clamp's worst
-        got = activate(q, acc, fmt.name)
+        got = emulator.activate(q, acc, fmt.name)
         want = _float_activation(q.activation, acc * 2.0**-q.acc_frac)
         return max(rounding, float(np.max(np.abs(got * 2.0**-q.out_frac - want))))
-    got = activate(q, acc, fmt.name)
+    got = emulator.activate(q, acc, fmt.name)
     want = _float_activation(q.activation, acc * 2.0**-q.acc_frac)
     return float(np.max(np.abs(got * 2.0**-q.out_frac - want)))
 
 
 def _interval(w: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    low = np.minimum(w * lo[:, None], w * hi[:, None]).sum(axis=0) + b
-    high = np.maximum(w * lo[:, None], w * hi[:, None]).sum(axis=0) + b
-    return low, high
+    """Per cell [C, n_in] -> [C, n_out]: the exact interval of x @ w + b over the box."""
+    pos, neg = np.maximum(w, 0), np.minimum(w, 0)
+    return lo @ pos + hi @ neg + b, hi @ pos + lo @ neg + b
 
 
-def error_bound(model: Model, qm: QuantizedModel) -> np.ndarray:
+def _cells(n_inputs: int, splits: int) -> tuple[np.ndarray, np.ndarray]:
+    """The input box cut into ``splits`` per pixel: (lower corners, upper corners)."""
+    edges = np.linspace(-1.0, 1.0, splits + 1)
+    index = np.stack(np.meshgrid(*[np.arange(splits)] * n_inputs, indexing="ij"), -1)
+    index = index.reshape(-1, n_inputs)
+    return edges[index], edges[index + 1]
+
+
+def error_bound(model: Model, qm: QuantizedModel, splits: int = CELL_SPLITS) -> np.ndarray:
     """Per output: no input in [-1, 1]^4 gives a larger |dequantised integer output - float
-    output| (the integer model reading ``quantize_inputs`` of the same input)."""
+    output| (the integer model reading ``quantize_inputs`` of the same input).
+
+    The box is cut into ``splits``^4 cells and each is bounded apart (the largest is the
+    answer): within a small cell a tanh is either steep or flat, a relu on or off."""
     fmt = qm.format
     lsb_in = 2.0**-fmt.bits
-    lo, hi = -np.ones(qm.n_inputs), np.ones(qm.n_inputs)
-    err = np.full(qm.n_inputs, lsb_in)
-    mag = np.full(qm.n_inputs, fmt.act_max * lsb_in)
+    lo, hi = _cells(qm.n_inputs, splits)
+    int_lo, int_hi = emulator.quantize_inputs(qm, lo), emulator.quantize_inputs(qm, hi)
+    err = np.full(lo.shape, lsb_in)
     for layer, q in zip(model.layers, qm.layers, strict=True):
         w = layer.weights
         b = layer.biases if layer.biases is not None else np.zeros(layer.n_out)
         w_q = q.weights * 2.0**-q.weight_frac
         b_q = q.biases * 2.0**-q.acc_frac
+        mag = np.maximum(np.abs(int_lo), np.abs(int_hi)) * 2.0**-q.in_frac
         z_lo, z_hi = _interval(w, b, lo, hi)
-        d = np.abs(w_q - w).T @ mag + np.abs(w).T @ err + np.abs(b_q - b)
+        d = mag @ np.abs(w_q - w) + err @ np.abs(w) + np.abs(b_q - b)
         slope = _largest_slope(layer.activation, z_lo - d, z_hi + d)
         propagated = activation_error(q, fmt) + slope * d
         lo = _float_activation(layer.activation, z_lo)
         hi = _float_activation(layer.activation, z_hi)
-        out_lo, out_hi = q.out_lo * 2.0**-q.out_frac, q.out_hi * 2.0**-q.out_frac
+        # the integer layer is monotone too: its interval is its value at the ends
+        acc_lo, acc_hi = _interval(q.weights.astype(np.float64), q.biases, int_lo, int_hi)
+        int_lo = emulator.activate(q, acc_lo.astype(np.int64), qm.fmt)
+        int_hi = emulator.activate(q, acc_hi.astype(np.int64), qm.fmt)
+        out_lo, out_hi = int_lo * 2.0**-q.out_frac, int_hi * 2.0**-q.out_frac
         err = np.minimum(propagated, np.maximum(out_hi - lo, hi - out_lo)) * (1 + MARGIN)
-        mag = np.maximum(np.abs(out_lo), np.abs(out_hi))
-    return err
+    return err.max(axis=0)
