@@ -113,9 +113,15 @@ def _per_output(names: tuple[str, ...], values: list[float]) -> str:
     return ", ".join(f"{name} {v:.4g}" for name, v in zip(names, values, strict=True))
 
 
-def render_report(model: Model, qm: QuantizedModel, optimize: str = "size",
-                  analysis: Analysis | None = None) -> str:
-    """Human-readable report; one line per layer, then fidelity and memory."""
+def render_report(
+    model: Model, qm: QuantizedModel, optimize: str = "size", target: str = "arduino",
+    analysis: Analysis | None = None,
+) -> str:
+    """Human-readable report; one line per layer, then fidelity and, for C, memory.
+
+    The memory figures are those of the C tables (in AVR flash); a MicroPython module's
+    memory depends on the port and the board, so the report says nothing about it.
+    """
     a = analysis or analyse(model, qm)
     lines = [f"model {qm.model_hash}, format {qm.fmt} (activations int{qm.format_bits + 1})"]
     for i, q in enumerate(qm.layers):
@@ -134,6 +140,8 @@ def render_report(model: Model, qm: QuantizedModel, optimize: str = "size",
     )
     lines.append(f"  class agreement: {a.found.agreement:.4%} of those inputs, "
                  f"{a.clean_agree} of {a.clean_total} clean patterns")
+    if target == "micropython":
+        return "\n".join(lines)
     act = 1 if qm.format_bits == 7 else 2
     lines.append(
         f"memory: {flash_tables(qm, optimize)} B of tables in flash (plus code: "

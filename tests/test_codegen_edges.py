@@ -200,7 +200,7 @@ def test_a_poor_model_is_warned_about_and_thresholds_fail_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = save_model(_poor_model(), tmp_path / "poor.json")
-    base = ["generate", str(path), "--target", "c", "--out", str(tmp_path / "gen")]
+    base = ["generate", "--model", str(path), "--target", "c", "--out-dir", str(tmp_path / "gen")]
     assert main(base) == 0
     err = capsys.readouterr().err
     assert "WARNING: the integer model picks another class" in err
@@ -208,7 +208,7 @@ def test_a_poor_model_is_warned_about_and_thresholds_fail_it(
     assert "FAIL: clean-pattern agreement" in capsys.readouterr().err
     assert main([*base, "--max-error", "1e-6"]) == 1
     assert "exceeds --max-error" in capsys.readouterr().err
-    assert main(["generate", "--lesson", "--target", "c", "--out", str(tmp_path / "l"),
+    assert main(["generate", "--lesson", "--target", "c", "--out-dir", str(tmp_path / "l"),
                  "--min-agreement", "100", "--max-error", "0.1"]) == 0
     assert "WARNING" not in capsys.readouterr().err
 
@@ -218,7 +218,8 @@ def test_refusals_name_the_layer_in_plain_words(
 ) -> None:
     model = Model((Layer(EYE, np.full(4, 1e300), "identity"),))
     path = save_model(model, tmp_path / "huge.json")
-    assert main(["generate", str(path), "--target", "c", "--out", str(tmp_path / "g")]) == 2
+    assert main(["generate", "--model", str(path), "--target", "c",
+                 "--out-dir", str(tmp_path / "g")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "layer 0 (identity): weights or biases too large" in err
     assert "**" not in err and "--" not in err

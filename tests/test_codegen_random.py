@@ -94,8 +94,8 @@ def test_share_of_the_random_space_accepted_and_refusals_name_the_layer(
         path = tmp_path / f"refused{k}.json"
         save_model(model, path)
         capsys.readouterr()
-        code = main(["generate", str(path), "--target", "c", "--format", fmt,
-                     "--out", str(tmp_path / f"out{k}")])
+        code = main(["generate", "--model", str(path), "--target", "c", "--format", fmt,
+                     "--out-dir", str(tmp_path / f"out{k}")])
         err = capsys.readouterr().err.strip()
         assert code == 2, err
         assert len(err.splitlines()) == 1 and "error: layer " in err, err
