@@ -222,6 +222,8 @@ def _number_array(value: Any, where: str, ndim: int) -> np.ndarray:
         arr = np.asarray(checked, dtype=np.float64)
     except ValueError:  # ragged rows
         raise ModelFileError(f"{where}: rows have different lengths") from None
+    if arr.size == 0:
+        raise ModelFileError(f"{where}: empty (every layer needs at least one unit)")
     if arr.ndim != ndim:
         raise ModelFileError(f"{where}: expected {ndim}-D numbers, found {arr.ndim}-D")
     return arr
