@@ -44,5 +44,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     quietly .venv/bin/pip install -q --upgrade pip
     quietly .venv/bin/pip install -q -e '.[dev,bench]'
     touch "$stamp"
-    echo "setup: done; \`. .venv/bin/activate\` puts pixelnet on your PATH"
 fi
+
+# `pixelnet` in every new shell, as the README promises: a link to this checkout's command in
+# /usr/local/bin when we may write there (root), else in ~/.local/bin (on the PATH of Debian's
+# and Ubuntu's login shells once it exists). `. .venv/bin/activate` works too, shell by shell.
+if [ -w /usr/local/bin ]; then bindir=/usr/local/bin; else bindir="$HOME/.local/bin"; fi
+target="$PWD/.venv/bin/pixelnet"
+if [ "$(readlink "$bindir/pixelnet" 2>/dev/null)" != "$target" ]; then
+    mkdir -p "$bindir"
+    ln -sfn "$target" "$bindir/pixelnet"
+    echo "setup: linked $bindir/pixelnet -> $target"
+fi
+case ":$PATH:" in
+    *":$bindir:"*) ;;
+    *) echo "setup: $bindir is not on this shell's PATH yet: log in again, or run $target" ;;
+esac
