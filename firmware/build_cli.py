@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import Model, load_model
 
-BOARDS = ("uno", "micropython")
+BOARDS = ("uno", "micropython", "cortex-m3")
 DEFAULT_OUT = Path("build")
 UNO_FLASH_BYTES = 32_256  # 32 KB minus the 512-byte Optiboot bootloader
 UNO_RAM_BYTES = 2048
@@ -44,6 +45,8 @@ def _model(args: argparse.Namespace) -> Model | None:
 def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
     out = Path(args.out) / args.board
+    if args.board == "cortex-m3":
+        return _build_cortex(args, out)
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
@@ -63,12 +66,30 @@ def _build(args: argparse.Namespace) -> Path:
     return files
 
 
+def _build_cortex(args: argparse.Namespace, out: Path) -> Path:
+    from pixelnet.firmware.build_cortex import CORTEX_BOARDS, build_cortex
+
+    result = build_cortex(_model(args), args.fmt, out, board=args.board, prefix=args.prefix)
+    board = CORTEX_BOARDS[args.board]
+    print(f"firmware: {result.bin}  (ELF for QEMU: {result.elf})")
+    print(f"flash:    {result.flash_bytes} of {board.flash_bytes} bytes "
+          f"({100 * result.flash_bytes / board.flash_bytes:.1f}%)")
+    print(f"RAM:      {result.ram_bytes} of {board.ram_bytes} bytes "
+          f"({100 * result.ram_bytes / board.ram_bytes:.1f}%) before the stack")
+    return result.bin
+
+
 def run_build(args: argparse.Namespace) -> int:
     _build(args)
     return 0
 
 
 def run_flash(args: argparse.Namespace) -> int:
+    if args.board == "cortex-m3":
+        raise PixelnetError(
+            "cortex-m3 is a virtual board (QEMU's LM3S6965): run it with `pixelnet sim --board "
+            "cortex-m3`; for a real Cortex-M board see firmware/README.md"
+        )
     if args.board == "uno":
         from pixelnet.firmware.flash import check_flash_tools, flash_uno
 

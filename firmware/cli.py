@@ -67,6 +67,10 @@ def _firmware(args: argparse.Namespace) -> Path:
 
     model = default_model() if args.model is None else load_model(args.model)
     out = args.build_dir / args.board
+    if args.board == "cortex-m3":
+        from pixelnet.firmware.build_cortex import build_cortex
+
+        return build_cortex(model, args.fmt, out).elf
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 

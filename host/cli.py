@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_calibrate)
 
     p = sub.add_parser("demo", help="train, build, run a virtual board and verify it end to end")
-    p.add_argument("--board", choices=("uno", "micropython"), default="uno")
+    p.add_argument("--board", choices=("uno", "micropython", "cortex-m3"), default="uno")
     p.add_argument("--port", help="use (and flash) a real board on this port instead")
     p.add_argument("--build-dir", type=Path, default=Path("build/demo"))
     p.set_defaults(handler=run_demo)

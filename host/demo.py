@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import Model, save_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
@@ -46,7 +47,7 @@ class DemoResult:
 def run_demo(
     board: str, port: str | None, build_dir: Path, say: Callable[[str], None] = print
 ) -> DemoResult:
-    """Run the demo (see the module docstring); ``board`` is "uno" or "micropython"."""
+    """Run the demo (see the module docstring); ``board`` is "uno", "micropython" or "cortex-m3"."""
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     say("[1/5] training the four-pixel network")
@@ -112,6 +113,10 @@ def _draw(model: Model, path: Path) -> Path:
 
 
 def _build(board: str, model: Model, build_dir: Path) -> Path:
+    if board == "cortex-m3":
+        from pixelnet.firmware.build_cortex import build_cortex
+
+        return build_cortex(model, DEMO_FORMAT, build_dir / board).elf
     if board == "uno":
         from pixelnet.firmware.build import build_uno
 
@@ -130,6 +135,8 @@ def _start_virtual(board: str, firmware: Path, build_dir: Path) -> Any:
 
 
 def _flash(board: str, firmware: Path, port: str) -> None:
+    if board == "cortex-m3":
+        raise PixelnetError("cortex-m3 is a virtual board: run the demo without --port")
     if board == "uno":
         from pixelnet.firmware.flash import flash_uno
 

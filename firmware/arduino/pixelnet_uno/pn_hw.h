@@ -16,6 +16,9 @@ uint32_t pn_hw_micros(void);                           /* wrapping microsecond c
 void pn_hw_store_read(uint8_t *buf, uint8_t n);        /* the calibration record (EEPROM) */
 void pn_hw_store_write(const uint8_t *buf, uint8_t n);
 void pn_hw_restart(void);                              /* never returns on a real board */
+#ifdef PN_HW_MARKS_INFERENCE
+void pn_hw_mark_inference(uint8_t on);                 /* 1 before an inference, 0 after */
+#endif
 
 #ifdef __cplusplus
 }
