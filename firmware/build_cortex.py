@@ -59,8 +59,8 @@ CORTEX_BOARDS = {
         cpu_flags=("-mcpu=cortex-m3", "-mthumb"), flash_bytes=256 * 1024, ram_bytes=64 * 1024,
     ),
 }
-# Both the portable core and the hooks: the hooks define pn_hw_mark_inference, and
-# pn_app.c calls it around every inference (the virtual board times it).
+# The portable core, compiled as for the Uno; PN_HW_MARKS_INFERENCE makes it call the
+# hooks' pn_hw_mark_inference around every inference (the virtual board times it).
 CORE_SOURCES = ("pn_app.c", "pn_frame.c")
 SHARED_SOURCES = ("startup.c", "pn_semihost.c")
 OUR_FLAGS = ("-std=gnu11", "-Os", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra",
@@ -97,13 +97,21 @@ def _compiler_command(compiler: str, board: CortexBoard) -> list[str]:
     raise PixelnetError(f"unknown compiler {compiler!r}; choose one of {', '.join(COMPILERS)}")
 
 
-def board_sources(board: CortexBoard, model_dir: Path) -> list[Path]:
-    """Every C file of the firmware: core, start-up, semihosting, hooks, generated model."""
+def hand_written_sources(board: CortexBoard) -> list[Path]:
+    """The firmware's own C files: the portable core, start-up, semihosting, the hooks."""
     return [
         *(SKETCH_SOURCE / name for name in CORE_SOURCES),
         *(CORTEX_SOURCE / name for name in (*SHARED_SOURCES, board.hooks)),
-        *sorted(model_dir.glob("*.c")),
     ]
+
+
+def compile_command(compiler: str, board: CortexBoard, model_dir: Path,
+                    prefix: str = "pixelnet") -> list[str]:
+    """The compiler and every flag for one firmware source (add ``-c SOURCE -o OBJ``)."""
+    return [*_compiler_command(compiler, board), *OUR_FLAGS,
+            *sketch_defines(prefix, firmware_version()),
+            f'-DPN_BOARD_NAME="{board.reported_name}"', f"-I{model_dir}", f"-I{SKETCH_SOURCE}",
+            f"-I{CORTEX_SOURCE}"]
 
 
 def build_cortex(
@@ -123,21 +131,18 @@ def build_cortex(
     if board not in CORTEX_BOARDS:
         raise PixelnetError(f"unknown board {board!r}; choose one of {', '.join(CORTEX_BOARDS)}")
     spec = CORTEX_BOARDS[board]
-    cc = _compiler_command(compiler, spec)
     build_dir = Path(build_dir)
     model_dir = build_dir / "src"
     if model_dir.exists():
         shutil.rmtree(model_dir)
     generate(model or default_model(), target="c", fmt=fmt, out_dir=model_dir, prefix=prefix)
-    flags = [*OUR_FLAGS, *sketch_defines(prefix, firmware_version()),
-             f'-DPN_BOARD_NAME="{spec.reported_name}"', f"-I{model_dir}", f"-I{SKETCH_SOURCE}",
-             f"-I{CORTEX_SOURCE}"]
+    command = compile_command(compiler, spec, model_dir, prefix)
     obj_dir = build_dir / f"obj-{compiler}"
     obj_dir.mkdir(parents=True, exist_ok=True)
     objects = []
-    for source in board_sources(spec, model_dir):
+    for source in [*hand_written_sources(spec), *sorted(model_dir.glob("*.c"))]:
         obj = obj_dir / f"{source.name}.o"
-        _run([*cc, *flags, "-c", str(source), "-o", str(obj)])
+        _run([*command, "-c", str(source), "-o", str(obj)])
         objects.append(str(obj))
     stem = f"pixelnet_{board.replace('-', '_')}" + ("" if compiler == "gcc" else f"_{compiler}")
     elf, binary = build_dir / f"{stem}.elf", build_dir / f"{stem}.bin"

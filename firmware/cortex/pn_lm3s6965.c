@@ -13,6 +13,8 @@
  * - Calibration store: QEMU models the flash as ROM, so the record lives in a host file
  *   through semihosting (QEMU's working directory, CAL_FILE). A real board writes a flash
  *   page (or its EEPROM) here instead.
+ * - Inference timing (pn_hw_mark_inference): the 20 ns ticks an inference took go out on
+ *   the sensor line; under QEMU's -icount they count instructions (SCENE.md).
  * - Watchdog: reset after two 2 s time-outs without a feed; RESET restarts through
  *   SYSRESETREQ.
  * - Idle: the core sleeps (WFI) when nothing came in and nothing went out, so a virtual
@@ -125,6 +127,19 @@ static inline void irq_on(void)
     __asm__ volatile("cpsie i" ::: "memory");
 }
 
+/* Interrupts off; returns whether they were on before (PRIMASK), for irq_restore. */
+static inline uint32_t irq_save(void)
+{
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask) : : "memory");
+    return primask;
+}
+
+static inline void irq_restore(uint32_t primask)
+{
+    __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory");
+}
+
 void pn_systick_handler(void)
 {
     ms_count++;
@@ -145,17 +160,16 @@ void pn_uart0_handler(void)
 
 /* Whole milliseconds since start-up, and the 20 ns ticks of the current one. A SysTick
  * wrap whose interrupt is still pending belongs to the count already: the counter has
- * restarted from the top. */
+ * restarted from the top. Without a branch, so a timed region runs the same instructions
+ * whether or not the counter wrapped inside it. */
 static uint32_t clock_read(uint32_t *ticks)
 {
-    uint32_t ms, left;
-    irq_off();
+    uint32_t ms, left, pending, primask = irq_save();
     ms = ms_count;
     left = SYST_CVR;
-    if ((SCB_ICSR & ICSR_PENDSTSET) && left > TICKS_PER_MS / 2u) {
-        ms++;
-    }
-    irq_on();
+    pending = (SCB_ICSR & ICSR_PENDSTSET) ? 1u : 0u;
+    ms += pending & (uint32_t)(left > TICKS_PER_MS / 2u);
+    irq_restore(primask);
     *ticks = TICKS_PER_MS - 1u - left;
     return ms;
 }
@@ -222,15 +236,19 @@ uint16_t pn_hw_adc(uint8_t pixel)
     return (uint16_t)(low | ((uint16_t)uart_get(UART1_BASE) << 8));
 }
 
+/* Interrupts wait while an inference runs (at most tens of microseconds, far less than
+ * the receive FIFO's 16 bytes last), so its time is its own: the same input, the same count. */
 void pn_hw_mark_inference(uint8_t on)
 {
-    uint32_t ticks = ticks_now();
+    uint32_t ticks;
     uint8_t i;
     if (on) {
-        mark_start = ticks;
+        irq_off();
+        mark_start = ticks_now();
         return;
     }
-    ticks -= mark_start;
+    ticks = ticks_now() - mark_start;
+    irq_on();
     uart_put(UART1_BASE, SENSOR_MARK_REPORT);
     for (i = 0; i < 4; i++) {
         uart_put(UART1_BASE, (uint8_t)(ticks >> (8u * i)));

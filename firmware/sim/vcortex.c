@@ -152,6 +152,8 @@ static void exec_qemu(const vcortex_t *v, int host, int sensor)
 	argv[n++] = "-nodefaults";
 	argv[n++] = "-display";
 	argv[n++] = "none";
+	argv[n++] = "-nic";
+	argv[n++] = "none";
 	argv[n++] = "-chardev";
 	argv[n++] = "socket,id=host,fd=3";
 	argv[n++] = "-serial";
