@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 F_CPU_MHZ = 16  # the Uno's clock: cycles / 16 = µs
-SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython")
+SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython", "cortex")
 
 # The issue's targets. Cycles and bytes are deterministic (simavr, avr-size), so the
 # tests assert them too; wall-clock targets are reported, never asserted.
@@ -386,3 +386,34 @@ def micropython_rows(raw: dict[str, Any]) -> list[Row]:
                 else f"The same for the {fmt} module."))
         for i, (fmt, rates) in enumerate(raw["micropython"].items())
     ]
+
+
+def cortex_rows(raw: dict[str, Any]) -> list[Row]:
+    """The same firmware on a Cortex-M3 (LM3S6965 in QEMU): sizes and instructions."""
+    rows = []
+    for fmt, numbers in raw["formats"].items():
+        count = numbers["instructions_per_inference"]
+        rows += [
+            Row(id=f"cortex.{fmt}.flash", section="cortex",
+                measure=f"Cortex-M3 firmware, {fmt}: flash", unit="bytes",
+                pixelnet=numbers["flash_bytes"],
+                explanation=(
+                    f"Flash of the complete Cortex-M3 firmware (model: {raw['model']}, {fmt}; "
+                    "protocol, calibration, start-up and hooks included), as "
+                    "arm-none-eabi-size reports it.")),
+            Row(id=f"cortex.{fmt}.static_ram", section="cortex",
+                measure=f"Cortex-M3 firmware, {fmt}: static RAM", unit="bytes",
+                pixelnet=numbers["static_ram_bytes"],
+                explanation="Static RAM (data + bss) of the same firmware, from "
+                            "arm-none-eabi-size."),
+            Row(id=f"cortex.{fmt}.instructions", section="cortex",
+                measure=f"Cortex-M3 inference, {fmt}: instructions", unit="instructions",
+                pixelnet=round(count["mean"], 1),
+                explanation=(
+                    f"Instructions per inference on the virtual Cortex-M3, counted by QEMU's "
+                    f"-icount (min {count['min']}, max {count['max']}, timing marks "
+                    "included). QEMU counts instructions, not cycles: a real Cortex-M3 "
+                    "takes more cycles than instructions.")),
+        ]
+    return rows
+
