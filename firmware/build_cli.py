@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 
 from pixelnet.errors import PixelnetError
+from pixelnet.firmware.build_cortex import CORTEX_BOARDS
 from pixelnet.trainer.model_file import Model, load_model
 
-BOARDS = ("uno", "micropython", "cortex-m3")
+BOARDS = ("uno", "micropython", *CORTEX_BOARDS)
 DEFAULT_OUT = Path("build")
 UNO_FLASH_BYTES = 32_256  # 32 KB minus the 512-byte Optiboot bootloader
 UNO_RAM_BYTES = 2048
@@ -45,7 +46,7 @@ def _model(args: argparse.Namespace) -> Model | None:
 def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
     out = Path(args.out) / args.board
-    if args.board == "cortex-m3":
+    if args.board in CORTEX_BOARDS:
         return _build_cortex(args, out)
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
@@ -67,7 +68,7 @@ def _build(args: argparse.Namespace) -> Path:
 
 
 def _build_cortex(args: argparse.Namespace, out: Path) -> Path:
-    from pixelnet.firmware.build_cortex import CORTEX_BOARDS, build_cortex
+    from pixelnet.firmware.build_cortex import build_cortex
 
     result = build_cortex(_model(args), args.fmt, out, board=args.board, prefix=args.prefix)
     board = CORTEX_BOARDS[args.board]
@@ -85,10 +86,11 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_flash(args: argparse.Namespace) -> int:
-    if args.board == "cortex-m3":
+    if args.board in CORTEX_BOARDS:
         raise PixelnetError(
-            "cortex-m3 is a virtual board (QEMU's LM3S6965): run it with `pixelnet sim --board "
-            "cortex-m3`; for a real Cortex-M board see firmware/README.md"
+            f"pixelnet cannot flash {args.board}: `pixelnet build` writes the .bin, and the "
+            "chip's own tool (OpenOCD, st-flash, picotool …) flashes it; the virtual board: "
+            "`pixelnet sim --board cortex-m3` (firmware/README.md)"
         )
     if args.board == "uno":
         from pixelnet.firmware.flash import check_flash_tools, flash_uno
