@@ -34,7 +34,7 @@ from pixelnet.trainer.patterns import SCENES
 from .scene import scene_lines
 
 SIM_DIR = Path(__file__).resolve().parent / "sim"
-HARNESS_SOURCES = ("vuno.c", "scene.c", "scene.h")
+HARNESS_SOURCES = ("vuno.c", "scene.c", "scene.h", "harness.c", "harness.h")
 HARNESS_CFLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror")
 HARNESS_LIBS = ("-lelf", "-lutil", "-lm")
 DEFAULT_BUILD_DIR = Path("build")

@@ -31,7 +31,7 @@ from .virtual import (
 )
 
 HARNESS = "vcortex"
-HARNESS_SOURCES = ("vcortex.c", "scene.c", "scene.h")
+HARNESS_SOURCES = ("vcortex.c", "scene.c", "scene.h", "harness.c", "harness.h")
 HARNESS_LOG = "vcortex.log"
 # 2**7 ns per instruction against the firmware's 20 ns timer tick: 6.4 ticks per
 # instruction, so a timed region converts back to a whole number of instructions.

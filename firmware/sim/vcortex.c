@@ -10,18 +10,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pty.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "scene.h"
 
 #define MACHINE "lm3s6965evb"
@@ -31,7 +29,6 @@
 #define TO_BOARD_MAX 4096        /* host bytes held while QEMU's UART is full */
 #define TO_HOST_MAX (1u << 20)   /* board bytes held while the host does not read */
 #define IDLE_POLL_MS 20          /* how often a port nobody has open is checked */
-#define CONTROL_LINE_MAX 256
 #define MAX_CONTROL_ARGS 16
 #define SENSOR_MARK_REPORT 0x10  /* followed by 4 bytes: ticks of one inference, LE */
 
@@ -53,9 +50,8 @@ typedef struct {
 	uint8_t mark[5];
 	size_t mark_len;         /* bytes of a MARK_REPORT received so far, 0 when none */
 	uint64_t marks, last, min, max;
-	char control[CONTROL_LINE_MAX + 1];
-	size_t control_len;
-	int control_overlong, quit;
+	control_reader_t control;
+	int quit;
 } vcortex_t;
 
 static volatile sig_atomic_t stop_signal;
@@ -65,30 +61,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("vcortex: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(EXIT_USAGE);
-}
-
-static void say(const char *line)
-{
-	size_t left = strlen(line);
-	while (left) {
-		ssize_t n = write(STDOUT_FILENO, line, left);
-		if (n < 0 && errno != EINTR)
-			return;
-		if (n > 0) {
-			line += n;
-			left -= (size_t)n;
-		}
-	}
-}
+const char *harness_name = "vcortex";
 
 /* ---- byte queues ---- */
 
@@ -96,7 +69,7 @@ static void queue_init(queue_t *q, size_t cap)
 {
 	q->bytes = malloc(cap);
 	if (!q->bytes)
-		die("out of memory");
+		harness_die("out of memory");
 	q->len = 0;
 	q->cap = cap;
 }
@@ -181,10 +154,10 @@ static void start_qemu(vcortex_t *v)
 {
 	int host[2], sensor[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, host) || socketpair(AF_UNIX, SOCK_STREAM, 0, sensor))
-		die("socketpair: %s", strerror(errno));
+		harness_die("socketpair: %s", strerror(errno));
 	pid_t pid = fork();
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		harness_die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(host[0]);
 		close(sensor[0]);
@@ -278,97 +251,31 @@ static void format_instructions(const vcortex_t *v, char *out, size_t size)
 #undef INSTRUCTIONS
 }
 
-/* Cuts a command line into its verb (returned) and its arguments, blanks trimmed. */
-static char *split_command(char *line, char **args)
-{
-	char *verb = line + strspn(line, " \t");
-	char *rest = verb + strcspn(verb, " \t");
-	if (*rest)
-		*rest++ = '\0';
-	rest += strspn(rest, " \t");
-	size_t len = strlen(rest);
-	while (len && strchr(" \t\r", rest[len - 1]))
-		rest[--len] = '\0';
-	*args = rest;
-	return verb;
-}
-
 /* Runs one command; NULL or an error message. `reply` may receive a longer ok line. */
-static const char *run_command(vcortex_t *v, char *line, char *reply, size_t size)
+static const char *run_command(void *ctx, char *line, char *reply, size_t size)
 {
-	char *args, *verb = split_command(line, &args);
-	if (strcmp(verb, "reset") == 0) {
-		hard_reset(v);
-		return NULL;
-	}
-	if (strcmp(verb, "quit") == 0) {
-		v->quit = 1;
-		return NULL;
-	}
+	vcortex_t *v = ctx;
+	char *args, *verb = harness_split_command(line, &args);
 	if (strcmp(verb, "instructions") == 0) {
 		if (v->icount_shift < 0)
 			return "instruction counts need a board started with --icount";
 		format_instructions(v, reply, size);
 		return NULL;
 	}
+	if (strcmp(verb, "reset") == 0) {
+		hard_reset(v);
+		return NULL;
+	}
 	return scene_command(&v->scene, verb, args);
-}
-
-static void answer_control_line(vcortex_t *v, char *line)
-{
-	char reply[CONTROL_LINE_MAX + 64] = "ok";
-	const char *error = run_command(v, line, reply, sizeof(reply));
-	if (error)
-		snprintf(reply, sizeof(reply), "error: %s", error);
-	strcat(reply, "\n");
-	say(reply);
 }
 
 static void read_control(vcortex_t *v)
 {
-	char buf[1024];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		v->quit = 1; /* whoever started us is gone */
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] != '\n') {
-			if (v->control_len < CONTROL_LINE_MAX)
-				v->control[v->control_len++] = buf[i];
-			else
-				v->control_overlong = 1;
-			continue;
-		}
-		v->control[v->control_len] = '\0';
-		if (v->control_overlong)
-			say("error: line too long\n");
-		else
-			answer_control_line(v, v->control);
-		v->control_len = 0;
-		v->control_overlong = 0;
-	}
+	if (!harness_read_control(&v->control, STDIN_FILENO, STDOUT_FILENO, run_command, v))
+		v->quit = 1; /* asked to, or whoever started us is gone */
 }
 
 /* ---- the host's pseudo-terminal ---- */
-
-static void open_pty(vcortex_t *v)
-{
-	int slave;
-	char name[256], line[300];
-	struct termios tio;
-	if (openpty(&v->master_fd, &slave, name, NULL, NULL) != 0)
-		die("openpty: %s", strerror(errno));
-	/* raw from the start: no echo, no CR/LF translation before the host configures it */
-	tcgetattr(slave, &tio);
-	cfmakeraw(&tio);
-	cfsetspeed(&tio, B115200);
-	tcsetattr(slave, TCSANOW, &tio);
-	close(slave); /* the master now reports POLLHUP until a host opens the port */
-	nonblocking_cloexec(v->master_fd);
-	snprintf(line, sizeof(line), "port %s\n", name);
-	say(line);
-}
 
 /* A pty nobody has open drops what the board sends, like an unplugged USB-serial chip. */
 static void check_host(vcortex_t *v)
@@ -405,7 +312,7 @@ static int run(vcortex_t *v)
 		if (poll(fds, N_FDS, v->host_connected ? -1 : IDLE_POLL_MS) < 0) {
 			if (errno == EINTR)
 				continue;
-			die("poll: %s", strerror(errno));
+			harness_die("poll: %s", strerror(errno));
 		}
 		if (fds[FD_CONTROL].revents)
 			read_control(v);
@@ -439,7 +346,8 @@ static int run(vcortex_t *v)
 
 static void usage(void)
 {
-	die("usage: vcortex --qemu QEMU --state DIR [--icount SHIFT] [-c COMMAND]... FIRMWARE.elf");
+	harness_die("usage: vcortex --qemu QEMU --state DIR [--icount SHIFT] [-c COMMAND]... "
+	            "FIRMWARE.elf");
 }
 
 int main(int argc, char **argv)
@@ -469,16 +377,16 @@ int main(int argc, char **argv)
 		usage();
 	char *firmware = realpath(v.firmware, NULL);
 	if (!firmware)
-		die("%s: %s", v.firmware, strerror(errno));
+		harness_die("%s: %s", v.firmware, strerror(errno));
 	v.firmware = firmware;
 	for (int i = 0; i < n_commands; i++) {
 		/* scene commands only: the board is not running yet */
 		char line[CONTROL_LINE_MAX + 1], *args;
 		snprintf(line, sizeof(line), "%s", commands[i]);
-		char *verb = split_command(line, &args);
+		char *verb = harness_split_command(line, &args);
 		const char *error = scene_command(&v.scene, verb, args);
 		if (error)
-			die("-c %s: %s", commands[i], error);
+			harness_die("-c %s: %s", commands[i], error);
 	}
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
@@ -488,7 +396,7 @@ int main(int argc, char **argv)
 	queue_init(&v.to_board, TO_BOARD_MAX);
 	queue_init(&v.to_host, TO_HOST_MAX);
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-	open_pty(&v);
+	v.master_fd = harness_open_pty(STDOUT_FILENO);
 	start_qemu(&v);
 	int status = run(&v);
 	stop_qemu(&v);
