@@ -13,6 +13,7 @@ pixelnet / peer for rates — so every ratio above 1 favours pixelnet.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -391,23 +392,24 @@ def micropython_rows(raw: dict[str, Any]) -> list[Row]:
 def cortex_rows(raw: dict[str, Any]) -> list[Row]:
     """The same firmware on a Cortex-M3 (LM3S6965 in QEMU): sizes and instructions."""
     rows = []
-    for fmt, numbers in raw["formats"].items():
+    for (net, formats), fmt in itertools.product(raw["nets"].items(), ("q7", "q15")):
+        numbers = formats[fmt]
         count = numbers["instructions_per_inference"]
         rows += [
-            Row(id=f"cortex.{fmt}.flash", section="cortex",
-                measure=f"Cortex-M3 firmware, {fmt}: flash", unit="bytes",
+            Row(id=f"cortex.{net}.{fmt}.flash", section="cortex",
+                measure=f"Cortex-M3 firmware, {net} {fmt}: flash", unit="bytes",
                 pixelnet=numbers["flash_bytes"],
                 explanation=(
-                    f"Flash of the complete Cortex-M3 firmware (model: {raw['model']}, {fmt}; "
-                    "protocol, calibration, start-up and hooks included), as "
+                    f"Flash of the complete Cortex-M3 firmware with the {net} network in {fmt} "
+                    "(protocol, calibration, start-up and hooks included), as "
                     "arm-none-eabi-size reports it.")),
-            Row(id=f"cortex.{fmt}.static_ram", section="cortex",
-                measure=f"Cortex-M3 firmware, {fmt}: static RAM", unit="bytes",
+            Row(id=f"cortex.{net}.{fmt}.static_ram", section="cortex",
+                measure=f"Cortex-M3 firmware, {net} {fmt}: static RAM", unit="bytes",
                 pixelnet=numbers["static_ram_bytes"],
                 explanation="Static RAM (data + bss) of the same firmware, from "
                             "arm-none-eabi-size."),
-            Row(id=f"cortex.{fmt}.instructions", section="cortex",
-                measure=f"Cortex-M3 inference, {fmt}: instructions", unit="instructions",
+            Row(id=f"cortex.{net}.{fmt}.instructions", section="cortex",
+                measure=f"Cortex-M3 inference, {net} {fmt}: instructions", unit="instructions",
                 pixelnet=round(count["mean"], 1),
                 explanation=(
                     f"Instructions per inference on the virtual Cortex-M3, counted by QEMU's "
@@ -416,4 +418,3 @@ def cortex_rows(raw: dict[str, Any]) -> list[Row]:
                     "takes more cycles than instructions.")),
         ]
     return rows
-

@@ -28,7 +28,7 @@ EVERY_ROW = {
     "firmware.stream_simulated",
     "serial.live_verified", "serial.host_offline",
     "micropython.q7", "micropython.q15",
-    *(f"cortex.{fmt}.{what}" for fmt in ("q7", "q15")
+    *(f"cortex.{net}.{fmt}.{what}" for net in ("default", "lesson") for fmt in ("q7", "q15")
       for what in ("flash", "static_ram", "instructions")),
 }
 # `--optimize speed` builds: the default network's differ from its size builds, so they are
