@@ -18,7 +18,7 @@
  * - Watchdog: reset after two 2 s time-outs without a feed; RESET restarts through
  *   SYSRESETREQ.
  * - Idle: the core sleeps (WFI) when nothing came in and nothing went out, so a virtual
- *   board that waits costs no host CPU; SysTick wakes it every millisecond.
+ *   board that waits costs little host CPU; SysTick wakes it every millisecond.
  */
 #include <stdint.h>
 
