@@ -23,6 +23,7 @@ from pixelnet.firmware.build_cortex import (
 )
 from pixelnet.firmware.virtual import SimulationError, start_virtual_board
 from pixelnet.firmware.virtual_cortex import BENCH_ICOUNT_SHIFT, VirtualCortex
+from pixelnet.host.client import BoardClient, BoardTimeout
 from pixelnet.host.compare import Reference
 from pixelnet.host.connect import check_handshake, connect
 from pixelnet.host.messages import CalOp
@@ -38,6 +39,7 @@ LIVE_PER_SCENE = 25
 NOISY_SCENES = ("vertical_left", "diagonal_anti")
 INJECTED = 10_000
 GONE_TIMEOUT = 10.0
+WATCHDOG_TIMEOUT = 30.0  # s: the watchdog bites after 4 s; room for a loaded machine
 
 
 def mixed_model() -> Model:
@@ -252,3 +254,17 @@ def test_pixelnet_flash_refuses_the_cortex_with_a_reason(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "cannot flash cortex-m3" in err and "firmware/README.md" in err
     assert not (tmp_path / "cortex-m3").exists()
+
+
+def test_the_watchdog_restarts_a_board_whose_sensor_line_is_cut(builds, sim_dir, tmp_path):
+    with _start(builds["q7"].elf, tmp_path, sim_dir, scene="vertical_left") as board, \
+            BoardClient.open(board.port, retries=0) as client:
+        client.info()
+        assert board.control("sensor off") == "ok"
+        with pytest.raises(BoardTimeout):
+            client.sample()
+        boot = client.wait_for_boot(WATCHDOG_TIMEOUT)
+        assert boot is not None and boot.boot
+        assert board.control("sensor on") == "ok"
+        assert list(client.sample().adc) == expected_counts("vertical_left")
+        assert board.control("sensor sideways") == "error: sensor needs on or off"

@@ -228,9 +228,13 @@ uint8_t pn_hw_tx_room(void)
     return (uint8_t)((tx_tail - tx_head - 1u) & RING_MASK);
 }
 
+/* Stale bytes (an answer that came after a restart) are dropped before each request. */
 uint16_t pn_hw_adc(uint8_t pixel)
 {
     uint8_t low;
+    while (!(REG(UART1_BASE + UART_FR) & FR_RXFE)) {
+        (void)REG(UART1_BASE + UART_DR);
+    }
     uart_put(UART1_BASE, pixel);
     low = uart_get(UART1_BASE);
     return (uint16_t)(low | ((uint16_t)uart_get(UART1_BASE) << 8));

@@ -47,6 +47,7 @@ typedef struct {
 	int master_fd, host_connected;
 	queue_t to_board, to_host;
 	scene_t scene;
+	int sensor_cut;          /* `sensor off`: the line drops everything, as a cut wire */
 	uint8_t mark[5];
 	size_t mark_len;         /* bytes of a MARK_REPORT received so far, 0 when none */
 	uint64_t marks, last, min, max;
@@ -219,7 +220,7 @@ static int service_sensor(vcortex_t *v)
 	ssize_t n = read(v->sensor_fd, buf, sizeof(buf));
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 		return 0;
-	for (ssize_t i = 0; i < n; i++) {
+	for (ssize_t i = 0; i < n && !v->sensor_cut; i++) {
 		uint8_t byte = buf[i];
 		if (v->mark_len) {
 			v->mark[v->mark_len++] = byte;
@@ -264,6 +265,13 @@ static const char *run_command(void *ctx, char *line, char *reply, size_t size)
 	}
 	if (strcmp(verb, "reset") == 0) {
 		hard_reset(v);
+		return NULL;
+	}
+	if (strcmp(verb, "sensor") == 0) {
+		if (strcmp(args, "off") != 0 && strcmp(args, "on") != 0)
+			return "sensor needs on or off";
+		v->sensor_cut = args[1] == 'f';
+		v->mark_len = 0;
 		return NULL;
 	}
 	return scene_command(&v->scene, verb, args);
