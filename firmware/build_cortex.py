@@ -46,6 +46,7 @@ class CortexBoard:
     """A Cortex-M board: its hooks file, the name it reports in INFO, its CPU flags."""
 
     name: str  # the --board name
+    description: str  # for --board's help
     hooks: str  # file in cortex/
     reported_name: str  # INFO's board field
     cpu_flags: tuple[str, ...]
@@ -55,7 +56,8 @@ class CortexBoard:
 
 CORTEX_BOARDS = {
     "cortex-m3": CortexBoard(
-        name="cortex-m3", hooks="pn_lm3s6965.c", reported_name="lm3s6965",
+        name="cortex-m3", description="TI LM3S6965 (Cortex-M3), bare metal; the virtual one "
+        "runs in QEMU", hooks="pn_lm3s6965.c", reported_name="lm3s6965",
         cpu_flags=("-mcpu=cortex-m3", "-mthumb"), flash_bytes=256 * 1024, ram_bytes=64 * 1024,
     ),
 }

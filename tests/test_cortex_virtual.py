@@ -243,14 +243,16 @@ def _processes_in(directory: Path) -> list[int]:
 
 
 def test_pixelnet_build_reports_the_arm_sizes(tmp_path, capsys):
-    assert main(["build", "--board", "cortex-m3", "--format", "q15", "--out", str(tmp_path)]) == 0
+    assert main(["build", "--board", "cortex-m3", "--format", "q15",
+                 "--build-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "cortex-m3" / "pixelnet_cortex_m3.bin").is_file()
     assert "of 262144 bytes" in out and "of 65536 bytes" in out
 
 
 def test_pixelnet_flash_refuses_the_cortex_with_a_reason(tmp_path, capsys):
-    code = main(["flash", "--board", "cortex-m3", "--port", "/dev/null", "--out", str(tmp_path)])
+    code = main(["flash", "--board", "cortex-m3", "--port", "/dev/null",
+                 "--build-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "cannot flash cortex-m3" in err and "firmware/README.md" in err
     assert not (tmp_path / "cortex-m3").exists()
