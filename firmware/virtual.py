@@ -260,15 +260,19 @@ class VirtualUno:
         firmware = Path(firmware)
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
-        harness = build_harness(build_dir)
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        command = [str(harness), "--pty", "--eeprom", str(state_dir / EEPROM_FILE)]
+        command = self._harness_command(state_dir, Path(build_dir), realtime)
         for line in scene_commands(scene, noise=noise):
             command += ["-c", line]
+        self._start([*command, str(firmware)], state_dir)
+
+    def _harness_command(self, state_dir: Path, build_dir: Path, realtime: bool) -> list[str]:
+        """The harness and its options, before the scene's and the firmware."""
+        command = [str(build_harness(build_dir)), "--pty", "--eeprom", str(state_dir / EEPROM_FILE)]
         if realtime:
             command.append("--realtime")
-        self._start([*command, str(firmware)], state_dir)
+        return command
 
     def _start(self, command: list[str], state_dir: Path) -> None:
         """Run the harness in pty mode and learn its port from its first line."""

@@ -16,19 +16,13 @@ counts instructions, not cycles: a Cortex-M3 takes one or more cycles per instru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pixelnet.codegen.toolchain import find_tool
 
-from .virtual import (
-    DEFAULT_BUILD_DIR,
-    SimulationError,
-    VirtualUno,
-    build_sim_program,
-    scene_commands,
-)
+from .virtual import DEFAULT_BUILD_DIR, VirtualUno, build_sim_program
 
 HARNESS = "vcortex"
 HARNESS_SOURCES = ("vcortex.c", "scene.c", "scene.h", "harness.c", "harness.h")
@@ -62,29 +56,19 @@ class VirtualCortex(VirtualUno):
     harness_name = "the QEMU harness (vcortex)"
     harness_log = HARNESS_LOG
 
-    def __init__(  # the Uno's interface; QEMU's timers follow the wall clock anyway
-        self,
-        firmware: Path,
-        state_dir: Path,
-        *,
-        scene: str | Sequence[float] = "solid_white",
-        noise: float = 0.0,
-        realtime: bool = False,
-        build_dir: Path = DEFAULT_BUILD_DIR,
-        icount_shift: int | None = None,
-    ) -> None:
-        firmware = Path(firmware)
-        if not firmware.is_file():
-            raise SimulationError(f"{firmware}: no such firmware file")
-        state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self, firmware: Path, state_dir: Path, *, icount_shift: int | None = None,
+                 **options: Any) -> None:
+        """The Uno's arguments (scene, noise, realtime, build_dir), and QEMU's -icount."""
+        self._icount_shift = icount_shift
+        super().__init__(firmware, state_dir, **options)
+
+    def _harness_command(self, state_dir: Path, build_dir: Path, realtime: bool) -> list[str]:
+        """vcortex on QEMU; `realtime` changes nothing, QEMU's timers follow the wall clock."""
         command = [str(build_cortex_harness(build_dir)), "--qemu", find_qemu(),
                    "--state", str(state_dir)]
-        if icount_shift is not None:
-            command += ["--icount", str(icount_shift)]
-        for line in scene_commands(scene, noise=noise):
-            command += ["-c", line]
-        self._start([*command, str(firmware)], state_dir)
+        if self._icount_shift is not None:
+            command += ["--icount", str(self._icount_shift)]
+        return command
 
     def instruction_stats(self) -> InstructionStats:
         """Instructions of the timed inferences so far (a board started with icount_shift)."""
