@@ -413,8 +413,8 @@ def cortex_rows(raw: dict[str, Any]) -> list[Row]:
                 pixelnet=round(count["mean"], 1),
                 explanation=(
                     f"Instructions per inference on the virtual Cortex-M3, counted by QEMU's "
-                    f"-icount (min {count['min']}, max {count['max']}, timing marks "
-                    "included). QEMU counts instructions, not cycles: a real Cortex-M3 "
+                    f"-icount (min {count['min']}, max {count['max']}; the timing marks' own "
+                    "37 included). QEMU counts instructions, not cycles: a real Cortex-M3 "
                     "takes more cycles than instructions.")),
         ]
     return rows
