@@ -9,8 +9,8 @@ QEMU's virtual clock advances a fixed time per instruction executed, so the time
 instruction count (``pixelnet.firmware.virtual_cortex``). Both are deterministic.
 
 QEMU counts instructions, not cycles: a Cortex-M3 needs one cycle for most instructions
-and more for loads, taken branches, multiplies by large values and divisions (and flash
-wait states at 50 MHz), so the cycles of a real chip are somewhat higher. The count
+and more for loads, taken branches, 64-bit multiplies and divisions (and flash wait
+states at 50 MHz), so the cycles of a real chip are somewhat higher. The count
 includes the two timing marks' own clock reads: 37 instructions when nothing runs between them.
 """
 
