@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.trainer.patterns import SCENES
 
+from .boards import board_row, simulated_boards
 from .scene import scene_lines
 
 SIM_DIR = Path(__file__).resolve().parent / "sim"
@@ -49,7 +50,7 @@ TERMINATE_TIMEOUT = 5.0  # seconds after SIGTERM before SIGKILL
 
 EXIT_MAX_CYCLES = 3
 EXIT_CRASHED = 4
-BOARDS = ("uno", "micropython", "cortex-m3")
+BOARDS = (*simulated_boards(), "micropython", "cortex-m3")
 
 
 class SimulationError(PixelnetError):
@@ -256,20 +257,26 @@ class VirtualUno:
         noise: float = 0.0,
         realtime: bool = False,
         build_dir: Path = DEFAULT_BUILD_DIR,
+        board: str = "uno",
     ) -> None:
         firmware = Path(firmware)
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        command = self._harness_command(state_dir, Path(build_dir), realtime)
+        command = self._harness_command(state_dir, Path(build_dir), realtime, board)
         for line in scene_commands(scene, noise=noise):
             command += ["-c", line]
         self._start([*command, str(firmware)], state_dir)
 
-    def _harness_command(self, state_dir: Path, build_dir: Path, realtime: bool) -> list[str]:
+    def _harness_command(
+        self, state_dir: Path, build_dir: Path, realtime: bool, board: str
+    ) -> list[str]:
         """The harness and its options, before the scene's and the firmware."""
-        command = [str(build_harness(build_dir)), "--pty", "--eeprom", str(state_dir / EEPROM_FILE)]
+        row = board_row(board)
+        self.board = f"virtual-{row.name}"
+        command = [str(build_harness(build_dir)), "--pty", "--mcu", row.mcu, "--frequency",
+                   str(row.f_cpu), "--eeprom", str(state_dir / EEPROM_FILE)]
         if realtime:
             command.append("--realtime")
         return command
@@ -393,15 +400,15 @@ def start_virtual_board(
     realtime: bool = False,
     build_dir: Path = DEFAULT_BUILD_DIR,
 ) -> VirtualBoard:
-    """Start a virtual board ("uno" or "micropython"); close it (or use `with`) when done.
+    """Start a virtual board (one of BOARDS: the simulated rows of the board table, or
+    "micropython"); close it (or use `with`) when done.
 
-    `firmware` is the ELF for the Uno, the folder of MicroPython files for the MicroPython
+    `firmware` is the ELF for an AVR board, the folder of MicroPython files for the MicroPython
     board; `state_dir` keeps what survives a restart (EEPROM image, board filesystem).
     """
-    if board == "uno":
-        return VirtualUno(
-            firmware, state_dir, scene=scene, noise=noise, realtime=realtime, build_dir=build_dir
-        )
+    if board in simulated_boards():
+        return VirtualUno(firmware, state_dir, scene=scene, noise=noise, realtime=realtime,
+                          build_dir=build_dir, board=board)
     if board == "cortex-m3":
         from pixelnet.firmware.virtual_cortex import VirtualCortex
 

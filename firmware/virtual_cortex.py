@@ -62,8 +62,11 @@ class VirtualCortex(VirtualUno):
         self._icount_shift = icount_shift
         super().__init__(firmware, state_dir, **options)
 
-    def _harness_command(self, state_dir: Path, build_dir: Path, realtime: bool) -> list[str]:
-        """vcortex on QEMU; `realtime` changes nothing, QEMU's timers follow the wall clock."""
+    def _harness_command(
+        self, state_dir: Path, build_dir: Path, realtime: bool, board: str
+    ) -> list[str]:
+        """vcortex on QEMU (one board: `board` is the Uno's row, unused); `realtime` changes
+        nothing, QEMU's timers follow the wall clock."""
         command = [str(build_cortex_harness(build_dir)), "--qemu", find_qemu(),
                    "--state", str(state_dir)]
         if self._icount_shift is not None:

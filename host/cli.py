@@ -32,7 +32,8 @@ from pixelnet.options import (
 from pixelnet.progress import Progress
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
-from .client import BoardClient, BoardTimeout, PortClosedError
+from .calibration import check_pair, mean_counts
+from .client import BoardClient, BoardTimeout, LineTooNoisy, PortClosedError
 from .compare import Reference, SampleArrays, check_batch
 from .connect import FORMAT_NAMES, auto_detect, check_handshake, connect
 from .messages import STREAM_MAX_RATE, CalOp
@@ -254,7 +255,12 @@ def run_verify(args: argparse.Namespace) -> int:
     truth = _truth(args.scene_label)
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
     live = args.samples or (None if args.seconds or vectors is not None else DEFAULT_LIVE_SAMPLES)
-    with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
+    try:
+        client = connect(args.port, args.baud)
+    except BoardTimeout as exc:  # a line too noisy for a handshake still leaves its report
+        _report_unreached(args, model, exc)
+        raise
+    with client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
         check_handshake(info, model.short_hash, args.fmt, where=_where(args))
@@ -263,14 +269,14 @@ def run_verify(args: argparse.Namespace) -> int:
         total = None if args.seconds else (live or 0) + (0 if vectors is None else len(vectors[0]))
         progress, on_batch = verify_progress(total)
         verifier = Verifier(ref, log, on_batch=on_batch)
-        aborted = None
+        aborted = link_failure = None
         try:
             if live or args.seconds:
                 verifier.verify_stream(client, n=live, seconds=args.seconds, truth=truth)
             if vectors is not None:
                 verifier.verify_vectors(client, *vectors)
         except (BoardTimeout, PortClosedError) as exc:
-            aborted = str(exc)
+            aborted = link_failure = _link_failure(exc, verifier.metrics.samples)
         except KeyboardInterrupt:
             aborted = "interrupted"
         finally:
@@ -285,7 +291,28 @@ def run_verify(args: argparse.Namespace) -> int:
         write_html(report, args.html)
     if aborted == "interrupted":
         return EXIT_INTERRUPTED
+    if link_failure is not None:  # the check could not finish: exit 2, report and log kept
+        raise PixelnetError(link_failure)
     return 0 if report["passed"] else EXIT_FAILED
+
+
+def _link_failure(exc: PixelnetError, samples: int) -> str:
+    """One line for a run the line cut short, with how far it got."""
+    if isinstance(exc, PortClosedError):
+        return f"the board went away after {samples:,} samples"
+    if isinstance(exc, LineTooNoisy):
+        return f"{exc}, after {samples:,} samples"
+    return f"the board stopped answering after {samples:,} samples ({exc})"
+
+
+def _report_unreached(args: argparse.Namespace, model: Any, exc: BoardTimeout) -> None:
+    """The report and log of a run that never got past the handshake: no samples, why."""
+    ref = Reference.from_model(model, args.fmt or "q7")
+    if args.log:
+        SampleLog(args.log, model.classes).close()
+    if args.report:
+        report = Verifier(ref).report(None, getattr(exc, "link", {}), args.max_error, str(exc))
+        write_json(report, args.report)
 
 
 def _where(args: argparse.Namespace) -> str:
@@ -392,18 +419,12 @@ def run_calibrate(args: argparse.Namespace) -> int:
             print(f"calibration reset to the defaults: dark {list(cal.dark)}, "
                   f"bright {list(cal.bright)}; the stored calibration is erased")
             return 0
-        _step(client, "Cover the sensor completely (dark)",
-              _sim_hint(VIRTUAL_DARK) if virtual else "", args.yes)
-        client.calibrate(CalOp.DARK)
-        _step(client, "Now light all four pixels evenly (bright)",
-              _sim_hint(VIRTUAL_BRIGHT) if virtual else "", args.yes)
-        try:
-            cal = client.calibrate(CalOp.BRIGHT)
-        except PixelnetError as exc:
-            raise PixelnetError(
-                f"{exc}: bright must exceed dark by at least 16 counts on every pixel; "
-                "more light, or check the wiring"
-            ) from None
+        dark = _step(client, "Cover the sensor completely (dark)",
+                     _sim_hint(VIRTUAL_DARK) if virtual else "", args.yes)
+        bright = _step(client, "Now light all four pixels evenly (bright)",
+                       _sim_hint(VIRTUAL_BRIGHT) if virtual else "", args.yes)
+        check_pair(dark, bright)  # nothing reaches the board unless the pair is good
+        cal = client.calibrate(CalOp.SET, dark, bright)
         print(f"calibration stored on the board (kept across restarts): dark {list(cal.dark)}, "
               f"bright {list(cal.bright)}")
     return 0
@@ -413,16 +434,19 @@ def _sim_hint(commands: str) -> str:
     return f" (a virtual board: type {commands} into its pixelnet sim terminal)"
 
 
-def _step(client: BoardClient, instruction: str, hint: str, no_wait: bool) -> None:
-    """Say what to do, wait for the user, and show what the board reads now."""
+def _step(client: BoardClient, instruction: str, hint: str, no_wait: bool) -> tuple[int, ...]:
+    """Say what to do, wait for the user, show what the board reads now, return their mean."""
     print(instruction + hint + ("." if no_wait else ", then press Enter."), flush=True)
     if not no_wait:
         try:
             input()
         except EOFError:
             raise PixelnetError("no terminal to press Enter on: run with --yes") from None
+    readings = []
     for _ in range(CALIBRATION_READINGS):
-        print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in client.sample().adc))
+        readings.append(client.sample().adc)
+        print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in readings[-1]))
+    return mean_counts(readings)
 
 
 # -- boards ------------------------------------------------------------------
