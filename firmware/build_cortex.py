@@ -1,9 +1,10 @@
 """Build the verification firmware for a Cortex-M3 board with Debian's arm-none-eabi toolchain.
 
-The same protocol core as the Uno (``arduino/pixelnet_uno/pn_app.c`` and ``pn_frame.c``,
-compiled unchanged) with a board's hooks file from ``cortex/`` (clock, UARTs, sensor,
+The same protocol core as the Uno (``arduino/pixelnet_uno/pn_app.c``, ``pn_frame.c`` and
+``pn_text.c``, compiled unchanged) with a board's hooks file from ``cortex/`` (clock, UARTs, sensor,
 calibration store, watchdog and ``main``), the Cortex-M start-up code and linker script
-beside it, and the model generated as plain C (``const`` tables: flash on ARM, no PROGMEM).
+beside it, and the model's Arduino-library C (the generated model and its ``PREFIX.h``),
+which is plain C: ``const`` tables stay in flash on ARM, with no PROGMEM.
 
 Every file is compiled with ``-Wall -Wextra -Werror`` by ``arm-none-eabi-gcc`` or, with
 ``compiler="clang"``, by clang for ``--target=arm-none-eabi`` against newlib's headers;
@@ -33,6 +34,7 @@ from .build import (
     firmware_version,
     parse_avr_size,
     sketch_defines,
+    write_library_sources,
 )
 
 CORTEX_SOURCE = Path(__file__).resolve().parent / "cortex"
@@ -63,7 +65,7 @@ CORTEX_BOARDS = {
 }
 # The portable core, compiled as for the Uno; PN_HW_MARKS_INFERENCE makes it call the
 # hooks' pn_hw_mark_inference around every inference (the virtual board times it).
-CORE_SOURCES = ("pn_app.c", "pn_frame.c")
+CORE_SOURCES = ("pn_app.c", "pn_frame.c", "pn_text.c")
 SHARED_SOURCES = ("startup.c", "pn_semihost.c")
 OUR_FLAGS = ("-std=gnu11", "-Os", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra",
              "-Werror", "-DPN_HW_MARKS_INFERENCE")
@@ -126,8 +128,6 @@ def build_cortex(
     compiler: str = "gcc",
 ) -> CortexBuildResult:
     """Generate the model as plain C, compile the firmware for the board, link, make .bin."""
-    from pixelnet.codegen import generate
-
     if fmt not in FORMATS:
         raise PixelnetError(f"unknown number format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if board not in CORTEX_BOARDS:
@@ -137,7 +137,8 @@ def build_cortex(
     model_dir = build_dir / "src"
     if model_dir.exists():
         shutil.rmtree(model_dir)
-    generate(model or default_model(), target="c", fmt=fmt, out_dir=model_dir, prefix=prefix)
+    model_dir.mkdir(parents=True)
+    write_library_sources(model or default_model(), fmt, model_dir, prefix)
     command = compile_command(compiler, spec, model_dir, prefix)
     obj_dir = build_dir / f"obj-{compiler}"
     obj_dir.mkdir(parents=True, exist_ok=True)

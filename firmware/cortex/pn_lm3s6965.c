@@ -1,6 +1,6 @@
 /* pixelnet on a TI Stellaris LM3S6965 (Cortex-M3) as QEMU's `lm3s6965evb` models it:
  * the hooks of ../arduino/pixelnet_uno/pn_hw.h and main(). The protocol is the Uno's own
- * pn_app.c and pn_frame.c, compiled unchanged.
+ * pn_app.c, pn_frame.c and pn_text.c, compiled unchanged.
  *
  * - Clock: the PLL from the 8 MHz crystal, divided to 50 MHz; SysTick interrupts every
  *   millisecond and gives a microsecond clock (and the 20 ns ticks that time an inference).
