@@ -24,7 +24,13 @@ import numpy as np
 
 from pixelnet.codegen import emulator, quantize
 from pixelnet.codegen.render import render
-from pixelnet.codegen.toolchain import avr_size, compile_avr
+from pixelnet.codegen.toolchain import (
+    AVR_MCU,
+    AVR_NO_MUL_MCU,
+    avr_size,
+    compile_avr,
+    run_pipe_sim,
+)
 from pixelnet.firmware.virtual import run_elf_batch
 from pixelnet.firmware.virtual_micropython import find_micropython
 from pixelnet.trainer.data import noisy_test_set
@@ -54,29 +60,38 @@ def cycle_floor(qm: quantize.QuantizedModel) -> int:
     return sum(int(np.count_nonzero(layer.weights)) + layer.weights.shape[1] for layer in qm.layers)
 
 
-def _measure(elf: Path, base: Path, n: int, act_max: int, itemsize: int, build: Path) -> dict:
-    result = run_elf_batch(elf, _vectors(n, act_max, itemsize), build_dir=build)
+def _measure(elf: Path, base: Path, n: int, act_max: int, itemsize: int, build: Path,
+             mcu: str = AVR_MCU) -> dict:
+    stdin = _vectors(n, act_max, itemsize)
+    if mcu == AVR_MCU:
+        result = run_elf_batch(elf, stdin, build_dir=build)
+        regions, stack = result.regions, result.stack_peak
+    else:  # no UART: the driver's byte pipe (no stack tracking there)
+        regions, stack = run_pipe_sim(elf, stdin, build, mcu=mcu).regions, None
     flash, ram = avr_size(elf)
     base_flash, base_ram = avr_size(base)
     return {
-        "cycles_max": max(result.regions),
-        "cycles_mean": round(float(np.mean(result.regions)), 1),
+        "cycles_max": max(regions),
+        "cycles_mean": round(float(np.mean(regions)), 1),
         "flash_bytes": flash - base_flash,
         "ram_bytes": ram - base_ram,
-        "stack_peak_bytes": result.stack_peak,
+        "stack_peak_bytes": stack,
     }
 
 
-def measure_avr(model: Model, fmt: str, build: Path, n: int, optimize: str = "size") -> dict:
-    """Cycles and bytes of the generated C for ``model`` in ``fmt`` on the ATmega328P."""
+def measure_avr(model: Model, fmt: str, build: Path, n: int, optimize: str = "size",
+                mcu: str = AVR_MCU) -> dict:
+    """Cycles and bytes of the generated C for ``model`` in ``fmt`` on the ATmega328P (or
+    ``mcu``: the ATtiny85 runs the plain C path, having no multiplier)."""
     qm = quantize(model, fmt)
-    src = build / f"{fmt}_{optimize}_{model.short_hash}"
+    src = build / f"{fmt}_{optimize}_{model.short_hash}_{mcu}"
     src.mkdir(parents=True, exist_ok=True)
     for name, text in render(qm, "arduino", optimize=optimize).items():
         (src / name).write_text(text)
-    elf = compile_avr([DRIVER, src / "pixelnet_model.c"], [src], src / "m.elf", ["INFER_ONLY"])
-    base = compile_avr([DRIVER], [src], src / "base.elf", ["BASELINE"])
-    return _measure(elf, base, n, qm.format.act_max, 1 if fmt == "q7" else 2, build)
+    elf = compile_avr([DRIVER, src / "pixelnet_model.c"], [src], src / "m.elf", ["INFER_ONLY"],
+                      mcu=mcu)
+    base = compile_avr([DRIVER], [src], src / "base.elf", ["BASELINE"], mcu=mcu)
+    return _measure(elf, base, n, qm.format.act_max, 1 if fmt == "q7" else 2, build, mcu)
 
 
 @contextlib.contextmanager
@@ -246,7 +261,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     """Every measurement, JSON-able; ``quick`` uses fewer vectors (same cycle maxima)."""
     n = 200 if quick else 1_000
     nets = {"default": train_default(), "lesson": lesson_model()}
-    result: dict[str, Any] = {"targets": TARGETS, "avr": {}, "fidelity": {}, "micropython": {}}
+    result: dict[str, Any] = {"targets": TARGETS, "avr": {}, "fidelity": {}, "micropython": {},
+                              "avr_no_mul": {}, "no_mul_mcu": AVR_NO_MUL_MCU}
     with tempfile.TemporaryDirectory(prefix="pixelnet-bench-") as tmp:
         build = Path(tmp)
         for name, model in nets.items():
@@ -256,6 +272,8 @@ def run(quick: bool = False) -> dict[str, Any]:
                 for suffix, optimize in (("", "size"), ("_speed", "speed"))
             }
             result["avr"][name]["emlearn"] = measure_emlearn(model, build, n)
+            result["avr_no_mul"][name] = {fmt: measure_avr(model, fmt, build, n, mcu=AVR_NO_MUL_MCU)
+                                          for fmt in ("q7", "q15")}
             result["fidelity"][name] = {fmt: fidelity(model, fmt) for fmt in ("q7", "q15")}
             result["fidelity"][name]["emlearn"] = emlearn_fidelity(
                 model, build, fidelity_sets(quick)

@@ -22,6 +22,7 @@ from typing import Any
 from pixelnet.bench.report import format_markdown, format_table
 from pixelnet.bench.rows import SECTIONS
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_writable as check_writable_file
 from pixelnet.files import write_atomically
 from pixelnet.options import add_command
 
@@ -82,7 +83,7 @@ def load_results(path: Path) -> dict[str, Any]:
         results = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PixelnetError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
         raise PixelnetError(f"{path} is not JSON: {exc}") from None
     if not isinstance(results, dict) or not {"header", "rows"} <= results.keys():
         raise PixelnetError(f"{path} is not a `pixelnet bench --out` file (no header and rows)")
@@ -108,6 +109,8 @@ def check_writable(*paths: Path | None) -> None:
     for path in paths:
         if path is not None and not path.parent.is_dir():
             raise PixelnetError(f"cannot write {path}: no directory {path.parent}")
+        if path is not None:
+            check_writable_file(path, "results")  # not a directory, not read-only
 
 
 def handle_bench(args: argparse.Namespace) -> int:

@@ -37,6 +37,8 @@ def format_value(value: Any, unit: str) -> str:
         return f"{agreement * 100:.4g}% agree, max |err| {error:.3g}"
     if unit == "cycles":
         return f"{value:,} ({format_number(value / F_CPU_MHZ)} µs)"
+    if unit == "cycles_8mhz":  # the ATtiny85's clock
+        return f"{value:,} ({format_number(value / 8)} µs at 8 MHz)"
     if unit == "s":
         return f"{value:.3f} s"
     return format_number(value) + UNIT_SUFFIX.get(unit, "")

@@ -242,6 +242,27 @@ def inference_rows(raw: dict[str, Any]) -> list[Row]:
                 explanation=(sentence.format(what=build.what) if i == 0
                              else f"The same for {build.what}."),
             ))
+    return rows + no_mul_rows(raw)
+
+
+def no_mul_rows(raw: dict[str, Any]) -> list[Row]:
+    """Cycles, flash and RAM on an AVR core without a hardware multiplier (no peer)."""
+    rows = []
+    mcu = {"attiny85": "ATtiny85"}.get(raw.get("no_mul_mcu", ""), raw.get("no_mul_mcu", ""))
+    for key, (suffix, measure, unit, _) in AVR_MEASURES.items():
+        for net, formats in raw.get("avr_no_mul", {}).items():
+            for fmt, result in formats.items():
+                rows.append(Row(
+                    id=f"inference.{net}.{fmt}.no_mul.{suffix}", section="inference",
+                    measure=f"{net} {fmt} on the {mcu}: {measure}",
+                    unit="cycles_8mhz" if unit == "cycles" else unit,
+                    pixelnet=result[key],
+                    explanation=(
+                        f"{network_name(net)} in {fmt} on the {mcu} (no hardware multiplier, "
+                        "8 MHz): the generated C's plain path, tables in flash, bit-exact; "
+                        "cycles from simavr, bytes from avr-size as above; no peer."
+                        if not rows else f"The same for {network_name(net)} in {fmt}."),
+                ))
     return rows
 
 

@@ -90,9 +90,14 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
     return ["uint16_t p = (uint16_t)u;"]
 
 
+def frac_tag(frac: int) -> str:
+    """``frac`` as part of an identifier: 8 -> "8", -1 -> "m1" (a minus sign is no letter)."""
+    return str(frac) if frac >= 0 else f"m{-frac}"
+
+
 def direct_table_name(prefix: str, frac: int) -> str:
     """The C name of the exact tanh table for arguments with ``frac`` fractional bits."""
-    return f"{prefix}_tanh_f{frac}"
+    return f"{prefix}_tanh_f{frac_tag(frac)}"
 
 
 def _signed_shift16(q: QuantLayer, fmt: Format, act_type: str, prefix: str) -> list[str] | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_output_dir
 from pixelnet.options import (
     add_command,
     add_deprecated_alias,
@@ -17,7 +19,7 @@ from pixelnet.options import (
 from .generate import write_generated
 from .quantize import quantize
 from .render import OPTIMIZE, TARGETS, render
-from .report import render_report
+from .report import analyse, failures, render_report, warnings
 
 TARGET_HELP = {
     "arduino": "C for the Arduino/AVR, weights in flash (PROGMEM)",
@@ -53,17 +55,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for the generated files (created); with --target "
                    "arduino-library the library folder, zipped beside it as DIR.zip")
     add_deprecated_alias(p, "--out", "out_dir")
+    p.add_argument("--min-agreement", type=float, metavar="PERCENT",
+                   help="exit 1 when the integer model picks the float model's class on "
+                   "fewer than PERCENT of the clean patterns (the files are still written)")
+    p.add_argument("--max-error", type=float, metavar="E",
+                   help="exit 1 when the largest error found exceeds E (output units)")
     p.set_defaults(handler=_generate)
 
 
 def _generate(args: argparse.Namespace) -> int:
+    check_output_dir(args.out_dir)
     if args.mpy and args.target != "micropython":
         raise PixelnetError("--mpy goes with --target micropython")
     model = resolve_model(args)
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
     paths = write_generated(files, args.target, args.out_dir, args.prefix)
-    print(render_report(model, qm, args.optimize, target=args.target))
+    analysis = analyse(model, qm)
+    print(render_report(model, qm, args.optimize, target=args.target, analysis=analysis))
     for path in paths:
         print(f"wrote {path}")
     if args.mpy:
@@ -72,4 +81,9 @@ def _generate(args: argparse.Namespace) -> int:
         mpy = compile_to_mpy(paths[0], keep_source=True)
         print(f"wrote {mpy} ({mpy.stat().st_size:,} bytes of bytecode; "
               f"the .py is {paths[0].stat().st_size:,} bytes)")
-    return 0
+    for line in warnings(analysis):
+        print(f"pixelnet generate: WARNING: {line}", file=sys.stderr)
+    missed = failures(analysis, args.min_agreement, args.max_error)
+    for line in missed:
+        print(f"pixelnet generate: FAIL: {line}", file=sys.stderr)
+    return 1 if missed else 0

@@ -22,6 +22,11 @@ Scales (chosen by ``quantize``, from the model alone)
     accumulator fits int16 (int8 where the bound is <= 127), else int32; q15
     uses int32. Relu and identity outputs take the smallest
     right shift (negative = left) that brings the bound within ``[-A, A]``.
+    Weights that are exact at some scale (powers of two, ternary) take that scale
+    first, then coarser ones if the accumulator needs them. A tanh/logistic layer
+    takes at most the weight bits that keep the table's right shift <= 31 (finer
+    bits would be shifted out); its left shift is at most 20 (``MIN_TABLE_SHIFT``:
+    any nonzero accumulator already reads the table's end there).
 
 Rounding and saturation
     Every narrowing rounds half away from zero on the magnitude:
@@ -58,11 +63,20 @@ tanh and logistic
     Logistic: half of it plus one LSB. Direct tables: 1 LSB.
 
 Preprocessing (ADC counts to the input vector; no division per inference)
-    Per pixel, with ``span = bright - dark`` (>= 16): ``calib_init`` computes
-    ``m = round(2**31 / span)`` (the only division). Per reading:
-    ``v = clamp(adc, dark, bright) - dark``;
+    Defined for every calibration and reading in 0..65535. Per pixel, ``dark``
+    reads as -1 and ``bright`` as +1, linearly in between, whichever is larger
+    (a pair with ``dark > bright``, a sensor whose counts fall with light, maps
+    the same way: counts at or above ``dark`` read -1). With
+    ``span = |bright - dark|``, ``calib_init`` computes ``m = round(2**31 / span)``
+    (the only division; ``m = 0`` when ``span = 0``). Per reading:
+    ``v = |clamp(adc, min(dark, bright), max(dark, bright)) - dark|``;
     ``x = sat(((v * m + 2**(K-1)) >> K) - 2**bits)`` with ``K = 30 - bits``;
-    ``v * m <= span * m < 2**32``, so it fits uint32.
+    ``v * m <= span * m <= 2**31 + span / 2 < 2**32``, so it fits uint32. A pixel with
+    ``dark == bright`` has no contrast to measure and reads 0 (grey) whatever the count.
+    Against the exact linear map the result is within 1 LSB for spans up to 1023 (the
+    ADC's), within 1.5 LSB for any span (q15 at a 16-bit span: ``m`` has 15 bits).
+    The firmware asks for ``bright - dark >= 16`` when it calibrates; the generated code
+    does not rely on it.
 """
 
 from __future__ import annotations
@@ -83,8 +97,7 @@ from .quantize import (
     tanh_table,
 )
 
-MIN_SPAN = 16
-ADC_MAX = 1023
+COUNT_MAX = 0xFFFF  # calibrations and readings are uint16 in the generated code
 CALIB_ONE_BITS = 31  # m = round(2**31 / span)
 LUT_MAX = 1 << 16  # accumulators this small are activated through a memoised table
 TANH_MAX_ERROR = {"q7": 1.5, "q15": 6.0}  # in LSB of the output format (bounds, see above)
@@ -99,19 +112,22 @@ def calib_shift(fmt: str) -> int:
     return CALIB_ONE_BITS - 1 - get_format(fmt).bits
 
 
+def _counts(values: np.ndarray, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64)
+    if np.any(values < 0) or np.any(values > COUNT_MAX):
+        raise CalibrationError(f"{what} counts must be within 0..{COUNT_MAX}")
+    return values
+
+
 def calib_multipliers(dark: np.ndarray, bright: np.ndarray) -> np.ndarray:
-    """m = round(2**31 / (bright - dark)) per pixel, as ``calib_init`` computes it."""
-    dark = np.asarray(dark, dtype=np.int64)
-    bright = np.asarray(bright, dtype=np.int64)
+    """m = round(2**31 / |bright - dark|) per pixel (0 where they are equal), as
+    ``calib_init`` computes it."""
+    dark, bright = _counts(dark, "dark"), _counts(bright, "bright")
     if dark.shape != (4,) or bright.shape != (4,):
         raise CalibrationError("calibration needs 4 dark and 4 bright counts")
-    if np.any(dark < 0) or np.any(bright > ADC_MAX):
-        raise CalibrationError(f"calibration counts must be within 0..{ADC_MAX}")
-    span = bright - dark
-    if np.any(span < MIN_SPAN):
-        raise CalibrationError(f"bright - dark must be at least {MIN_SPAN} counts on every pixel")
+    span = np.abs(bright - dark)
     one = np.int64(1) << CALIB_ONE_BITS
-    return (one + span // 2) // span
+    return np.where(span > 0, (one + span // 2) // np.maximum(span, 1), 0)
 
 
 def average_counts(readings: np.ndarray) -> np.ndarray:
@@ -129,14 +145,16 @@ def average_counts(readings: np.ndarray) -> np.ndarray:
 
 
 def preprocess(qm: QuantizedModel, adc: np.ndarray, dark: np.ndarray, bright: np.ndarray):
-    """Raw counts [N, 4] -> input vectors [N, 4] in the model's input format."""
+    """Raw counts [N, 4] -> input vectors [N, 4] in the model's input format (any
+    calibration: see the module docstring)."""
     f = qm.format
     m = calib_multipliers(dark, bright)
-    adc = np.asarray(adc, dtype=np.int64)
-    v = np.clip(adc, np.asarray(dark), np.asarray(bright)) - np.asarray(dark, dtype=np.int64)
+    dark, bright = np.asarray(dark, dtype=np.int64), np.asarray(bright, dtype=np.int64)
+    adc = _counts(adc, "ADC")
+    v = np.abs(np.clip(adc, np.minimum(dark, bright), np.maximum(dark, bright)) - dark)
     k = calib_shift(qm.fmt)
     x = ((v * m + (1 << (k - 1))) >> k) - (1 << f.bits)
-    return np.clip(x, -f.act_max, f.act_max)
+    return np.where(m > 0, np.clip(x, -f.act_max, f.act_max), 0)
 
 
 def quantize_inputs(qm: QuantizedModel, x: np.ndarray) -> np.ndarray:
@@ -197,6 +215,12 @@ def _activate(acc: np.ndarray, activation: str, shift: int, direct: bool, table_
     if activation == "relu":
         return np.where(acc > 0, out, 0)
     return np.where(acc < 0, -out, out)
+
+
+def activate(layer: QuantLayer, acc: np.ndarray, fmt: str) -> np.ndarray:
+    """The layer's integer activation of integer accumulators ``acc`` (any shape)."""
+    return _activate(np.asarray(acc, dtype=np.int64), layer.activation, layer.shift,
+                     layer.direct, layer.table_frac, fmt)
 
 
 @lru_cache(maxsize=64)  # up to 256 KiB each

@@ -77,7 +77,7 @@ FORMATS: dict[str, Format] = {
 ACC32_MAX = (1 << 31) - 1
 ACC16_MAX = (1 << 15) - 1
 ACC8_MAX = (1 << 7) - 1
-FRAC_SEARCH = range(-40, 48)  # weight scales tried: far beyond any sensible model
+FRAC_SEARCH = range(-160, 160)  # weight scales tried: beyond any model float64 can hold
 DIRECT_MAX = 255  # small accumulators index an exact table: one flash read, no arithmetic
 MIN_TABLE_SHIFT, MAX_TABLE_SHIFT = -20, 31  # the 32-bit table position stays in range
 
@@ -209,18 +209,28 @@ def _weight_frac_candidates(values: np.ndarray, limit: int) -> list[int]:
     """Fractional bits for ``values`` in preference order, largest that fits first.
 
     If fewer bits represent every value exactly (the lesson's ternary weights
-    need none), that exact scale alone is offered: it loses nothing and keeps
-    the products small.
+    need none), that exact scale comes first: it loses nothing and keeps the
+    products small. Coarser scales follow, for accumulators that need them
+    (powers of two far apart are exact only at a scale too fine for 32 bits).
     """
     peak = float(np.max(np.abs(values))) if values.size else 0.0
     if peak == 0.0:
         return [0]
-    fitting = [f for f in FRAC_SEARCH if round_half_away(peak * 2.0**f) <= limit]
-    for f in fitting:
-        scaled = values * 2.0**f
-        if np.all(scaled == np.round(scaled)):
-            return [f]
-    return sorted(fitting, reverse=True)
+    fracs = np.arange(FRAC_SEARCH.start, FRAC_SEARCH.stop)
+    fitting = [int(f) for f in fracs[round_half_away(peak * 2.0**fracs) <= limit][::-1]]
+    exact = _exact_frac(values)
+    if exact in fitting:
+        return [exact, *(g for g in fitting if g < exact)]
+    return fitting
+
+
+def _exact_frac(values: np.ndarray) -> int:
+    """The fewest fractional bits that represent every (nonzero) value exactly."""
+    v = values[values != 0]
+    mantissa, exponent = np.frexp(np.abs(v))
+    m = (mantissa * 2.0**53).astype(np.int64)  # v = m * 2^(exponent - 53), exactly
+    trailing = np.log2(m & -m).astype(np.int64)
+    return int(np.max(53 - exponent - trailing))
 
 
 def _acc_interval(
@@ -260,21 +270,37 @@ def _output_shift(bound: int, act_max: int) -> int:
     return r
 
 
+def _table_frac_limit(act: str, f: Format, in_frac: int) -> int | None:
+    """The most weight bits a tanh/logistic layer may take: a finer accumulator than the
+    table's right shift of MAX_TABLE_SHIFT reads position 0 for every value (what is lost
+    is below the table's resolution). None for other activations."""
+    if act not in ("tanh", "logistic"):
+        return None
+    return MAX_TABLE_SHIFT + f.position_bits - (1 if act == "logistic" else 0) - in_frac
+
+
 def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarray, index: int):
     biases = layer.biases if layer.biases is not None else np.zeros(layer.n_out)
-    options = [
-        (weight_frac, scaled)
-        for weight_frac in _weight_frac_candidates(layer.weights, f.act_max)
-        if (scaled := _scale_layer(layer.weights, biases, in_frac + weight_frac, weight_frac,
-                                   lo, hi)) is not None
-    ]
+    candidates = _weight_frac_candidates(layer.weights, f.act_max)
+    limit = _table_frac_limit(layer.activation, f, in_frac)
+    if limit is not None:
+        candidates = sorted({min(frac, limit) for frac in candidates}, reverse=True)
     # q7 prefers an int16 accumulator (one 8x8 multiply and a 16-bit add per weight on
     # AVR) even at the price of a weight bit or two; else the most precise int32 scale.
-    narrow = [o for o in options if f.bits == 7 and o[1][4] <= ACC16_MAX]
-    wide = [o for o in options if o[1][4] <= ACC32_MAX]
+    narrow, wide = [], []
+    for weight_frac in candidates:
+        scaled = _scale_layer(layer.weights, biases, in_frac + weight_frac, weight_frac, lo, hi)
+        if scaled is None or scaled[4] > ACC32_MAX:
+            continue
+        if f.bits == 7 and scaled[4] <= ACC16_MAX:
+            narrow.append((weight_frac, scaled))
+            break
+        wide.append((weight_frac, scaled))
+        if f.bits != 7:
+            break
     if not narrow and not wide:
         raise QuantizeError(
-            f"layer {index}: weights or biases too large for {f.name} "
+            f"layer {index} ({layer.activation}): weights or biases too large for {f.name} "
             "(no scale keeps the 32-bit accumulator from overflowing)"
         )
     weight_frac, (w_int, b_int, acc_lo, acc_hi, bound) = (narrow or wide)[0]
@@ -282,12 +308,10 @@ def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarr
     acc_bits = (8 if bound <= ACC8_MAX else 16) if narrow else 32
     act = layer.activation
     if act in ("tanh", "logistic"):
-        shift = acc_frac - f.position_bits + (1 if act == "logistic" else 0)
-        if not MIN_TABLE_SHIFT <= shift <= MAX_TABLE_SHIFT:
-            raise QuantizeError(
-                f"layer {index}: the {act} input scale 2**-{acc_frac} is out of reach "
-                f"of the {f.name} table (activations or weights too extreme)"
-            )
+        # a left shift past MIN_TABLE_SHIFT reads the table's end for every nonzero
+        # accumulator, as the longer one would: the same integers, and no 32-bit overflow
+        shift = max(acc_frac - f.position_bits + (1 if act == "logistic" else 0),
+                    MIN_TABLE_SHIFT)
         out_frac = f.bits
         top = tanh_table(f.name)[-1]
         if act == "tanh":

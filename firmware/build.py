@@ -26,6 +26,7 @@ from pathlib import Path
 from pixelnet import __version__
 from pixelnet.codegen.toolchain import find_tool
 from pixelnet.errors import PixelnetError, ToolMissingError
+from pixelnet.files import make_dirs
 from pixelnet.firmware.boards import Board, board_row
 from pixelnet.trainer.model_file import Model
 
@@ -38,6 +39,7 @@ ARDUINO_AVR_DEFAULT = Path("/usr/share/arduino/hardware/arduino/avr")
 # simavr's header that stamps chip and clock into the ELF (harness reads it).
 MCU_SECTION_HEADER_DIRS = (Path("/usr/include/simavr"), Path("/usr/local/include/simavr"))
 FORMATS = ("q7", "q15")
+FIRMWARE_STEM = "PN"  # every name of the firmware's own starts pn_ or PN_
 # Boards whose chip the bare build's registers (pn_bare.c: USART0, ADC, Timer1) fit.
 BARE_MCUS = ("atmega328p",)
 
@@ -232,6 +234,25 @@ def write_library_sources(model: Model, fmt: str, out_dir: Path, prefix: str) ->
                  if name.startswith("src/")}, out_dir)
 
 
+def check_firmware_prefix(prefix: str) -> str:
+    """A prefix for the model generated into the firmware: valid C, and not the firmware's own.
+
+    The firmware names everything ``pn_``/``PN_`` (pn_model.h's guard is ``PN_MODEL_H``,
+    its hash macro ``PN_MODEL_HASH_INIT``): a model generated with that stem would define
+    the same names and the build would fail with a compiler dump.
+    """
+    from pixelnet.codegen.render import validate_prefix
+
+    validate_prefix(prefix)
+    stem = prefix.upper()
+    if stem == FIRMWARE_STEM or stem.startswith(FIRMWARE_STEM + "_"):
+        raise PixelnetError(
+            f"prefix {prefix!r} collides with the firmware's own {FIRMWARE_STEM}_ names; "
+            "choose another (default: pixelnet)"
+        )
+    return prefix
+
+
 def default_model() -> Model:
     """The lesson's hand-wired network: needs no training and classifies the eight scenes."""
     from pixelnet.trainer.lesson import lesson_model
@@ -258,13 +279,13 @@ def build_uno(
     (a row of the board table, firmware/boards.py), link, make .hex."""
     if fmt not in FORMATS:
         raise PixelnetError(f"unknown number format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    check_firmware_prefix(prefix)
     row = board_row(board)
     if not core and row.mcu not in BARE_MCUS:
         raise PixelnetError(f"--no-core is for the {', '.join(BARE_MCUS)} only, not the "
                             f"{row.title}'s {row.mcu}")
     tools = find_toolchain(with_core=core)
-    build_dir = Path(build_dir)
-    build_dir.mkdir(parents=True, exist_ok=True)
+    build_dir = make_dirs(build_dir, "build directory")
     sketch = export_sketch(model or default_model(), fmt, build_dir / SKETCH_NAME, prefix)
     libraries = [str(build_core(tools, row, build_dir))] if core else []
     ours = [*OUR_FLAGS, *sketch_defines(prefix, firmware_version()), *board_defines(row),

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pixelnet.argtypes import checked
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_output_dir
 from pixelnet.firmware.boards import BOARDS as AVR_BOARDS
+from pixelnet.firmware.build import check_firmware_prefix
 from pixelnet.firmware.build_cortex import CORTEX_BOARDS
 from pixelnet.options import (
     add_board_option,
@@ -36,7 +39,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     add_board_option(parser, BOARDS)
     add_model_options(parser, required=False, lesson_fallback=True)
     add_format_option(parser)
-    parser.add_argument("--prefix", default="pixelnet",
+    parser.add_argument("--prefix", default="pixelnet", type=checked(check_firmware_prefix),
                         help="AVR boards only: name prefix of the generated C")
     parser.add_argument("--no-core", dest="core", action="store_false",
                         help="uno, nano only: build with plain avr-gcc, without the Arduino core")
@@ -77,8 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
+    out = check_output_dir(Path(args.build_dir) / args.board, "build directory")
     model = resolve_model(args)
-    out = Path(args.build_dir) / args.board
     if args.board in CORTEX_BOARDS:
         return _build_cortex(args, model, out)
     if args.board in AVR_BOARDS:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pixelnet.codegen.toolchain import find_tool
 from pixelnet.errors import PixelnetError
+from pixelnet.files import make_dirs
 from pixelnet.trainer.model_file import Model
 
 from .build import (
@@ -133,7 +134,7 @@ def build_cortex(
     if board not in CORTEX_BOARDS:
         raise PixelnetError(f"unknown board {board!r}; choose one of {', '.join(CORTEX_BOARDS)}")
     spec = CORTEX_BOARDS[board]
-    build_dir = Path(build_dir)
+    build_dir = make_dirs(build_dir, "build directory")
     model_dir = build_dir / "src"
     if model_dir.exists():
         shutil.rmtree(model_dir)

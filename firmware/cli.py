@@ -9,7 +9,9 @@ import signal
 import sys
 from pathlib import Path
 
+from pixelnet.argtypes import float_range
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_output_dir
 from pixelnet.firmware import build_cli
 from pixelnet.firmware.boards import BOARDS as AVR_BOARDS
 from pixelnet.firmware.boards import simulated_boards
@@ -59,6 +61,8 @@ COMMANDS_HELP = (
     "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (AVR) | quit   (Ctrl-C ends)"
 )
 
+FRACTION = float_range(0, 1)  # of full scale
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `sim` (and the firmware build/flash commands) to the `pixelnet` parser."""
@@ -83,8 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_format_option(sim)
     sim.add_argument("--scene", choices=tuple(SCENES), default="solid_white", metavar="SCENE",
                      help=f"what the sensor looks at when the board starts: {', '.join(SCENES)}")
-    sim.add_argument("--noise", type=float, default=0.0, help="sensor noise, 0..1")
-    sim.add_argument("--light", type=float,
+    sim.add_argument("--noise", type=FRACTION, default=0.0, help="sensor noise, 0..1")
+    sim.add_argument("--light", type=FRACTION,
                      help="ambient light, 1 = full scale (default: 0.9)")
     sim.add_argument("--realtime", action="store_true",
                      help="run at the board's real speed rather than as fast as possible")
@@ -140,8 +144,10 @@ def run_sim(args: argparse.Namespace) -> int:
     # works even if we were started with SIGINT ignored (as `cmd &` does in a script)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
-    firmware = _firmware(args)
     state_dir = args.state_dir or args.build_dir / f"sim-{args.board}"
+    check_output_dir(args.build_dir, "build directory")
+    check_output_dir(state_dir, "state directory")
+    firmware = _firmware(args)
     with start_virtual_board(
         args.board,
         firmware=firmware,

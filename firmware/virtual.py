@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pixelnet.errors import PixelnetError, ToolMissingError
+from pixelnet.files import make_dirs
 from pixelnet.trainer.patterns import SCENES
 
 from .boards import board_row, simulated_boards
@@ -161,7 +162,7 @@ def build_sim_program(
     if exe.exists():
         return exe
     cc, flags = _c_compiler(), link_flags()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir, "build directory")
     # private names then renames: parallel builds never see a half-written file
     header = out_dir / f"scenes.h.{os.getpid()}.partial"
     header.write_text(scenes_header())
@@ -262,8 +263,7 @@ class VirtualUno:
         firmware = Path(firmware)
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
-        state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir = make_dirs(state_dir, "state directory")
         command = self._harness_command(state_dir, Path(build_dir), realtime, board)
         for line in scene_commands(scene, noise=noise):
             command += ["-c", line]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelnet.errors import PixelnetError, ToolMissingError
+from pixelnet.files import make_dirs
 from pixelnet.host.frames import FrameDecoder
 from pixelnet.host.messages import Msg
 from pixelnet.trainer.model_file import Model
@@ -126,8 +127,7 @@ class VirtualMicroPython:
     ) -> None:
         self._scene = default_scene_lines(scene, noise)
         self._firmware = _check_firmware(firmware)
-        self._state_dir = Path(state_dir)
-        self._state_dir.mkdir(parents=True, exist_ok=True)
+        self._state_dir = make_dirs(state_dir, "state directory")
         self._command = [find_micropython(), str(FIRMWARE_SOURCE / "virtual" / "vboot.py")]
         self._tmp = Path(tempfile.mkdtemp(prefix="pixelnet-vmp-"))
         self.log_path = self._tmp / "board.log"
@@ -321,8 +321,7 @@ def prepare_micropython_files(
     """
     from pixelnet.codegen import generate
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_dirs(out_dir, "build directory")
     for name in BOARD_FILES:
         shutil.copyfile(FIRMWARE_SOURCE / name, out_dir / name)
     generate(model, target="micropython", fmt=fmt, out_dir=out_dir)

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from pixelnet.argtypes import float_range, int_range
 from pixelnet.errors import PixelnetError
+from pixelnet.files import check_output_dir, check_writable
 from pixelnet.options import (
     add_board_option,
     add_command,
@@ -51,6 +53,12 @@ EXIT_INTERRUPTED = 130
 DEFAULT_LIVE_SAMPLES = 1000
 MONITOR_REFRESH = 0.1  # s between screen updates
 CALIBRATION_READINGS = 5
+MAX_SAMPLES = 10**9  # streamed, never held in memory: a bound against typos only
+MAX_VECTORS = 1_000_000  # injected vectors are made up front: about 100 MB at most
+MAX_SECONDS = 10**7  # about four months
+MAX_ERROR = 1e6
+SAMPLES = int_range(1, MAX_SAMPLES)
+SECONDS = float_range(0, MAX_SECONDS, low_open=True)
 DEMO_BOARDS = {
     "uno": "the virtual Uno (simavr), or a real Uno with --port",
     "micropython": "the virtual MicroPython board (unix port), or a real one with --port",
@@ -76,17 +84,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_format_option(p, default=None,
                       help="expected number format (default: whatever the board reports)")
     amount = p.add_mutually_exclusive_group()
-    amount.add_argument("--samples", type=_positive_int,
+    amount.add_argument("--samples", type=SAMPLES,
                         help=f"live samples to compare (default: {DEFAULT_LIVE_SAMPLES:,} "
                         "unless --vectors is given)")
-    amount.add_argument("--seconds", type=_positive_float, help="compare the live stream this long")
+    amount.add_argument("--seconds", type=SECONDS, help="compare the live stream this long")
     p.add_argument("--vectors", metavar="grid|random|FILE",
                    help="inject test vectors: an 11^4 grid, noisy patterns, or a recordings CSV")
-    p.add_argument("--vector-count", type=_positive_int, default=RANDOM_VECTORS,
+    p.add_argument("--vector-count", type=int_range(1, MAX_VECTORS), default=RANDOM_VECTORS,
                    help="how many random vectors")
     p.add_argument("--scene-label", type=_label,
                    help="the class or scene the sensor is looking at (enables accuracy)")
-    p.add_argument("--max-error", type=_nonnegative_float,
+    p.add_argument("--max-error", type=float_range(0, MAX_ERROR),
                    help="fail when max |board - float model| exceeds this")
     p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here")
     p.add_argument("--html", type=Path, metavar="FILE",
@@ -124,7 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_port_options(p)
     add_model_options(p, required=True)
-    p.add_argument("--samples", type=_positive_int, help="stop after this many samples")
+    p.add_argument("--samples", type=SAMPLES, help="stop after this many samples")
     p.set_defaults(handler=run_monitor)
 
     p = add_command(
@@ -139,7 +147,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_port_options(p)
     p.add_argument("--label", type=_label, required=True,
                    help=f"class ({', '.join(CLASSES)}) or scene being shown")
-    p.add_argument("--samples", type=_positive_int, required=True, help="how many rows to record")
+    p.add_argument("--samples", type=SAMPLES, required=True, help="how many rows to record")
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="CSV file to write")
     p.set_defaults(handler=run_record)
 
@@ -188,27 +196,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_demo)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
-
-
-def _nonnegative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a number >= 0")
-    return value
-
-
 def _label(text: str) -> str:
     try:
         return check_label(text)
@@ -251,6 +238,10 @@ def verify_progress(total: int | None) -> tuple[Progress, Callable[[Verifier], N
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    for path, what in ((args.report, "report"), (args.html, "HTML report"),
+                       (args.log, "sample log")):
+        if path is not None:
+            check_writable(path, what)
     model = resolve_model(args)
     truth = _truth(args.scene_label)
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
@@ -284,11 +275,11 @@ def run_verify(args: argparse.Namespace) -> int:
             if log is not None:
                 log.close()
         report = verifier.report(info, client.stats.to_dict(), args.max_error, aborted)
-    print(format_summary(report))
-    if args.report:
+    if args.report:  # before printing: a closed stdout (`| head`) must not lose them
         write_json(report, args.report)
     if args.html:
         write_html(report, args.html)
+    print(format_summary(report))
     if aborted == "interrupted":
         return EXIT_INTERRUPTED
     if link_failure is not None:  # the check could not finish: exit 2, report and log kept
@@ -326,6 +317,9 @@ def run_report(args: argparse.Namespace) -> int:
     source = positional_alias(args, "report_file", "--from", args.source)
     if source is None:
         raise PixelnetError("give the JSON report with --from FILE")
+    for path, what in ((args.html, "HTML report"), (args.png, "PNG")):
+        if path is not None:
+            check_writable(path, what)
     report = load_report(source)
     print(format_summary(report))
     if args.html is not None:
@@ -369,7 +363,7 @@ def run_monitor(args: argparse.Namespace) -> int:
                                     metrics, client.stats, ref.lsb)
                     print(HOME_AND_CLEAR + screen, flush=True)
         except KeyboardInterrupt:
-            pass
+            return EXIT_INTERRUPTED
         finally:
             with contextlib.suppress(PixelnetError):
                 client.stream(0)
@@ -380,6 +374,7 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    check_writable(args.out, "recording")
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
@@ -465,6 +460,7 @@ def run_boards(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo as demo
 
+    check_output_dir(args.build_dir, "build directory")
     with _sigterm_as_interrupt():
         result = demo(args.board, args.port, args.build_dir, say=lambda s: print(s, flush=True))
     print()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelnet.errors import PixelnetError
+from pixelnet.files import make_dirs
 from pixelnet.progress import Progress, ticking
 from pixelnet.trainer.model_file import Model, save_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
@@ -50,8 +51,7 @@ def run_demo(
     board: str, port: str | None, build_dir: Path, say: Callable[[str], None] = print
 ) -> DemoResult:
     """Run the demo (see the module docstring); ``board`` is "uno", "micropython" or "cortex-m3"."""
-    build_dir = Path(build_dir)
-    build_dir.mkdir(parents=True, exist_ok=True)
+    build_dir = make_dirs(build_dir, "build directory")
     progress = Progress("      verified")
     say = _clearing(progress, say)
     say("[1/5] training the four-pixel network")
@@ -149,7 +149,7 @@ def _start_virtual(board: str, firmware: Path, build_dir: Path) -> Any:
     from pixelnet.firmware.virtual import start_virtual_board
 
     state = build_dir / f"{board}-state"
-    state.mkdir(exist_ok=True)
+    make_dirs(state, "state directory")
     return start_virtual_board(board, firmware=firmware, state_dir=state, build_dir=build_dir)
 
 

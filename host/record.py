@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from pixelnet.errors import PixelnetError
+from pixelnet.files import open_for_streaming
 from pixelnet.trainer.patterns import CLASSES, SCENES
 
 from .messages import Sample
@@ -38,10 +39,7 @@ class RecordingWriter:
         self.label = check_label(label)
         self.path = Path(path)
         self._scale = 2.0**-format_bits
-        try:
-            self._fh: IO[str] = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            raise PixelnetError(f"cannot write {path}: {exc.strerror or exc}") from None
+        self._fh: IO[str] = open_for_streaming(self.path, what="recording")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(HEADER)
         self._fh.flush()

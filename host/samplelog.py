@@ -14,7 +14,7 @@ from typing import IO
 
 import numpy as np
 
-from pixelnet.errors import PixelnetError
+from pixelnet.files import open_for_streaming
 
 from .compare import STAGES, Checked
 
@@ -25,10 +25,7 @@ class SampleLog:
     def __init__(self, path: str | os.PathLike[str], class_names: tuple[str, ...]) -> None:
         self.path = Path(path)
         n_out = len(class_names)
-        try:
-            self._fh: IO[str] = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            raise PixelnetError(f"cannot write the log {path}: {exc.strerror or exc}") from None
+        self._fh: IO[str] = open_for_streaming(self.path, what="sample log")
         self._writer = csv.writer(self._fh)
         outs = range(n_out)
         self._writer.writerow(

@@ -15,3 +15,15 @@ class ModelFileError(PixelnetError):
 
 class ToolMissingError(PixelnetError):
     """An external tool (avr-gcc, simavr, micropython, avrdude …) is not installed."""
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (ESC, CR, BEL …) shown as escapes, not obeyed.
+
+    A file name, class name or value quoted in a message must not move the
+    cursor, recolour or clear the user's terminal. Newlines and tabs stay.
+    """
+    return "".join(
+        ch if ch in "\n\t" or (ch.isprintable() and ch != "\x7f") else repr(ch)[1:-1]
+        for ch in text
+    )

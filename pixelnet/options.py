@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pixelnet.argtypes import int_range
 from pixelnet.errors import PixelnetError
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("q7", "q15")
 DEFAULT_FORMAT = "q7"
+BAUD_RATE = int_range(50, 12_000_000)  # what serial hardware and pyserial can set
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -164,7 +166,7 @@ def add_port_options(parser: argparse.ArgumentParser) -> None:
         "--port", metavar="PORT",
         help="serial port or pyserial URL (default: auto-detect the one board plugged in "
         "or virtual board running; pixelnet boards lists them)")
-    parser.add_argument("--baud", type=int, default=BAUDRATE, help="serial speed in bit/s")
+    parser.add_argument("--baud", type=BAUD_RATE, default=BAUDRATE, help="serial speed in bit/s")
 
 
 def add_format_option(parser: argparse.ArgumentParser, *, default: str | None = DEFAULT_FORMAT,

@@ -62,6 +62,8 @@ RAW = {
                      "lesson": {"q7": _fidelity(1.0), "q15": _fidelity(1.0)}},
         "micropython": {"q7": {"size": 30_000, "speed": 60_000},
                         "q15": {"size": 40_000, "speed": 50_000}},
+        "avr_no_mul": {"lesson": {"q7": _avr(900, 1_200, 0), "q15": _avr(2_300, 1_900, 0)}},
+        "no_mul_mcu": "attiny85",
     },
     "firmware": {
         "model": "lesson (4-4-4-8-4), q7", "flash_bytes": 6_600, "static_ram_bytes": 450,
@@ -183,6 +185,7 @@ def test_only_the_modules_the_sections_need_run_once_each_in_table_order() -> No
 
 @pytest.mark.parametrize(("value", "unit", "text"), [
     (1885, "cycles", "1,885 (118 µs)"),
+    (1200, "cycles_8mhz", "1,200 (150 µs at 8 MHz)"),
     (279, "cycles", "279 (17.4 µs)"),
     (6602, "bytes", "6,602 B"),
     (266.0, "instructions", "266 instructions"),
@@ -343,3 +346,10 @@ def test_an_output_in_a_missing_directory_is_refused_before_running(tmp_path, ca
 def test_numpy_numbers_in_an_area_result_are_written_as_plain_json() -> None:
     doc = {"raw": {"x": np.float64(0.5), "n": np.int64(3), "v": np.arange(2)}}
     assert json.loads(to_json(doc)) == {"raw": {"x": 0.5, "n": 3, "v": [0, 1]}}
+
+
+def test_the_core_without_a_multiplier_has_its_own_rows_without_a_peer(results) -> None:
+    row = _row(results, "inference.lesson.q7.no_mul.cycles")
+    assert row["pixelnet"] == 900 and row["unit"] == "cycles_8mhz" and row["ratio"] is None
+    assert "ATtiny85" in row["measure"] and "no hardware multiplier" in row["explanation"]
+    assert _row(results, "inference.lesson.q15.no_mul.flash")["pixelnet"] == 1_900

@@ -87,7 +87,7 @@ def test_show_lesson_needs_no_file(tmp_path: Path) -> None:
          "pixelnet show: error: bad.json: invalid JSON at line 1 (truncated?)"),
         (["show"], "pixelnet show: error: give a model file with --model FILE, or --lesson"),
         (["train", "--activations", "tanh,tanh,sine", "--out", "m.json"],
-         "pixelnet train: error: unknown activation 'sine'"),
+         "pixelnet train: error: argument --activations: unknown activation 'sine'"),
         (["train", "--data", "rec.csv", "--out", "m.json"],
          "pixelnet train: error: rec.csv, line 2: unknown label 'stripes'"),
     ],

@@ -93,10 +93,29 @@ def test_preprocessing_maps_dark_to_minus_one_and_bright_to_plus_one(fmt: str) -
     assert list(x[0]) == [-qm.format.act_max] * 4 and list(x[1]) == [qm.format.act_max] * 4
 
 
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_preprocessing_is_defined_for_every_calibration(fmt: str) -> None:
+    """Inverted pairs map dark to -1 and bright to +1 all the same; equal ones read grey."""
+    qm = quantize(lesson_model(), fmt)
+    rng = np.random.default_rng(4)
+    dark = np.array([900, 5, 300, 65535])
+    bright = np.array([100, 5, 301, 0])
+    adc = np.vstack([dark, bright, rng.integers(0, 65536, size=(5_000, 4))])
+    x = emulator.preprocess(qm, adc, dark, bright)
+    lo, hi = np.minimum(dark, bright), np.maximum(dark, bright)
+    span = np.where(bright == dark, 1, bright - dark)
+    want = np.where(bright == dark, 0, 2 * (np.clip(adc, lo, hi) - dark) / span - 1)
+    error = np.abs(x - want * (1 << qm.format_bits)).max(axis=0)
+    assert np.all(error <= [1.0, 1.0, 1.0, 1.5])  # 1.5 LSB: a 16-bit span leaves m 15 bits
+    a = qm.format.act_max
+    assert list(x[0]) == [-a, 0, -a, -a] and list(x[1]) == [a, 0, a, a]
+    assert np.all(x[:, 1] == 0)
+
+
 def test_bad_inputs_get_clear_errors() -> None:
     qm = quantize(lesson_model(), "q7")
-    with pytest.raises(CalibrationError, match="at least 16"):
-        emulator.preprocess(qm, np.zeros((1, 4)), np.array([0, 0, 0, 0]), np.array([8, 99, 99, 99]))
+    with pytest.raises(CalibrationError, match=r"within 0\.\.65535"):
+        emulator.preprocess(qm, np.zeros((1, 4)), np.array([0, 0, 0, -1]), np.array([8, 9, 9, 9]))
     with pytest.raises(QuantizeError, match="unknown number format"):
         quantize(lesson_model(), "q3")
     for bad in ("int", "9lives", "a-b", "", "x" * 30, "while"):

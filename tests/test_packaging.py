@@ -54,6 +54,8 @@ def test_wheel_carries_the_non_python_files_the_tools_need(wheel: zipfile.ZipFil
     assert "pixelnet/bench/avr/driver.c" in names  # `pixelnet bench` compiles it for the AVR
     for name in ("cortex_m.ld", "startup.c", "pn_lm3s6965.c"):  # build --board cortex-m3
         assert f"pixelnet/firmware/cortex/{name}" in names
+    for name in ("pipe_sim.c", "arm_start.c", "arm.ld"):  # the ATtiny85 and Cortex-M runners
+        assert f"pixelnet/codegen/targets/{name}" in names
 
 
 def test_console_script_is_declared(wheel: zipfile.ZipFile) -> None:

@@ -32,6 +32,7 @@ COMMAND_TIMEOUT = 600.0  # s for one command; builds and 10,000 vectors under lo
 SIM_TYPED = re.compile(r"type (`[^`]+`(?:(?:, then | and |, )`[^`]+`)*) into (?:the|its) "
                        r"(?:pixelnet )?sim")
 MONITOR_SCREENS = 5  # screens to see before Ctrl-C
+INTERRUPTED = 130  # the exit status of a run ended by Ctrl-C
 
 
 def _blocks(text: str) -> list[list[str]]:
@@ -142,7 +143,9 @@ class Walk:
             seen += chunk
         proc.send_signal(signal.SIGINT)  # "Ctrl-C ends"
         out, err = proc.communicate(timeout=COMMAND_TIMEOUT)
-        return Step(line, proc.returncode, seen + out, err)
+        # ended by Ctrl-C, as the README says: exit 130 is success here, and 0 is not (-1)
+        ended = 0 if proc.returncode == INTERRUPTED else (proc.returncode or -1)
+        return Step(line, ended, seen + out, err)
 
     def _calibrate(self, line: str) -> Step:
         """Do what calibrate asks: type into the sim what it says, then press Enter."""

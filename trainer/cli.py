@@ -7,19 +7,31 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pixelnet.files import write_atomically
+from pixelnet.argtypes import float_range, int_list, int_range, name_list
+from pixelnet.files import check_writable, make_dirs, write_atomically
 from pixelnet.options import add_command, add_model_options, resolve_model, warn
 from pixelnet.progress import Progress
 
 from .activations import ACTIVATIONS
 from .data import HOLD_OUT
 from .evaluate import format_confusion
-from .model_file import save_model
+from .model_file import MAX_LAYERS, MAX_UNITS, save_model
 from .network import LOSSES
 from .optimizers import OPTIMIZERS
 from .training import TrainConfig
 
 DEFAULTS = TrainConfig()
+MAX_EPOCHS = 1_000_000
+MAX_BATCH = 1_000_000
+MAX_SEED = 2**32 - 1
+MAX_LEARNING_RATE = 100.0
+MAX_PENALTY = 1000.0
+HIDDEN_SIZES = int_list(1, MAX_UNITS, MAX_LAYERS - 1)
+ACTIVATION_NAMES = name_list(tuple(ACTIVATIONS), MAX_LAYERS - 1, "activation")
+LEARNING_RATE = float_range(0, MAX_LEARNING_RATE, low_open=True)
+FRACTION = float_range(0, 1, high_open=True)  # momentum, dropout
+PENALTY = float_range(0, MAX_PENALTY)
+SEED = int_range(0, MAX_SEED)
 EXIT_FAILED = 1
 
 
@@ -41,9 +53,9 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
             "pixelnet train --data horiz.csv vert.csv --out model.json   # + your recordings",
         ],
     )
-    p.add_argument("--hidden", type=_int_list, default=DEFAULTS.hidden,
+    p.add_argument("--hidden", type=HIDDEN_SIZES, default=DEFAULTS.hidden,
                    help="hidden layer sizes (default: 4,4,8)")
-    p.add_argument("--activations", type=_name_list, default=DEFAULTS.activations,
+    p.add_argument("--activations", type=ACTIVATION_NAMES, default=DEFAULTS.activations,
                    help=f"one per hidden layer, from {', '.join(ACTIVATIONS)} "
                    "(default: tanh,tanh,relu)")
     p.add_argument("--output-activation", choices=list(ACTIVATIONS),
@@ -53,25 +65,25 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    "cross-entropy: softmax (default: %(default)s)")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=DEFAULTS.optimizer,
                    help="sgd: the lesson's one example at a time (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=DEFAULTS.learning_rate,
+    p.add_argument("--lr", type=LEARNING_RATE, default=DEFAULTS.learning_rate,
                    help="learning rate (default: %(default)s)")
-    p.add_argument("--momentum", type=float, default=DEFAULTS.momentum,
+    p.add_argument("--momentum", type=FRACTION, default=DEFAULTS.momentum,
                    help="for --optimizer momentum (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs,
+    p.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), default=DEFAULTS.epochs,
                    help="at most this many passes over the data (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=int_range(1, MAX_BATCH), default=None,
                    help="examples per step (default: 1 for sgd, 128 otherwise)")
-    p.add_argument("--l1", type=float, default=0.0,
+    p.add_argument("--l1", type=PENALTY, default=0.0,
                    help="L1 penalty: a sparse network, readable when drawn (try 0.001)")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty")
-    p.add_argument("--dropout", type=float, default=0.0, help="hidden-neuron dropout rate")
+    p.add_argument("--l2", type=PENALTY, default=0.0, help="L2 penalty")
+    p.add_argument("--dropout", type=FRACTION, default=0.0, help="hidden-neuron dropout rate")
     p.add_argument("--no-bias", action="store_true", help="no biases (the lesson's form)")
     p.add_argument("--early-stopping", action="store_true",
                    help="hold out 10%% for validation and keep the best weights")
-    p.add_argument("--patience", type=int, default=DEFAULTS.patience,
+    p.add_argument("--patience", type=int_range(0, MAX_EPOCHS), default=DEFAULTS.patience,
                    help="stop after this many epochs without improvement; 0: never "
                    "(default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed")
     p.add_argument("--data", nargs="+", default=[], metavar="CSV",
                    help="labelled recordings (header label,tl,tr,bl,br, as `pixelnet record` "
                    "writes them) to train on as well")
@@ -81,7 +93,7 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    help="also draw the loss and the clean/noisy accuracy per epoch to this PNG")
     p.add_argument("--out", type=Path, default=Path("build/model.json"),
                    help="model file to write (default: build/model.json)")
-    p.add_argument("--min-accuracy", type=float, default=0.9,
+    p.add_argument("--min-accuracy", type=float_range(0, 1), default=0.9,
                    help="with --data: fail (exit 1, nothing written) below this accuracy on "
                    f"the {100 * HOLD_OUT:.0f}%% of each class of the recordings held out of "
                    "training")
@@ -110,19 +122,6 @@ def _register_show(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_show)
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
-def _name_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(","))
-
-
 def _train(args: argparse.Namespace) -> int:
     from .train import train_model  # scikit-learn loads only when training
 
@@ -144,6 +143,9 @@ def _train(args: argparse.Namespace) -> int:
         patience=args.patience or None,
         seed=args.seed,
     )
+    check_writable(args.out, "model file")  # before training, not after
+    if args.plot is not None:
+        check_writable(args.plot, "plot")
     progress = Progress("training", config.epochs)
     try:
         model = train_model(
@@ -168,7 +170,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"model {model.short_hash} not written: it fails its own recordings "
               "(--force writes it anyway)", file=sys.stderr)
         return EXIT_FAILED
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(args.out.parent)
     save_model(model, args.out)
     print(f"model {model.short_hash} written to {args.out}")
     if args.plot is not None:
@@ -207,10 +209,12 @@ def _passes_own_recordings(args: argparse.Namespace, recordings: dict[str, Any],
 def _show(args: argparse.Namespace) -> int:
     from .show import draw_network, save_png, summary
 
+    if args.png is not None:
+        check_writable(args.png, "PNG")
     model = resolve_model(args)
     print(summary(model))
     if args.png is not None:
-        args.png.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(args.png.parent)
         print(f"picture written to {save_png(draw_network(model), args.png)}")
     return 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from pixelnet.errors import printable
 from pixelnet.files import write_atomically
 
 from .model_file import Layer, Model
@@ -84,7 +85,8 @@ def _clean_accuracy_line(model: Model) -> str:
 def _training_lines(training: dict) -> list[str]:
     lines = []
     if "trainer" in training or "source" in training:
-        lines.append(f"trained by: {training.get('trainer') or training.get('source')}")
+        source = training.get("trainer") or training.get("source")
+        lines.append(f"trained by: {printable(str(source))}")
     if "seed" in training:
         lines.append(f"seed: {training['seed']}, epochs: {training.get('epochs_run', '?')}")
     loss = training.get("loss")

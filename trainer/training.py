@@ -9,6 +9,7 @@ weights bit for bit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -17,6 +18,7 @@ import numpy as np
 from pixelnet.errors import PixelnetError
 
 from .activations import ACTIVATIONS
+from .model_file import MAX_LAYERS, MAX_UNITS
 from .network import LOSSES, Params, init_params, loss_and_grad, loss_and_gradients, predict_outputs
 from .optimizers import OPTIMIZERS, make_optimizer
 
@@ -79,8 +81,13 @@ def check_config(config: TrainConfig) -> None:
         raise TrainingError(
             f"{len(config.hidden)} hidden layers but {len(config.activations)} activations"
         )
-    if any(n < 1 for n in config.hidden):
-        raise TrainingError(f"hidden layer sizes must be >= 1, got {list(config.hidden)}")
+    if any(not 1 <= n <= MAX_UNITS for n in config.hidden):
+        raise TrainingError(
+            f"hidden layer sizes must be 1..{MAX_UNITS} (what a board can run), "
+            f"got {list(config.hidden)}"
+        )
+    if len(config.hidden) >= MAX_LAYERS:
+        raise TrainingError(f"at most {MAX_LAYERS - 1} hidden layers, got {len(config.hidden)}")
     for name in config.all_activations:
         if name not in ACTIVATIONS:
             raise TrainingError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
@@ -90,14 +97,18 @@ def check_config(config: TrainConfig) -> None:
         raise TrainingError(
             f"unknown optimizer {config.optimizer!r} (known: {', '.join(OPTIMIZERS)})"
         )
-    if not config.learning_rate > 0:
+    if not 0 < config.learning_rate < math.inf:
         raise TrainingError(f"learning rate must be > 0, got {config.learning_rate}")
     if config.epochs < 1:
         raise TrainingError(f"epochs must be >= 1, got {config.epochs}")
     if config.batch_size is not None and config.batch_size < 1:
         raise TrainingError(f"batch size must be >= 1, got {config.batch_size}")
-    if config.l1 < 0 or config.l2 < 0:
-        raise TrainingError("l1 and l2 penalties must be >= 0")
+    if not (0 <= config.l1 < math.inf and 0 <= config.l2 < math.inf):
+        raise TrainingError("l1 and l2 penalties must be finite and >= 0")
+    if not 0 <= config.momentum < 1:
+        raise TrainingError(f"momentum must be in [0, 1), got {config.momentum}")
+    if config.seed < 0:
+        raise TrainingError(f"seed must be >= 0, got {config.seed}")
     if not 0 <= config.dropout < 1:
         raise TrainingError(f"dropout must be in [0, 1), got {config.dropout}")
     if not 0 < config.validation_fraction < 1:
@@ -126,8 +137,21 @@ def fit(
     """Train a network on inputs ``x`` [n, n_in] against one-hot ``truth`` [n, n_out].
 
     ``watch`` measures the network after every epoch (e.g. accuracy for a
-    training-curve plot); it costs nothing when left out.
+    training-curve plot); it costs nothing when left out. Overflow is not warned
+    about as it happens: a loss that stops being finite ends the fit with a
+    TrainingError naming the epoch.
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _fit(x, truth, config, on_epoch, watch)
+
+
+def _fit(
+    x: np.ndarray,
+    truth: np.ndarray,
+    config: TrainConfig,
+    on_epoch: EpochCallback | None,
+    watch: EpochWatch | None,
+) -> FitResult:
     rng = np.random.default_rng(config.seed)
     sizes = (x.shape[1], *config.hidden, truth.shape[1])
     params = init_params(sizes, config.bias, rng)
@@ -156,6 +180,11 @@ def fit(
             optimizer.step(params.arrays(), grads.arrays())
             total += value * len(idx)
         loss_curve.append(total / n)
+        if not np.isfinite(loss_curve[-1]):
+            raise TrainingError(
+                f"training diverged at epoch {epoch + 1} (the loss overflowed): "
+                f"try a smaller learning rate than {config.learning_rate:g}"
+            )
         if x_val is not None:
             val_curve.append(loss_and_grad(config.loss, predict_outputs(params, acts, x_val),
                                            t_val)[0])

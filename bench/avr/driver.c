@@ -5,6 +5,7 @@
  *                              'X' x:act[4]                   -> out[N_OUT] cls:u8
  *                              'T' x:act[4]                   -> trace[TRACE_LEN] cls:u8
  *                              'Q' (or end of input)          -> stop
+ * Without a UART (ATtiny85) the bytes go through GPIOR1/GPIOR2 (codegen/targets/pipe_sim.c).
  * On AVR every inference is a GPIOR0-marked region (1 = start, 0 = end) so the
  * simulator counts its cycles. Backends: the generated model (default),
  * BASELINE (no model: the size reference) and EMLEARN (float, for comparison);
@@ -33,6 +34,10 @@ typedef pixelnet_act_t act_t;
 #include <avr/interrupt.h>
 #include <avr/sleep.h>
 
+#ifndef UDR0
+/* no UART (the ATtiny85): the simulator's byte pipe */
+#include "../../codegen/targets/avr_pipe.h"
+#else
 static void io_init(void)
 {
     UBRR0H = 0;
@@ -65,6 +70,7 @@ static void stop(void)
     for (;;) {
     }
 }
+#endif
 
 #define MARK(v) (GPIOR0 = (v))
 #else
