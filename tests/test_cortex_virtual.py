@@ -15,12 +15,7 @@ import pytest
 from pixelnet.cli import main
 from pixelnet.codegen.emulator import quantize_inputs
 from pixelnet.codegen.quantize import quantize
-from pixelnet.firmware.build_cortex import (
-    CORTEX_BOARDS,
-    build_cortex,
-    compile_command,
-    hand_written_sources,
-)
+from pixelnet.firmware.build_cortex import build_cortex
 from pixelnet.firmware.virtual import SimulationError, start_virtual_board
 from pixelnet.firmware.virtual_cortex import BENCH_ICOUNT_SHIFT, VirtualCortex
 from pixelnet.host.client import BoardClient, BoardTimeout
@@ -184,13 +179,19 @@ def test_start_virtual_board_knows_the_cortex(builds, sim_dir, tmp_path):
         assert client.info().board == "lm3s6965"
 
 
-def test_the_hand_written_firmware_is_warning_free_under_clang(builds, tmp_path):
-    board = CORTEX_BOARDS["cortex-m3"]
-    command = compile_command("clang", board, builds["q7"].source_dir)
-    for source in hand_written_sources(board):
-        done = subprocess.run([*command, "-c", str(source), "-o", str(tmp_path / "x.o")],
-                              capture_output=True, text=True)
-        assert done.returncode == 0 and done.stderr == "", done.stderr
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_clang_build_is_warning_free_and_bit_exact(fmt, model, sim_dir, tmp_path):
+    """clang --target=arm-none-eabi, -Wall -Wextra -Werror on every file, the model included."""
+    clang = build_cortex(model, fmt, tmp_path / "clang", compiler="clang")
+    assert clang.elf.name.endswith("_clang.elf")
+    with _start(clang.elf, tmp_path / "state", sim_dir, scene="diagonal_anti") as board, \
+            connect(board.port) as client:
+        verifier = Verifier(Reference.from_model(model, fmt))
+        live = verifier.verify_stream(client, n=50)
+        x, truth = random_vectors(2_000)
+        injected = verifier.verify_vectors(client, x, truth)
+    assert (live.samples, live.mismatches) == (50, 0)
+    assert (injected.samples, injected.mismatches) == (2_000, 0)
 
 
 def test_the_arm_build_is_sized_by_arm_size_and_repeats(model, builds, tmp_path):
