@@ -12,10 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pixelnet.codegen.emulator import MIN_SPAN, average_counts
+from pixelnet.codegen.emulator import average_counts
 from pixelnet.errors import PixelnetError
 
 PIXELS = ("TL", "TR", "BL", "BR")
+# The boards refuse a calibration whose bright - dark is below this on any pixel
+# (firmware/PROTOCOL.md): the generated preprocessing is defined for every pair,
+# but a span this small is a sensor that was not covered or not lit.
+MIN_SPAN = 16
 
 
 def mean_counts(readings: Sequence[Sequence[int]]) -> tuple[int, ...]:
