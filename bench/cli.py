@@ -1,7 +1,7 @@
 """`pixelnet bench`: every number pixelnet claims, measured here, next to its peers.
 
     pixelnet bench [--quick] [--out results.json] [--markdown results.md]
-                   [--only train,inference,fidelity,firmware,serial,micropython]
+                   [--only train,inference,fidelity,firmware,serial,micropython,cortex]
     pixelnet bench --from results.json --markdown results.md   # re-render, no run
 
 Progress goes to stderr, the table to stdout; the JSON is rewritten after every

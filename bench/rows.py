@@ -13,12 +13,13 @@ pixelnet / peer for rates — so every ratio above 1 favours pixelnet.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 F_CPU_MHZ = 16  # the Uno's clock: cycles / 16 = µs
-SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython")
+SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython", "cortex")
 
 # The issue's targets. Cycles and bytes are deterministic (simavr, avr-size), so the
 # tests assert them too; wall-clock targets are reported, never asserted.
@@ -407,3 +408,34 @@ def micropython_rows(raw: dict[str, Any]) -> list[Row]:
                 else f"The same for the {fmt} module."))
         for i, (fmt, rates) in enumerate(raw["micropython"].items())
     ]
+
+
+def cortex_rows(raw: dict[str, Any]) -> list[Row]:
+    """The same firmware on a Cortex-M3 (LM3S6965 in QEMU): sizes and instructions."""
+    rows = []
+    for (net, formats), fmt in itertools.product(raw["nets"].items(), ("q7", "q15")):
+        numbers = formats[fmt]
+        count = numbers["instructions_per_inference"]
+        rows += [
+            Row(id=f"cortex.{net}.{fmt}.flash", section="cortex",
+                measure=f"Cortex-M3 firmware, {net} {fmt}: flash", unit="bytes",
+                pixelnet=numbers["flash_bytes"],
+                explanation=(
+                    f"Flash of the complete Cortex-M3 firmware with the {net} network in {fmt} "
+                    "(protocol, calibration, start-up and hooks included), as "
+                    "arm-none-eabi-size reports it.")),
+            Row(id=f"cortex.{net}.{fmt}.static_ram", section="cortex",
+                measure=f"Cortex-M3 firmware, {net} {fmt}: static RAM", unit="bytes",
+                pixelnet=numbers["static_ram_bytes"],
+                explanation="Static RAM (data + bss) of the same firmware, from "
+                            "arm-none-eabi-size."),
+            Row(id=f"cortex.{net}.{fmt}.instructions", section="cortex",
+                measure=f"Cortex-M3 inference, {net} {fmt}: instructions", unit="instructions",
+                pixelnet=round(count["mean"], 1),
+                explanation=(
+                    f"Instructions per inference on the virtual Cortex-M3, counted by QEMU's "
+                    f"-icount (min {count['min']}, max {count['max']}; the timing marks' own "
+                    "37 included). QEMU counts instructions, not cycles: a real Cortex-M3 "
+                    "takes more cycles than instructions.")),
+        ]
+    return rows

@@ -29,6 +29,7 @@ MODULES = {
     "codegen": "pixelnet.bench.bench_codegen",
     "firmware": "pixelnet.bench.bench_firmware",
     "host": "pixelnet.bench.bench_host",
+    "cortex": "pixelnet.bench.bench_cortex",
 }
 SECTION_MODULE = {
     "train": "train",
@@ -37,6 +38,7 @@ SECTION_MODULE = {
     "firmware": "firmware",
     "serial": "host",
     "micropython": "codegen",
+    "cortex": "cortex",
 }
 TICK_SECONDS = 1.0
 
@@ -54,6 +56,7 @@ SECTION_ROWS: dict[str, Callable[[dict[str, Any]], list[rows.Row]]] = {
     "firmware": rows.firmware_rows,
     "serial": _serial_rows,
     "micropython": rows.micropython_rows,
+    "cortex": rows.cortex_rows,
 }
 
 

@@ -216,16 +216,22 @@ def export_sketch(model: Model, fmt: str, sketch_dir: Path, prefix: str) -> Path
     (``src/`` of ``generate --target arduino-library``: the generated model and the
     header with class names and output scale), so the firmware is one user of that
     library's C."""
-    from pixelnet.codegen import quantize
-    from pixelnet.codegen.render import render, write_files
-
     if sketch_dir.exists():
         shutil.rmtree(sketch_dir)
     shutil.copytree(SKETCH_SOURCE, sketch_dir)
+    write_library_sources(model, fmt, sketch_dir, prefix)
+    return sketch_dir
+
+
+def write_library_sources(model: Model, fmt: str, out_dir: Path, prefix: str) -> None:
+    """The C of the model's Arduino library (its ``src/``) into ``out_dir``: plain C that
+    every board's firmware compiles (weights in PROGMEM on AVR only)."""
+    from pixelnet.codegen import quantize
+    from pixelnet.codegen.render import render, write_files
+
     library = render(quantize(model, fmt), "arduino-library", prefix=prefix)
     write_files({name.removeprefix("src/"): text for name, text in library.items()
-                 if name.startswith("src/")}, sketch_dir)
-    return sketch_dir
+                 if name.startswith("src/")}, out_dir)
 
 
 def check_firmware_prefix(prefix: str) -> str:

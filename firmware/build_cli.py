@@ -10,6 +10,7 @@ from pixelnet.errors import PixelnetError
 from pixelnet.files import check_output_dir
 from pixelnet.firmware.boards import BOARDS as AVR_BOARDS
 from pixelnet.firmware.build import check_firmware_prefix
+from pixelnet.firmware.build_cortex import CORTEX_BOARDS
 from pixelnet.options import (
     add_board_option,
     add_build_dir_option,
@@ -22,12 +23,14 @@ from pixelnet.options import (
     warn,
 )
 from pixelnet.progress import ticking
+from pixelnet.trainer.model_file import Model
 
 # The boards `build` and `flash` know, and what each is: the --board choices and their help.
 BOARDS = {
     **{name: f"{row.title}, {row.mcu}, built with the Arduino core"
        for name, row in AVR_BOARDS.items()},
     "micropython": "any MicroPython board with four ADC inputs",
+    **{name: board.description for name, board in CORTEX_BOARDS.items()},
 }
 DEFAULT_BUILD_DIR = Path("build")
 
@@ -54,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         examples=[
             "pixelnet build --board uno --model model.json",
             "pixelnet build --board micropython --model model.json --format q15",
+            "pixelnet build --board cortex-m3 --model model.json",
         ],
     )
     _add_model_options(build)
@@ -78,6 +82,8 @@ def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
     out = check_output_dir(Path(args.build_dir) / args.board, "build directory")
     model = resolve_model(args)
+    if args.board in CORTEX_BOARDS:
+        return _build_cortex(args, model, out)
     if args.board in AVR_BOARDS:
         from pixelnet.firmware.build import build_uno
 
@@ -97,6 +103,20 @@ def _build(args: argparse.Namespace) -> Path:
     files = prepare_micropython_files(model, args.fmt, out)
     print(f"board files: {files}")
     return files
+
+
+def _build_cortex(args: argparse.Namespace, model: Model, out: Path) -> Path:
+    from pixelnet.firmware.build_cortex import build_cortex
+
+    with ticking(f"building the {args.board} firmware in {out}"):
+        result = build_cortex(model, args.fmt, out, board=args.board, prefix=args.prefix)
+    board = CORTEX_BOARDS[args.board]
+    print(f"firmware: {result.bin}  (ELF for QEMU: {result.elf})")
+    print(f"flash:    {result.flash_bytes} of {board.flash_bytes} bytes "
+          f"({100 * result.flash_bytes / board.flash_bytes:.1f}%)")
+    print(f"RAM:      {result.ram_bytes} of {board.ram_bytes} bytes "
+          f"({100 * result.ram_bytes / board.ram_bytes:.1f}%) before the stack")
+    return result.bin
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -124,6 +144,12 @@ def refuse_virtual(port: str, args: argparse.Namespace) -> None:
 def run_flash(args: argparse.Namespace) -> int:
     from pixelnet.host.connect import auto_detect
 
+    if args.board in CORTEX_BOARDS:
+        raise PixelnetError(
+            f"pixelnet cannot flash {args.board}: `pixelnet build` writes the .bin, and the "
+            "chip's own tool (OpenOCD, st-flash, picotool …) flashes it; the virtual board: "
+            "`pixelnet sim --board cortex-m3` (firmware/README.md)"
+        )
     port = args.port
     if port is None:
         port = auto_detect()

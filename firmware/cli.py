@@ -38,6 +38,7 @@ SIM_BOARDS = {
     **{name: f"the {AVR_BOARDS[name].title} firmware ({AVR_BOARDS[name].mcu}) in simavr"
        for name in simulated_boards() if name != "uno"},
     "micropython": "the MicroPython program on the MicroPython unix port",
+    "cortex-m3": "the Cortex-M3 firmware (LM3S6965) in QEMU",
 }
 SIM_DESCRIPTION = """\
 Run a virtual board on a pseudo-terminal that pixelnet (and any serial program)
@@ -52,6 +53,7 @@ Then type control commands on this terminal, each answered "ok" or "error: ...":
   noise S             sensor noise 0..1;  seed N: its random seed
   reset               reset the board (the calibration survives)
   cycles              AVR boards only: cycle counts of the last inferences
+  sensor off|on       cortex-m3 only: cut the sensor line (the watchdog restarts the board)
   quit                end (as Ctrl-C does)
 More in firmware/sim/SCENE.md."""
 COMMANDS_HELP = (
@@ -81,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument(
         "--firmware", type=Path, metavar="PATH",
         help="run this already built firmware instead of building one from a model: "
-        "the ELF (uno) or the folder of board files (micropython)")
+        "the ELF (uno, cortex-m3) or the folder of board files (micropython)")
     add_format_option(sim)
     sim.add_argument("--scene", choices=tuple(SCENES), default="solid_white", metavar="SCENE",
                      help=f"what the sensor looks at when the board starts: {', '.join(SCENES)}")
@@ -106,6 +108,11 @@ def _firmware(args: argparse.Namespace) -> Path:
         return args.firmware
     model = resolve_model(args)
     out = args.build_dir / args.board
+    if args.board == "cortex-m3":
+        from pixelnet.firmware.build_cortex import build_cortex
+
+        with ticking(f"building the cortex-m3 firmware for model {model.short_hash} in {out}"):
+            return build_cortex(model, args.fmt, out).elf
     if args.board != "micropython":
         from pixelnet.firmware.build import build_uno
 

@@ -23,7 +23,7 @@ import select
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from .boards import board_row, simulated_boards
 from .scene import scene_lines
 
 SIM_DIR = Path(__file__).resolve().parent / "sim"
-HARNESS_SOURCES = ("vuno.c", "scene.c", "scene.h")
+HARNESS_SOURCES = ("vuno.c", "scene.c", "scene.h", "harness.c", "harness.h")
 HARNESS_CFLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror")
 HARNESS_LIBS = ("-lelf", "-lutil", "-lm")
 DEFAULT_BUILD_DIR = Path("build")
@@ -51,7 +51,7 @@ TERMINATE_TIMEOUT = 5.0  # seconds after SIGTERM before SIGKILL
 
 EXIT_MAX_CYCLES = 3
 EXIT_CRASHED = 4
-BOARDS = (*simulated_boards(), "micropython")
+BOARDS = (*simulated_boards(), "micropython", "cortex-m3")
 
 
 class SimulationError(PixelnetError):
@@ -137,33 +137,47 @@ def _c_compiler() -> str:
 
 def build_harness(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
     """Compile the harness once per source version; returns the executable."""
-    sources = {name: (SIM_DIR / name).read_bytes() for name in HARNESS_SOURCES}
+    return build_sim_program("vuno", HARNESS_SOURCES, build_dir, _simavr_flags)
+
+
+def build_sim_program(
+    name: str,
+    source_names: Sequence[str],
+    build_dir: Path,
+    link_flags: Callable[[], list[str]] = list,
+) -> Path:
+    """Compile a C program of SIM_DIR (with the generated scenes.h) once per source version.
+
+    The executable lands in BUILD/NAME/HASH/NAME, HASH covering the sources, scenes.h and
+    the flags; `link_flags` is asked only when a build is needed.
+    """
+    sources = {n: (SIM_DIR / n).read_bytes() for n in source_names}
     sources["scenes.h"] = scenes_header().encode()
     digest = hashlib.sha256()
-    for name in sorted(sources):
-        digest.update(name.encode() + b"\0" + sources[name] + b"\0")
+    for n in sorted(sources):
+        digest.update(n.encode() + b"\0" + sources[n] + b"\0")
     digest.update(" ".join(HARNESS_CFLAGS + HARNESS_LIBS).encode())
-    out_dir = Path(build_dir) / "vuno" / digest.hexdigest()[:16]
-    exe = out_dir / "vuno"
+    out_dir = Path(build_dir) / name / digest.hexdigest()[:16]
+    exe = out_dir / name
     if exe.exists():
         return exe
-    cc, flags = _c_compiler(), _simavr_flags()
+    cc, flags = _c_compiler(), link_flags()
     make_dirs(out_dir, "build directory")
     # private names then renames: parallel builds never see a half-written file
     header = out_dir / f"scenes.h.{os.getpid()}.partial"
     header.write_text(scenes_header())
     header.replace(out_dir / "scenes.h")
-    partial = out_dir / f"vuno.{os.getpid()}.partial"
+    partial = out_dir / f"{name}.{os.getpid()}.partial"
     command = [
         cc, *HARNESS_CFLAGS, f"-I{out_dir}", f"-I{SIM_DIR}",
-        *(str(SIM_DIR / name) for name in HARNESS_SOURCES if name.endswith(".c")),
+        *(str(SIM_DIR / n) for n in source_names if n.endswith(".c")),
         "-o", str(partial), *flags, *HARNESS_LIBS,
     ]  # fmt: skip
     built = subprocess.run(command, capture_output=True, text=True)
     if built.returncode != 0:
         if "-lelf" in built.stderr:
             raise ToolMissingError("libelf is not installed: install the Debian package libelf-dev")
-        raise SimulationError(f"the simavr harness did not compile:\n{built.stderr.strip()}")
+        raise SimulationError(f"the {name} harness did not compile:\n{built.stderr.strip()}")
     partial.replace(exe)
     return exe
 
@@ -232,6 +246,8 @@ class VirtualUno:
     """A running harness in pty mode; a context manager that never leaves it behind."""
 
     board = "virtual-uno"
+    harness_name = "the simavr harness"  # for error messages
+    harness_log = HARNESS_LOG
 
     def __init__(
         self,
@@ -247,21 +263,31 @@ class VirtualUno:
         firmware = Path(firmware)
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
-        row = board_row(board)
-        self.board = f"virtual-{row.name}"
-        harness = build_harness(build_dir)
         state_dir = make_dirs(state_dir, "state directory")
-        command = [str(harness), "--pty", "--mcu", row.mcu, "--frequency", str(row.f_cpu),
-                   "--eeprom", str(state_dir / EEPROM_FILE)]
+        command = self._harness_command(state_dir, Path(build_dir), realtime, board)
         for line in scene_commands(scene, noise=noise):
             command += ["-c", line]
+        self._start([*command, str(firmware)], state_dir)
+
+    def _harness_command(
+        self, state_dir: Path, build_dir: Path, realtime: bool, board: str
+    ) -> list[str]:
+        """The harness and its options, before the scene's and the firmware."""
+        row = board_row(board)
+        self.board = f"virtual-{row.name}"
+        command = [str(build_harness(build_dir)), "--pty", "--mcu", row.mcu, "--frequency",
+                   str(row.f_cpu), "--eeprom", str(state_dir / EEPROM_FILE)]
         if realtime:
             command.append("--realtime")
-        self._log_path = state_dir / HARNESS_LOG
+        return command
+
+    def _start(self, command: list[str], state_dir: Path) -> None:
+        """Run the harness in pty mode and learn its port from its first line."""
+        self._log_path = state_dir / self.harness_log
         self._pending = b""
         with open(self._log_path, "ab") as log:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                [*command, str(firmware)],
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -270,7 +296,7 @@ class VirtualUno:
         try:
             first = self._read_line(STARTUP_TIMEOUT)
             if not first.startswith("port "):
-                raise SimulationError(f"the simavr harness said {first!r}, not its port")
+                raise SimulationError(f"{self.harness_name} said {first!r}, not its port")
             self.port = first.split(" ", 1)[1]
         except BaseException:
             self.close()
@@ -291,12 +317,12 @@ class VirtualUno:
         while b"\n" not in self._pending:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise SimulationError(f"the simavr harness did not answer within {timeout} s")
+                raise SimulationError(f"{self.harness_name} did not answer within {timeout} s")
             readable, _, _ = select.select([fd], [], [], left)
             if readable:
                 chunk = os.read(fd, 4096)
                 if not chunk:
-                    raise SimulationError(f"the simavr harness ended:\n{self._harness_log()}")
+                    raise SimulationError(f"{self.harness_name} ended:\n{self._harness_log()}")
                 self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
         return line.decode(errors="replace")
@@ -304,20 +330,20 @@ class VirtualUno:
     def control(self, line: str) -> str:
         """Sends one control line; returns the reply (``ok ...`` or ``error: ...``)."""
         if self._proc is None or self._proc.stdin is None:
-            raise SimulationError("the virtual Uno is closed")
+            raise SimulationError(f"{self.board} is closed")
         if "\n" in line:
             raise PixelnetError("a control command is one line")
         try:
             self._proc.stdin.write(line.encode() + b"\n")
             self._proc.stdin.flush()
         except BrokenPipeError as exc:
-            raise SimulationError(f"the simavr harness ended:\n{self._harness_log()}") from exc
+            raise SimulationError(f"{self.harness_name} ended:\n{self._harness_log()}") from exc
         return self._read_line(COMMAND_TIMEOUT)
 
     def _checked(self, line: str) -> str:
         reply = self.control(line)
         if not reply.startswith("ok"):
-            raise SimulationError(f"virtual Uno refused {line!r}: {reply}")
+            raise SimulationError(f"{self.board} refused {line!r}: {reply}")
         return reply
 
     def set_scene(self, scene: str | Sequence[float] | None = None, **settings: Any) -> None:
@@ -383,6 +409,10 @@ def start_virtual_board(
     if board in simulated_boards():
         return VirtualUno(firmware, state_dir, scene=scene, noise=noise, realtime=realtime,
                           build_dir=build_dir, board=board)
+    if board == "cortex-m3":
+        from pixelnet.firmware.virtual_cortex import VirtualCortex
+
+        return VirtualCortex(firmware, state_dir, scene=scene, noise=noise, build_dir=build_dir)
     if board == "micropython":
         from pixelnet.firmware.virtual_micropython import VirtualMicroPython
 

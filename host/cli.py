@@ -62,6 +62,7 @@ SECONDS = float_range(0, MAX_SECONDS, low_open=True)
 DEMO_BOARDS = {
     "uno": "the virtual Uno (simavr), or a real Uno with --port",
     "micropython": "the virtual MicroPython board (unix port), or a real one with --port",
+    "cortex-m3": "the virtual Cortex-M3 (QEMU lm3s6965evb); virtual only",
 }
 
 
@@ -184,6 +185,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         examples=[
             "pixelnet demo",
             "pixelnet demo --board micropython",
+            "pixelnet demo --board cortex-m3",
             "pixelnet demo --port /dev/ttyACM0   # a real Uno: flashed, then verified",
         ],
     )

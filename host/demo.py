@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pixelnet.errors import PixelnetError
 from pixelnet.files import make_dirs
 from pixelnet.progress import Progress, ticking
 from pixelnet.trainer.model_file import Model, save_model
@@ -49,7 +50,7 @@ class DemoResult:
 def run_demo(
     board: str, port: str | None, build_dir: Path, say: Callable[[str], None] = print
 ) -> DemoResult:
-    """Run the demo (see the module docstring); ``board`` is "uno" or "micropython"."""
+    """Run the demo (see the module docstring); ``board`` is "uno", "micropython" or "cortex-m3"."""
     build_dir = make_dirs(build_dir, "build directory")
     progress = Progress("      verified")
     say = _clearing(progress, say)
@@ -131,6 +132,10 @@ def _clearing(progress: Progress, say: Callable[[str], None]) -> Callable[[str],
 
 
 def _build(board: str, model: Model, build_dir: Path) -> Path:
+    if board == "cortex-m3":
+        from pixelnet.firmware.build_cortex import build_cortex
+
+        return build_cortex(model, DEMO_FORMAT, build_dir / board).elf
     if board == "uno":
         from pixelnet.firmware.build import build_uno
 
@@ -149,6 +154,8 @@ def _start_virtual(board: str, firmware: Path, build_dir: Path) -> Any:
 
 
 def _flash(board: str, firmware: Path, port: str) -> None:
+    if board == "cortex-m3":
+        raise PixelnetError("cortex-m3 is a virtual board: run the demo without --port")
     if board == "uno":
         from pixelnet.firmware.flash import flash_uno
 

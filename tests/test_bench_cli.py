@@ -28,6 +28,8 @@ EVERY_ROW = {
     "firmware.stream_simulated",
     "serial.live_verified", "serial.host_offline",
     "micropython.q7", "micropython.q15",
+    *(f"cortex.{net}.{fmt}.{what}" for net in ("default", "lesson") for fmt in ("q7", "q15")
+      for what in ("flash", "static_ram", "instructions")),
     # the same networks on the ATtiny85, a core without a hardware multiplier
     *(f"inference.{net}.{fmt}.no_mul.{what}" for net in ("default", "lesson")
       for fmt in ("q7", "q15") for what in ("cycles", "flash", "ram")),
@@ -69,7 +71,7 @@ def test_quick_run_succeeds_and_its_json_has_every_row(quick_run) -> None:
     assert done.returncode == 0, done.stderr
     assert results["errors"] == {}
     assert set(_rows(results)) == EVERY_ROW | SPEED_ROWS
-    assert set(results["raw"]) == {"train", "codegen", "firmware", "host"}
+    assert set(results["raw"]) == {"train", "codegen", "firmware", "host", "cortex"}
     assert results["quick"] is True
 
 
@@ -101,7 +103,7 @@ def test_header_names_machine_tools_and_version(quick_run) -> None:
 
 def test_progress_on_stderr_table_on_stdout(quick_run) -> None:
     done, results, _ = quick_run
-    for step in ("train", "inference, fidelity, micropython", "firmware", "serial"):
+    for step in ("train", "inference, fidelity, micropython", "firmware", "serial", "cortex"):
         assert f"] {step}: " in done.stderr, done.stderr
     for row in results["rows"]:
         assert row["measure"] in done.stdout

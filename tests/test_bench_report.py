@@ -76,6 +76,14 @@ RAW = {
         "virtual_uno_live": {"verified_per_second": 300.0, "line_limit_per_second": 371.6,
                              "mismatches": 0},
     },
+    "cortex": {
+        "board": "LM3S6965", "icount_shift": 7,
+        "nets": {net: {fmt: {"flash_bytes": flash, "static_ram_bytes": 800,
+                             "instructions_per_inference": {"min": n, "max": n + 5,
+                                                            "mean": n + 2.5}}
+                       for fmt, flash, n in (("q7", 5_000, 170), ("q15", 5_700, 266))}
+                 for net in ("default", "lesson")},
+    },
 }
 
 
@@ -172,7 +180,7 @@ def test_an_adapter_that_cannot_read_a_result_is_an_error_not_a_crash() -> None:
 
 def test_only_the_modules_the_sections_need_run_once_each_in_table_order() -> None:
     assert modules_for(["micropython", "train", "fidelity", "inference"]) == ["train", "codegen"]
-    assert modules_for(rows.SECTIONS) == ["train", "codegen", "firmware", "host"]
+    assert modules_for(rows.SECTIONS) == ["train", "codegen", "firmware", "host", "cortex"]
 
 
 @pytest.mark.parametrize(("value", "unit", "text"), [
@@ -180,6 +188,7 @@ def test_only_the_modules_the_sections_need_run_once_each_in_table_order() -> No
     (1200, "cycles_8mhz", "1,200 (150 µs at 8 MHz)"),
     (279, "cycles", "279 (17.4 µs)"),
     (6602, "bytes", "6,602 B"),
+    (266.0, "instructions", "266 instructions"),
     (0.0821, "s", "0.082 s"),
     (73412.4, "per_s", "73,412/s"),
     ([0.9823, 0.9613], "fidelity", "98.23% agree, max |err| 0.961"),
@@ -289,7 +298,8 @@ def test_a_failing_area_is_recorded_and_the_others_still_run(monkeypatch) -> Non
     assert doc["errors"] == {"firmware": "simavr is not installed"}
     assert {r["section"] for r in doc["rows"]} == set(rows.SECTIONS) - {"firmware"}
     assert [sorted(u["raw"]) for u in updates] == [
-        ["train"], ["codegen", "train"], ["codegen", "train"], ["codegen", "host", "train"]]
+        ["train"], ["codegen", "train"], ["codegen", "train"], ["codegen", "host", "train"],
+        ["codegen", "cortex", "host", "train"]]
     assert doc["header"]["command"] == "pixelnet bench --quick"
 
 

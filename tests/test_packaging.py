@@ -52,6 +52,8 @@ def test_wheel_carries_the_non_python_files_the_tools_need(wheel: zipfile.ZipFil
                for n in names)
     assert any(n.startswith("pixelnet/firmware/sim/") and n.endswith(".c") for n in names)
     assert "pixelnet/bench/avr/driver.c" in names  # `pixelnet bench` compiles it for the AVR
+    for name in ("cortex_m.ld", "startup.c", "pn_lm3s6965.c"):  # build --board cortex-m3
+        assert f"pixelnet/firmware/cortex/{name}" in names
     for name in ("pipe_sim.c", "arm_start.c", "arm.ld"):  # the ATtiny85 and Cortex-M runners
         assert f"pixelnet/codegen/targets/{name}" in names
 

@@ -27,6 +27,7 @@
 #include <sim_irq.h>
 #include <sim_regbit.h>
 
+#include "harness.h"
 #include "scene.h"
 
 #define DEFAULT_MCU "atmega328p"
@@ -37,7 +38,6 @@
 #define IDLE_POLL_MS 20          /* poll timeout while the CPU is held or stopped */
 #define PTY_INPUT_LIMIT 65536    /* stop reading the host beyond this backlog */
 #define HOST_BACKLOG_HOLD 4096   /* hold the CPU while this much output waits for the host */
-#define CONTROL_LINE_MAX 256
 #define REALTIME_MAX_LAG_NS 100000000LL /* further behind than this: forget the backlog */
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_MAX_CYCLES = 3, EXIT_CRASHED = 4, EXIT_SIGNAL = 130 };
@@ -66,9 +66,7 @@ typedef struct {
 	const char *eeprom_path;
 	uint8_t *eeprom_saved, *eeprom_now;
 	uint32_t eeprom_size;
-	char control[CONTROL_LINE_MAX + 1];
-	size_t control_len;
-	int control_overlong;
+	control_reader_t control;
 	int quit;
 	uint64_t max_cycles;
 	int realtime;
@@ -83,16 +81,9 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("vuno: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(EXIT_USAGE);
-}
+const char *harness_name = "vuno";
+#define die harness_die
+#define write_all harness_write_all
 
 /* ---- byte buffers: appended at the end, consumed from the start ---- */
 
@@ -156,20 +147,6 @@ static int write_from(buffer_t *b, int fd)
 		buffer_consume(b, (size_t)n);
 	}
 	return 0;
-}
-
-static void write_all(int fd, const char *text)
-{
-	size_t len = strlen(text);
-	while (len) {
-		ssize_t n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			exit(EXIT_USAGE);
-		text += n;
-		len -= (size_t)n;
-	}
 }
 
 /* ---- UART bridge ---- */
@@ -364,25 +341,12 @@ static void hard_reset(vuno_t *v)
 }
 
 /* Runs one command; NULL or an error message. `reply` may receive a longer ok line. */
-static const char *run_command(vuno_t *v, char *line, char *reply, size_t reply_size)
+static const char *run_command(void *ctx, char *line, char *reply, size_t reply_size)
 {
-	char *verb = line;
-	while (*verb == ' ' || *verb == '\t')
-		verb++;
-	char *args = verb + strcspn(verb, " \t");
-	if (*args)
-		*args++ = '\0';
-	while (*args == ' ' || *args == '\t')
-		args++;
-	size_t len = strlen(args);
-	while (len && (args[len - 1] == ' ' || args[len - 1] == '\t' || args[len - 1] == '\r'))
-		args[--len] = '\0';
+	vuno_t *v = ctx;
+	char *args, *verb = harness_split_command(line, &args);
 	if (strcmp(verb, "reset") == 0) {
 		hard_reset(v);
-		return NULL;
-	}
-	if (strcmp(verb, "quit") == 0) {
-		v->quit = 1;
 		return NULL;
 	}
 	if (strcmp(verb, "cycles") == 0) {
@@ -392,39 +356,10 @@ static const char *run_command(vuno_t *v, char *line, char *reply, size_t reply_
 	return scene_command(&v->scene, verb, args);
 }
 
-static void answer_control_line(vuno_t *v, char *line)
-{
-	char reply[CONTROL_LINE_MAX + 64] = "ok";
-	const char *error = run_command(v, line, reply, sizeof(reply));
-	if (error)
-		snprintf(reply, sizeof(reply), "error: %s", error);
-	strcat(reply, "\n");
-	write_all(v->out_fd, reply);
-}
-
 static void read_control(vuno_t *v)
 {
-	char buf[1024];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		v->quit = 1; /* whoever started us is gone */
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			v->control[v->control_len] = '\0';
-			if (v->control_overlong)
-				write_all(v->out_fd, "error: line too long\n");
-			else
-				answer_control_line(v, v->control);
-			v->control_len = 0;
-			v->control_overlong = 0;
-		} else if (v->control_len < CONTROL_LINE_MAX) {
-			v->control[v->control_len++] = buf[i];
-		} else {
-			v->control_overlong = 1;
-		}
-	}
+	if (!harness_read_control(&v->control, STDIN_FILENO, v->out_fd, run_command, v))
+		v->quit = 1; /* asked to, or whoever started us is gone */
 }
 
 /* ---- file descriptors ---- */
@@ -568,26 +503,6 @@ static avr_t *load_board(const char *elf_path, const char *mcu, uint32_t frequen
 	return avr;
 }
 
-static void open_pty(vuno_t *v)
-{
-	int slave;
-	char name[256];
-	if (openpty(&v->master_fd, &slave, name, NULL, NULL) != 0)
-		die("openpty: %s", strerror(errno));
-	/* raw from the start: no echo, no CR/LF translation before the host configures it */
-	struct termios tio;
-	tcgetattr(slave, &tio);
-	cfmakeraw(&tio);
-	cfsetspeed(&tio, B115200);
-	tcsetattr(slave, TCSANOW, &tio);
-	/* with our slave fd closed the master reports POLLHUP until the host opens the port */
-	close(slave);
-	fcntl(v->master_fd, F_SETFL, fcntl(v->master_fd, F_GETFL) | O_NONBLOCK);
-	char line[300];
-	snprintf(line, sizeof(line), "port %s\n", name);
-	write_all(v->out_fd, line);
-}
-
 /* libsimavr printf()s to stdout (UART baud changes); stdout is ours, so it goes elsewhere */
 static int claim_stdout(void)
 {
@@ -726,7 +641,7 @@ int main(int argc, char **argv)
 	if (v.eeprom_path)
 		eeprom_load(&v);
 	if (v.pty_mode)
-		open_pty(&v);
+		v.master_fd = harness_open_pty(v.out_fd);
 	else
 		read_all_stdin(&v);
 	return run(&v);

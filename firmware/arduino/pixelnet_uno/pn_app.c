@@ -10,6 +10,9 @@
 #include <avr/io.h>
 /* The virtual Uno counts the cycles spent while GPIOR0 is 1. */
 #define PN_MARK_INFERENCE(on) (GPIOR0 = (on))
+#elif defined(PN_HW_MARKS_INFERENCE)
+/* A board that times the inference itself (the virtual Cortex-M counts instructions). */
+#define PN_MARK_INFERENCE(on) pn_hw_mark_inference(on)
 #else
 #define PN_MARK_INFERENCE(on) ((void)0)
 #endif

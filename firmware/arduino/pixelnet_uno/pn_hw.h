@@ -12,6 +12,9 @@ extern "C" {
 void pn_hw_write(const uint8_t *buf, uint8_t n);      /* may block until sent */
 uint8_t pn_hw_tx_room(void);                           /* bytes writable without blocking */
 uint16_t pn_hw_adc(uint8_t pixel);                     /* one conversion of A0+pixel, 0..1023 */
+#ifdef PN_HW_MARKS_INFERENCE
+void pn_hw_mark_inference(uint8_t on);                 /* 1 before an inference, 0 after */
+#endif
 uint32_t pn_hw_micros(void);                           /* wrapping microsecond clock */
 void pn_hw_store_read(uint8_t *buf, uint8_t n);        /* the calibration record (EEPROM) */
 void pn_hw_store_write(const uint8_t *buf, uint8_t n);
