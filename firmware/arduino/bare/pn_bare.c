@@ -3,10 +3,12 @@
  * The same protocol core (../pixelnet_uno/pn_app.c, pn_frame.c, pn_avr.c) on a
  * few registers: UART0 at 115200 baud (U2X, UBRR 16, as the core sets it) with
  * interrupt-driven 64-byte rings, the ADC at 16 MHz / 128 against AVcc, and a
- * microsecond clock from Timer1 (4 us ticks). Same behaviour, less flash.
+ * microsecond clock from Timer1 (4 us ticks), and Timer0's overflow (every 1024 us) as
+ * the tick that wakes an idle board from sleep. Same behaviour, less flash.
  */
 #include <avr/interrupt.h>
 #include <avr/io.h>
+#include <avr/sleep.h>
 #include <avr/wdt.h>
 
 #include "pn_app.h"
@@ -50,6 +52,8 @@ ISR(TIMER1_OVF_vect)
 {
     timer1_overflows++;
 }
+
+EMPTY_INTERRUPT(TIMER0_OVF_vect)
 
 void pn_hw_write(const uint8_t *buf, uint8_t n)
 {
@@ -110,6 +114,23 @@ static void hardware_init(void)
     TCCR1A = 0;
     TCCR1B = (uint8_t)((1u << CS11) | (1u << CS10));
     TIMSK1 = (uint8_t)(1u << TOIE1);
+    TCCR0B = (uint8_t)((1u << CS01) | (1u << CS00)); /* 16 MHz / 64 / 256: 1024 us */
+    TIMSK0 = (uint8_t)(1u << TOIE0);
+    set_sleep_mode(SLEEP_MODE_IDLE);
+}
+
+/* Sleeps until the next interrupt when nothing is due; the check and the sleep are atomic,
+ * since `sei` lets one more instruction run. */
+static void sleep_while_idle(void)
+{
+    cli();
+    if (rx_tail == rx_head && pn_app_idle()) {
+        sleep_enable();
+        sei();
+        sleep_cpu();
+        sleep_disable();
+    }
+    sei();
 }
 
 int main(void)
@@ -128,5 +149,6 @@ int main(void)
             pn_app_on_byte(byte);
         }
         pn_app_poll();
+        sleep_while_idle();
     }
 }

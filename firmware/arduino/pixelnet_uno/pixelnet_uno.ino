@@ -12,6 +12,7 @@
  * its hardware hooks in pn_arduino.cpp; this file only runs it.
  */
 #include <Arduino.h>
+#include <avr/sleep.h>
 #include <avr/wdt.h>
 
 #include "pn_app.h"
@@ -29,6 +30,21 @@ void setup()
     pn_app_boot();
 }
 
+/* Idle sleep until the next interrupt (a received byte, the transmitter, Timer0's 1 ms
+ * tick): the check and the sleep are atomic, since `sei` lets one more instruction run. */
+static void sleep_while_idle()
+{
+    set_sleep_mode(SLEEP_MODE_IDLE);
+    cli();
+    if (Serial.available() == 0 && pn_app_idle()) {
+        sleep_enable();
+        sei();
+        sleep_cpu();
+        sleep_disable();
+    }
+    sei();
+}
+
 void loop()
 {
     wdt_reset();
@@ -36,4 +52,5 @@ void loop()
         pn_app_on_byte((uint8_t)Serial.read());
     }
     pn_app_poll();
+    sleep_while_idle();
 }

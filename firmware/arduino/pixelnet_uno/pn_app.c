@@ -472,3 +472,16 @@ void pn_app_poll(void)
     }
     sample_sensor(MSG_SAMPLE, stream_seq++);
 }
+
+/* Flat out, the transmitter's interrupt wakes the board when a frame fits again; at a fixed
+ * rate the board stays awake through the last wake tick before the sample is due. */
+uint8_t pn_app_idle(void)
+{
+    if (stream_rate == 0) {
+        return 1;
+    }
+    if (stream_rate == STREAM_FLAT_OUT) {
+        return pn_hw_tx_room() < SAMPLE_WIRE;
+    }
+    return (int32_t)(stream_due - pn_hw_micros()) > (int32_t)PN_WAKE_TICK_US;
+}
