@@ -9,7 +9,6 @@ virtual Unos verified together from one host process.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -28,20 +27,3 @@ def cpu_share(pid: int, seconds: float) -> float:
     start_cpu, start = process_cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
     return (process_cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
-
-
-if __name__ == "__main__":
-    import sys
-    import tempfile
-
-    from pixelnet.firmware.build import build_uno
-    from pixelnet.firmware.virtual import start_virtual_board
-    from pixelnet.host.client import BoardClient
-    from pixelnet.trainer.lesson import lesson_model
-
-    with tempfile.TemporaryDirectory() as tmp:
-        elf = build_uno(lesson_model(), "q7", Path(tmp) / "uno", core="bare" not in sys.argv).elf
-        with start_virtual_board("uno", firmware=elf, state_dir=Path(tmp), build_dir=Path(tmp)) as b, \
-                BoardClient.open(b.port) as c:
-            print(c.info())
-            print(json.dumps({"idle_cpu": cpu_share(b.pid, 5.0)}))

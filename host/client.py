@@ -253,7 +253,7 @@ class BoardClient:
         """INFER_BATCH: as many vectors per frame as fit, one RESULTS frame per batch."""
         info = self.last_info
         assert info is not None
-        size = batch_capacity(N_ADC, info.value_bytes)
+        size = batch_capacity(N_ADC, info.n_out, info.value_bytes)
         batches = [xs[i : i + size] for i in range(0, len(xs), size)]
         requests = (
             (Cmd.INFER_BATCH, pack_values([v for x in batch for v in x], info.value_bytes))

@@ -259,9 +259,9 @@ def unpack_compact_sample(payload: bytes, n_in: int, n_out: int, value_bytes: in
     return Sample(unpack_adc10(payload), values[:n_in], out, argmax_class(out))
 
 
-def batch_capacity(n_values: int, value_bytes: int) -> int:
-    """Vectors of ``n_values`` values that fit one INFER_BATCH or RESULTS payload."""
-    return MAX_PAYLOAD // (n_values * value_bytes)
+def batch_capacity(n_in: int, n_out: int, value_bytes: int) -> int:
+    """Vectors per INFER_BATCH: as many as fit its payload and that of the RESULTS reply."""
+    return MAX_PAYLOAD // (max(n_in, n_out) * value_bytes)
 
 
 def pack_values(values: Sequence[int], value_bytes: int) -> bytes:

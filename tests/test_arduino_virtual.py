@@ -297,7 +297,7 @@ def test_abuse_gets_error_replies_and_the_board_keeps_answering(vboard):
         link.send(bytes(bad_crc))
         assert _errors(link.frames_until(lambda fs: _errors(fs))) == [(0, ErrorCode.BAD_CRC, 0)]
 
-        for seq, kind in enumerate((0x00, 0x0A, 0x81, 0xFF), start=10):
+        for seq, kind in enumerate((0x00, 0x0C, 0x81, 0xFF), start=10):
             link.send(encode_frame(kind, seq, b"\x05"))
             assert _errors(link.frames_until(lambda fs: _errors(fs))) == [
                 (seq, ErrorCode.UNKNOWN, kind)

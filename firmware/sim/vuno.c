@@ -83,6 +83,7 @@ typedef struct {
 	int quit;
 	uint64_t max_cycles;
 	int realtime;
+	int no_idle_sleep;         /* run flat out while the firmware sleeps too (a baseline) */
 	long long rt_wall_base;
 	uint64_t rt_cycle_base;
 } vuno_t;
@@ -533,7 +534,7 @@ static int idle_asleep(const vuno_t *v)
 	avr_uart_t *u = v->uart;
 	if (v->avr->state != cpu_Sleeping || buffer_len(&v->to_board))
 		return 0;
-	if (!uart_fifo_isempty(&u->input) || u->tx_cnt)
+	if (u->input.read != u->input.write || u->tx_cnt) /* simavr declares no fifo reader */
 		return 0;
 	return v->avr->cycle - v->last_uart_output > UART_QUIET_BYTES * u->cycles_per_byte;
 }
@@ -641,8 +642,8 @@ static int claim_stdout(void)
 
 static void usage(void)
 {
-	die("usage: vuno (--pty | --stdio) [--eeprom FILE] [--realtime] [--max-cycles N] "
-	    "[-c COMMAND]... FIRMWARE.elf");
+	die("usage: vuno (--pty | --stdio) [--eeprom FILE] [--realtime] [--no-idle-sleep] "
+	    "[--max-cycles N] [-c COMMAND]... FIRMWARE.elf");
 }
 
 static void report_batch(const vuno_t *v, const char *end)
@@ -680,7 +681,7 @@ static int run(vuno_t *v)
 			track_stack(v);
 			if (state == cpu_Done || state == cpu_Crashed)
 				break;
-			if (v->pty_mode && !v->realtime && idle_asleep(v)) {
+			if (v->pty_mode && !v->realtime && !v->no_idle_sleep && idle_asleep(v)) {
 				v->asleep = 1;
 				break;
 			}
@@ -730,6 +731,8 @@ int main(int argc, char **argv)
 			mode_set++;
 		} else if (strcmp(a, "--realtime") == 0) {
 			v.realtime = 1;
+		} else if (strcmp(a, "--no-idle-sleep") == 0) {
+			v.no_idle_sleep = 1;
 		} else if (strcmp(a, "--eeprom") == 0 && has_value) {
 			v.eeprom_path = argv[++i];
 		} else if (strcmp(a, "--max-cycles") == 0 && has_value) {

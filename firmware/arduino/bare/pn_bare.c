@@ -17,7 +17,6 @@
 
 #define RING 64u /* a power of two: indices wrap with a mask */
 #define RING_MASK (RING - 1u)
-#define UBRR_115200_U2X 16
 #define US_PER_TICK 4u /* Timer1 at 16 MHz / 64 */
 
 static volatile uint8_t rx_ring[RING];
@@ -96,17 +95,41 @@ uint32_t pn_hw_micros(void)
     return ((((uint32_t)high) << 16) | low) * US_PER_TICK;
 }
 
-void pn_hw_restart(void)
+static uint32_t line_baud = UINT32_C(115200);
+
+static void drain_transmitter(void)
 {
     while (tx_head != tx_tail || !(UCSR0A & (1u << TXC0))) {
     }
+}
+
+uint8_t pn_hw_baud_supported(uint32_t baud)
+{
+    return pn_avr_baud_supported(baud);
+}
+
+uint32_t pn_hw_baud(void)
+{
+    return line_baud;
+}
+
+void pn_hw_set_baud(uint32_t baud)
+{
+    drain_transmitter();
+    UBRR0 = pn_avr_ubrr_u2x(baud);
+    line_baud = baud;
+}
+
+void pn_hw_restart(void)
+{
+    drain_transmitter();
     pn_avr_restart();
 }
 
 static void hardware_init(void)
 {
     UCSR0A = (uint8_t)(1u << U2X0);
-    UBRR0 = UBRR_115200_U2X;
+    UBRR0 = pn_avr_ubrr_u2x(line_baud);
     UCSR0C = (uint8_t)((1u << UCSZ01) | (1u << UCSZ00)); /* 8N1 */
     UCSR0B = (uint8_t)((1u << RXEN0) | (1u << TXEN0) | (1u << RXCIE0));
     ADCSRA = (uint8_t)((1u << ADEN) | (1u << ADPS2) | (1u << ADPS1) | (1u << ADPS0));

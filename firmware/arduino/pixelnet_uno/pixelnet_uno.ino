@@ -25,6 +25,11 @@ static const uint8_t BYTES_PER_LOOP = 64;
 
 void setup()
 {
+    /* No PWM here: Timer0 counts in normal mode (its overflow, millis() and micros() are
+     * unchanged) and Timers 1 and 2 stop, so the 1 ms tick is all that wakes an idle board. */
+    TCCR0A = 0;
+    TCCR1B = 0;
+    TCCR2B = 0;
     Serial.begin(BAUD);
     pn_avr_watchdog_on();
     pn_app_boot();

@@ -39,3 +39,14 @@ void pn_hw_store_write(const uint8_t *buf, uint8_t n)
 {
     eeprom_update_block(buf, CAL_EEPROM_ADDR, n);
 }
+
+uint8_t pn_avr_baud_supported(uint32_t baud)
+{
+    return baud == UINT32_C(115200) || baud == UINT32_C(250000) || baud == UINT32_C(500000)
+           || baud == UINT32_C(1000000);
+}
+
+uint16_t pn_avr_ubrr_u2x(uint32_t baud)
+{
+    return (uint16_t)((F_CPU / 4u / baud - 1u) / 2u);
+}

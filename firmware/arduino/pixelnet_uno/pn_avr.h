@@ -3,12 +3,19 @@
 #ifndef PN_AVR_H
 #define PN_AVR_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Arms the 1 s watchdog that restarts a hung board; call it once at start-up. */
 void pn_avr_watchdog_on(void);
+/* 1 for the line speeds UART0 makes exactly (or as the 115200 default) at 16 MHz with U2X:
+ * 115200, 250000, 500000 and 1000000 baud. */
+uint8_t pn_avr_baud_supported(uint32_t baud);
+/* UBRR0 for `baud` with U2X set, rounded as the Arduino core does. */
+uint16_t pn_avr_ubrr_u2x(uint32_t baud);
 /* Restarts through the watchdog (as RESET asks); the caller drains its UART first. */
 void pn_avr_restart(void) __attribute__((noreturn));
 

@@ -16,6 +16,11 @@ uint32_t pn_hw_micros(void);                           /* wrapping microsecond c
 void pn_hw_store_read(uint8_t *buf, uint8_t n);        /* the calibration record (EEPROM) */
 void pn_hw_store_write(const uint8_t *buf, uint8_t n);
 void pn_hw_restart(void);                              /* never returns on a real board */
+/* Protocol version 2's line speed; pn_app.c has weak defaults (115200 only) for boards
+ * that do not switch. pn_hw_set_baud drains the transmitter before it switches. */
+uint8_t pn_hw_baud_supported(uint32_t baud);
+uint32_t pn_hw_baud(void);
+void pn_hw_set_baud(uint32_t baud);
 
 #ifdef __cplusplus
 }
