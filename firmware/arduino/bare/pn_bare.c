@@ -142,16 +142,18 @@ static void hardware_init(void)
     set_sleep_mode(SLEEP_MODE_IDLE);
 }
 
-/* Sleeps until the next interrupt when nothing is due; the check and the sleep are atomic,
- * since `sei` lets one more instruction run. */
+/* Sleeps, woken by every interrupt, until there is work (as in the sketch's loop()); the
+ * check and the sleep are atomic, since `sei` lets one more instruction run. */
 static void sleep_while_idle(void)
 {
     cli();
-    if (rx_tail == rx_head && pn_app_idle()) {
+    while (rx_tail == rx_head && pn_app_idle()) {
+        wdt_reset();
         sleep_enable();
         sei();
         sleep_cpu();
         sleep_disable();
+        cli();
     }
     sei();
 }

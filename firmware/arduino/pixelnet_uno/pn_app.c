@@ -64,6 +64,7 @@ static uint8_t stream_seq;
 static uint8_t stream_compact;
 static uint8_t baud_probation;
 static uint32_t baud_switched_at, baud_before;
+static uint8_t adc_background; /* the board converts A0..A3 in the background */
 
 static const uint8_t model_hash[8] = PN_MODEL_HASH_INIT;
 static const uint16_t no_adc[N_PIXELS] = {0, 0, 0, 0}; /* RESULT of a host-sent vector */
@@ -226,10 +227,16 @@ static void send_calibration(uint8_t seq)
     send(MSG_CAL, seq, n);
 }
 
-/* Consecutive readings of one pin, so the ADC multiplexer settles once per pixel. */
+/* Consecutive readings of one pin, so the ADC multiplexer settles once per pixel; or, while
+ * the board converts in the background, the next complete scan. */
 static void read_sensor(uint16_t adc[N_PIXELS])
 {
     uint8_t pixel, k;
+    if (adc_background) {
+        while (!pn_hw_adc_scan(adc)) {
+        }
+        return;
+    }
     for (pixel = 0; pixel < N_PIXELS; pixel++) {
         uint16_t sum = 0; /* 64 * 1023 fits */
         for (k = 0; k < averaging; k++) {
@@ -460,6 +467,19 @@ static void cmd_calibrate(uint8_t seq, const uint8_t *p, uint8_t len)
 }
 
 /* rate:u16, and in version 2 an optional layout byte: 1 streams SAMPLE_COMPACT frames. */
+/* Flat out without averaging the stream is as fast as the ADC: conversions then run back to
+ * back in the background (where the board can) while the CPU sends the previous sample. */
+static void choose_adc_mode(void)
+{
+    uint8_t want = stream_rate == STREAM_FLAT_OUT && averaging == 1;
+    if (want && !adc_background) {
+        adc_background = pn_hw_adc_background(1);
+    } else if (!want && adc_background) {
+        (void)pn_hw_adc_background(0);
+        adc_background = 0;
+    }
+}
+
 static void cmd_stream(uint8_t seq, const uint8_t *p, uint8_t len)
 {
     if (!length_ok(seq, CMD_STREAM, len, len == 3 ? 3 : 2)) {
@@ -471,6 +491,7 @@ static void cmd_stream(uint8_t seq, const uint8_t *p, uint8_t len)
     }
     stream_compact = len == 3 && p[2] == 1;
     stream_rate = get_u16(p);
+    choose_adc_mode();
     stream_due = pn_hw_micros();
     send_ack(seq, CMD_STREAM);
 }
@@ -484,6 +505,7 @@ static void cmd_average(uint8_t seq, const uint8_t *p, uint8_t len)
         send_error(seq, ERR_BAD_ARG, CMD_AVERAGE);
     } else {
         averaging = p[0];
+        choose_adc_mode();
         send_ack(seq, CMD_AVERAGE);
     }
 }
@@ -544,6 +566,7 @@ void pn_app_boot(void)
     stream_seq = 0;
     stream_compact = 0;
     baud_probation = 0;
+    choose_adc_mode();
     load_calibration();
     {
         /* A lone delimiter ends any frame the restart cut short, so the host
@@ -582,6 +605,9 @@ void pn_app_poll(void)
     if (stream_rate == 0 || pn_hw_tx_room() < sample_wire()) {
         return;
     }
+    if (adc_background && !pn_hw_adc_scan(0)) {
+        return;
+    }
     if (stream_rate != STREAM_FLAT_OUT) {
         now = pn_hw_micros();
         period = UINT32_C(1000000) / stream_rate;
@@ -601,7 +627,7 @@ uint8_t pn_app_idle(void)
         return 1;
     }
     if (stream_rate == STREAM_FLAT_OUT) {
-        return pn_hw_tx_room() < sample_wire();
+        return (adc_background && !pn_hw_adc_scan(0)) || pn_hw_tx_room() < sample_wire();
     }
     return (int32_t)(stream_due - pn_hw_micros()) > (int32_t)PN_WAKE_TICK_US;
 }
@@ -620,4 +646,17 @@ __attribute__((weak)) uint32_t pn_hw_baud(void)
 __attribute__((weak)) void pn_hw_set_baud(uint32_t baud)
 {
     (void)baud;
+}
+
+/* Boards without background conversion read every sample with pn_hw_adc. */
+__attribute__((weak)) uint8_t pn_hw_adc_background(uint8_t on)
+{
+    (void)on;
+    return 0;
+}
+
+__attribute__((weak)) uint8_t pn_hw_adc_scan(uint16_t *counts)
+{
+    (void)counts;
+    return 0;
 }
