@@ -240,7 +240,10 @@ class VirtualUno:
         noise: float = 0.0,
         realtime: bool = False,
         build_dir: Path = DEFAULT_BUILD_DIR,
+        idle_sleep: bool = True,
     ) -> None:
+        """``idle_sleep=False`` runs the simulation flat out while the firmware sleeps too
+        (the harness's ``--no-idle-sleep``: the bench's baseline for an idle board's cost)."""
         firmware = Path(firmware)
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
@@ -252,6 +255,8 @@ class VirtualUno:
             command += ["-c", line]
         if realtime:
             command.append("--realtime")
+        if not idle_sleep:
+            command.append("--no-idle-sleep")
         self._log_path = state_dir / HARNESS_LOG
         self._pending = b""
         with open(self._log_path, "ab") as log:
