@@ -22,10 +22,19 @@ from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import load_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
-from .client import BoardClient, BoardTimeout, PortClosedError
+from .client import BoardClient
 from .compare import Reference, SampleArrays, check_batch
 from .connect import BAUDRATE, FORMAT_NAMES, check_handshake, connect
-from .messages import STREAM_MAX_RATE, CalOp
+from .lab import (
+    FAST_BAUD,
+    VerifyPlan,
+    detected_ports,
+    format_lab_table,
+    report_name,
+    verify_port,
+    verify_ports,
+)
+from .messages import FAST_BAUDS, PROTOCOL_V2, STREAM_MAX_RATE, CalOp
 from .metrics import Metrics
 from .monitor import HOME_AND_CLEAR, render
 from .record import RecordingWriter, check_label
@@ -44,7 +53,7 @@ CALIBRATION_READINGS = 5
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this folder's subcommands to the `pixelnet` parser."""
     p = sub.add_parser("verify", help="check a board against the emulator and the float model")
-    _board_options(p)
+    _board_options(p, several=True)
     p.add_argument("--model", type=Path, required=True, help="the model file the board runs")
     p.add_argument("--format", choices=sorted(FORMAT_NAMES.values()),
                    help="expected number format (default: whatever the board reports)")
@@ -61,8 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the class or scene the sensor is looking at (enables accuracy)")
     p.add_argument("--max-error", type=_nonnegative_float,
                    help="fail when max |board - float model| exceeds this")
-    p.add_argument("--report", type=Path, help="write the JSON report here")
-    p.add_argument("--log", type=Path, help="write every sample to this CSV")
+    p.add_argument("--report", type=Path, help="write the JSON report here (several boards: "
+                   "a folder, one report per board)")
+    p.add_argument("--log", type=Path, help="write every sample to this CSV (one board)")
+    _protocol_options(p)
     p.set_defaults(handler=run_verify)
 
     p = sub.add_parser("monitor", help="live view: the 2x2 image, outputs, class, errors")
@@ -91,9 +102,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_demo)
 
 
-def _board_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", help="serial port or pyserial URL (default: auto-detect)")
+def _board_options(p: argparse.ArgumentParser, several: bool = False) -> None:
+    if several:
+        p.add_argument("--port", action="append", help="serial port or pyserial URL (default: "
+                       "auto-detect); give it again for more boards, verified at once")
+        p.add_argument("--all", action="store_true", help="every board detected on USB")
+    else:
+        p.add_argument("--port", help="serial port or pyserial URL (default: auto-detect)")
     p.add_argument("--baud", type=_positive_int, default=BAUDRATE)
+
+
+def _protocol_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", type=int, choices=(1, 2), default=PROTOCOL_V2,
+                   help="2 (default): with a board that speaks it, a faster line, compact "
+                   "frames and batched vectors; 1: the 115,200-baud protocol only")
+    p.add_argument("--line-baud", type=int, choices=FAST_BAUDS, default=FAST_BAUD,
+                   help="the speed protocol 2 negotiates (default %(default)s; back to "
+                   "--baud if the line cannot carry it)")
+
+
+def _ports(args: argparse.Namespace) -> list[str | None]:
+    """The ports of a command that takes several: --all, the --port list, or auto-detect."""
+    if args.all:
+        if args.port:
+            raise PixelnetError("give --port or --all, not both")
+        return list(detected_ports())
+    return list(args.port) if args.port else [None]
 
 
 def _positive_int(text: str) -> int:
@@ -155,38 +189,52 @@ def _progress(verifier: Verifier) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    truth = _truth(args.scene_label)
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
     live = args.samples or (None if args.seconds or vectors is not None else DEFAULT_LIVE_SAMPLES)
-    with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
-        info = client.last_info
-        assert info is not None
-        check_handshake(info, model.short_hash, args.format, where=_where(args))
-        ref = Reference.from_model(model, FORMAT_NAMES[info.format])
-        log = SampleLog(args.log, model.classes) if args.log else None
-        verifier = Verifier(ref, log, on_batch=_progress)
-        aborted = None
-        try:
-            if live or args.seconds:
-                verifier.verify_stream(client, n=live, seconds=args.seconds, truth=truth)
-            if vectors is not None:
-                verifier.verify_vectors(client, *vectors)
-        except (BoardTimeout, PortClosedError) as exc:
-            aborted = str(exc)
-        except KeyboardInterrupt:
-            aborted = "interrupted"
-        finally:
-            if log is not None:
-                log.close()
-        report = verifier.report(info, client.stats.to_dict(), args.max_error, aborted)
+    plan = VerifyPlan(model, live, args.seconds, vectors, _truth(args.scene_label), args.format,
+                      args.max_error, args.baud, args.protocol, args.line_baud)
+    ports = _ports(args)
+    if len(ports) > 1:
+        if args.log:
+            raise PixelnetError("--log takes one board; with several, use --report FOLDER")
+        return _verify_many([p for p in ports if p is not None], plan, args.report)
+    log = SampleLog(args.log, model.classes) if args.log else None
+    try:
+        with _sigterm_as_interrupt():
+            report = verify_port(ports[0], plan, log, on_batch=_progress)
+    finally:
+        if log is not None:
+            log.close()
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(format_summary(report))
     if args.report:
         write_json(report, args.report)
-    if aborted == "interrupted":
+    if report["aborted"] == "interrupted":
         return EXIT_INTERRUPTED
     return 0 if report["passed"] else EXIT_FAILED
+
+
+def _verify_many(ports: list[str], plan: VerifyPlan, report_dir: Path | None) -> int:
+    """Several boards at once: one table, a report per board, fail if any board fails."""
+    if len(set(ports)) != len(ports):
+        raise PixelnetError("a port is listed twice")
+    started = time.monotonic()
+    with _sigterm_as_interrupt():
+        outcomes = verify_ports(ports, plan)
+    print(format_lab_table(outcomes, time.monotonic() - started))
+    if report_dir is not None:
+        try:
+            Path(report_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PixelnetError(f"cannot create the report folder {report_dir}: {exc}") from exc
+        for i, outcome in enumerate(outcomes):
+            if outcome.report is not None:
+                path = write_json(outcome.report, Path(report_dir) / report_name(i, outcome.port))
+                print(f"report for {outcome.port}: {path}")
+    if any(o.report is not None and o.report["aborted"] == "interrupted" for o in outcomes):
+        return EXIT_INTERRUPTED
+    return 0 if all(o.passed for o in outcomes) else EXIT_FAILED
 
 
 def _where(args: argparse.Namespace) -> str:
