@@ -99,6 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--board", choices=("uno", "micropython"), default="uno")
     p.add_argument("--port", help="use (and flash) a real board on this port instead")
     p.add_argument("--build-dir", type=Path, default=Path("build/demo"))
+    p.add_argument("--boards", type=_positive_int, default=1,
+                   help="start this many virtual Unos and verify them all at once")
     p.set_defaults(handler=run_demo)
 
 
@@ -342,9 +344,25 @@ def _step(client: BoardClient, instruction: str, no_wait: bool) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo as demo
 
+    if args.boards > 1:
+        return _lab_demo(args)
     with _sigterm_as_interrupt():
         result = demo(args.board, args.port, args.build_dir, say=lambda s: print(s, flush=True))
     print()
     print(format_summary(result.report))
     print(f"\nreport: {result.report_path}\nevery sample: {result.log_path}")
     return 0 if result.report["passed"] else EXIT_FAILED
+
+
+def _lab_demo(args: argparse.Namespace) -> int:
+    from .demo import run_lab_demo
+
+    if args.port is not None or args.board != "uno":
+        raise PixelnetError("--boards starts virtual Unos: leave out --port and --board")
+    with _sigterm_as_interrupt():
+        result = run_lab_demo(args.boards, args.build_dir, say=lambda s: print(s, flush=True))
+    print()
+    print(result.table)
+    for path in result.report_paths:
+        print(f"report: {path}")
+    return 0 if result.passed else EXIT_FAILED

@@ -92,3 +92,24 @@ def test_the_table_counts_link_faults_and_names_errors():
     table = format_lab_table([BoardOutcome("/dev/ttyX", error="no pixelnet board answered")], 1.0)
     assert "/dev/ttyX" in table and "ERROR: no pixelnet board answered" in table
     assert "0 of 1 boards passed" in table
+
+
+@pytest.mark.slow
+def test_demo_with_two_boards_verifies_both_virtual_unos(tmp_path, capsys, monkeypatch):
+    from pixelnet.host import demo
+
+    monkeypatch.setattr(demo, "_train", lesson_model)  # the lesson's network: no training
+    monkeypatch.setattr(demo, "LAB_LIVE", 200)
+    monkeypatch.setattr(demo, "LAB_VECTORS", 300)
+    code = main(["demo", "--boards", "2", "--build-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2 of 2 boards passed; 1,000 samples verified" in out
+    rows = [line for line in out.splitlines() if line.startswith("/dev/")]
+    assert len(rows) == 2 and all("v2 1,000,000" in r and r.endswith("PASS") for r in rows)
+    assert len(list(tmp_path.glob("board*-report.json"))) == 2
+
+
+def test_demo_with_several_boards_takes_no_port(capsys):
+    assert main(["demo", "--boards", "2", "--port", "/dev/ttyACM0"]) == 2
+    assert "--boards starts virtual Unos" in capsys.readouterr().err
