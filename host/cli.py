@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,12 +28,15 @@ from .compare import Reference, SampleArrays, check_batch
 from .connect import BAUDRATE, FORMAT_NAMES, check_handshake, connect
 from .lab import (
     FAST_BAUD,
+    LiveBoard,
     VerifyPlan,
     detected_ports,
     format_lab_table,
+    format_live_table,
     report_name,
     verify_port,
     verify_ports,
+    watch_port,
 )
 from .messages import FAST_BAUDS, PROTOCOL_V2, STREAM_MAX_RATE, CalOp
 from .metrics import Metrics
@@ -77,9 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_verify)
 
     p = sub.add_parser("monitor", help="live view: the 2x2 image, outputs, class, errors")
-    _board_options(p)
+    _board_options(p, several=True)
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--samples", type=_positive_int, help="stop after this many samples")
+    _protocol_options(p)
     p.set_defaults(handler=run_monitor)
 
     p = sub.add_parser("record", help="record labelled samples for `pixelnet train --data`")
@@ -239,8 +244,8 @@ def _verify_many(ports: list[str], plan: VerifyPlan, report_dir: Path | None) ->
     return 0 if all(o.passed for o in outcomes) else EXIT_FAILED
 
 
-def _where(args: argparse.Namespace) -> str:
-    return f"the board on {args.port or 'the auto-detected port'}"
+def _where(port: str | None) -> str:
+    return f"the board on {port or 'the auto-detected port'}"
 
 
 # -- monitor -----------------------------------------------------------------
@@ -248,10 +253,17 @@ def _where(args: argparse.Namespace) -> str:
 
 def run_monitor(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
+    ports = _ports(args)
+    if len(ports) > 1:
+        plan = VerifyPlan(model, live=args.samples, baud=args.baud, protocol=args.protocol,
+                          line_baud=args.line_baud)
+        return _monitor_many([p for p in ports if p is not None], plan)
+    with connect(ports[0], args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
-        check_handshake(info, model.short_hash, where=_where(args))
+        check_handshake(info, model.short_hash, where=_where(ports[0]))
+        if args.protocol >= PROTOCOL_V2:
+            client.upgrade(args.line_baud)
         ref = Reference.from_model(model, FORMAT_NAMES[info.format])
         metrics = Metrics(ref.qm.n_outputs, len(model.classes))
         output_scale = 1.0
@@ -278,6 +290,27 @@ def run_monitor(args: argparse.Namespace) -> int:
             with contextlib.suppress(PixelnetError):
                 client.stream(0)
     return 0 if metrics.mismatches == 0 else EXIT_FAILED
+
+
+def _monitor_many(ports: list[str], plan: VerifyPlan) -> int:
+    """A row per board, refreshed, until every board is done (--samples) or Ctrl-C."""
+    boards = [LiveBoard(port) for port in ports]
+    stop = threading.Event()
+    threads = [threading.Thread(target=watch_port, args=(b, plan, stop), daemon=True)
+               for b in boards]
+    for thread in threads:
+        thread.start()
+    try:
+        with _sigterm_as_interrupt():
+            while not all(b.done for b in boards):
+                print(HOME_AND_CLEAR + format_live_table(boards), flush=True)
+                time.sleep(MONITOR_REFRESH)
+    except KeyboardInterrupt:
+        stop.set()
+    for thread in threads:
+        thread.join()
+    print(HOME_AND_CLEAR + format_live_table(boards), flush=True)
+    return 0 if all(b.error is None and b.mismatches == 0 for b in boards) else EXIT_FAILED
 
 
 # -- record ------------------------------------------------------------------

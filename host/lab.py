@@ -12,6 +12,8 @@ the line it used.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -188,3 +190,62 @@ def report_name(index: int, port: str) -> str:
     """A file name for one board's report: its place in the list and its port."""
     tail = "".join(c if c.isalnum() else "-" for c in port).strip("-")[-40:]
     return f"board{index + 1}-{tail}.json"
+
+
+@dataclass
+class LiveBoard:
+    """One row of ``pixelnet monitor`` on several boards, updated by its thread."""
+
+    port: str
+    board: str = "-"
+    line: str = "-"
+    samples: int = 0
+    mismatches: int = 0
+    last_class: str = "-"
+    faults: int = 0
+    error: str | None = None
+    done: bool = False
+
+
+def watch_port(live: LiveBoard, plan: VerifyPlan, stop: threading.Event) -> None:
+    """Stream and check one board until ``plan.live`` samples (None: until ``stop``)."""
+    try:
+        with connect(live.port, plan.baud) as client:
+            info = client.last_info
+            assert info is not None
+            check_handshake(info, plan.model.short_hash, plan.fmt,
+                            where=f"the board on {live.port}")
+            if plan.protocol >= PROTOCOL_V2:
+                client.upgrade(plan.line_baud)
+            live.board, live.line = info.board, f"v{client.protocol} {client.baudrate:,}"
+            ref = Reference.from_model(plan.model, FORMAT_NAMES[info.format])
+
+            def update(verifier: Verifier) -> None:
+                live.samples = verifier.metrics.samples
+                live.mismatches = verifier.metrics.mismatches
+                if verifier.last_checked is not None:
+                    live.last_class = plan.model.classes[int(verifier.last_checked.board.cls[-1])]
+                live.faults = link_faults(client.stats.to_dict())
+                if stop.is_set():
+                    raise Interrupted
+
+            until_stopped = None if plan.live else plan.seconds or math.inf
+            with contextlib.suppress(Interrupted):
+                Verifier(ref, on_batch=update).verify_stream(client, n=plan.live,
+                                                             seconds=until_stopped)
+    except PixelnetError as exc:
+        live.error = str(exc)
+    finally:
+        live.done = True
+
+
+def format_live_table(boards: Sequence[LiveBoard]) -> str:
+    """The screen of ``pixelnet monitor`` on several boards."""
+    rows = [("port", "board", "line", "samples", "mismatches", "class", "link faults")]
+    for b in boards:
+        rows.append((b.port, b.board, b.line, f"{b.samples:,}", f"{b.mismatches:,}",
+                     b.last_class, str(b.faults)) if b.error is None else
+                    (b.port, "-", "-", "-", "-", "-", f"ERROR: {b.error}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)

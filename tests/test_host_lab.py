@@ -10,6 +10,7 @@ from pixelnet.cli import main
 from pixelnet.codegen.quantize import quantize
 from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
 from pixelnet.host.lab import BoardOutcome, format_lab_table, link_faults, report_name
+from pixelnet.host.monitor import HOME_AND_CLEAR
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import save_model
 from tests.test_host_verify import OffByOneInLayer
@@ -113,3 +114,15 @@ def test_demo_with_two_boards_verifies_both_virtual_unos(tmp_path, capsys, monke
 def test_demo_with_several_boards_takes_no_port(capsys):
     assert main(["demo", "--boards", "2", "--port", "/dev/ttyACM0"]) == 2
     assert "--boards starts virtual Unos" in capsys.readouterr().err
+
+
+def test_monitor_on_two_boards_shows_a_row_each_until_done(qm, model_file, capsys):
+    with FakeBoard(EmulatorArithmetic(qm), name="left") as a, \
+            FakeBoard(EmulatorArithmetic(qm), name="right", protocol=1) as b:
+        code = main(["monitor", "--model", str(model_file), "--port", a.port, "--port", b.port,
+                     "--samples", "128"])
+    screen = capsys.readouterr().out.split(HOME_AND_CLEAR)[-1]
+    assert code == 0, screen
+    rows = {line.split()[0]: line.split() for line in screen.splitlines()[1:3]}
+    assert rows[a.port][1:7] == ["left", "v2", "1,000,000", "128", "0", "solid"]
+    assert rows[b.port][1:7] == ["right", "v1", "115,200", "128", "0", "solid"]
