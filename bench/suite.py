@@ -29,6 +29,7 @@ MODULES = {
     "codegen": "pixelnet.bench.bench_codegen",
     "firmware": "pixelnet.bench.bench_firmware",
     "host": "pixelnet.bench.bench_host",
+    "protocol": "pixelnet.bench.bench_protocol",
 }
 SECTION_MODULE = {
     "train": "train",
@@ -37,6 +38,7 @@ SECTION_MODULE = {
     "firmware": "firmware",
     "serial": "host",
     "micropython": "codegen",
+    "protocol": "protocol",
 }
 TICK_SECONDS = 1.0
 
@@ -47,6 +49,12 @@ def _serial_rows(raw: dict[str, Any]) -> list[rows.Row]:
     return rows.serial_rows(raw, adc_limit())
 
 
+def _protocol_rows(raw: dict[str, Any]) -> list[rows.Row]:
+    from pixelnet.bench.bench_firmware import adc_limit, line_limit, sample_frame_bytes
+
+    return rows.protocol_rows(raw, adc_limit(), line_limit(sample_frame_bytes()))
+
+
 SECTION_ROWS: dict[str, Callable[[dict[str, Any]], list[rows.Row]]] = {
     "train": rows.train_rows,
     "inference": rows.inference_rows,
@@ -54,6 +62,7 @@ SECTION_ROWS: dict[str, Callable[[dict[str, Any]], list[rows.Row]]] = {
     "firmware": rows.firmware_rows,
     "serial": _serial_rows,
     "micropython": rows.micropython_rows,
+    "protocol": _protocol_rows,
 }
 
 

@@ -529,8 +529,13 @@ class BoardClient:
             self._pump_once()
 
     def _pump_once(self) -> None:
+        damaged_before = self._decoder.stats.bad_crc + self._decoder.stats.bad_frame
         for frame in self._decoder.feed(self._read()):
             self._dispatch(frame)
+        if self._decoder.stats.bad_crc + self._decoder.stats.bad_frame > damaged_before:
+            # a frame damaged on its way in may be the reply we wait for: ask again now
+            # rather than after the timeout (a big RESULTS frame is hit more often)
+            self._link_error = True
 
     def _dispatch(self, frame: Frame) -> None:
         if frame.type == Msg.ERROR:

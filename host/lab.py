@@ -86,12 +86,12 @@ def verify_port(
         assert info is not None
         where = f"the board on {port or 'the auto-detected port'}"
         check_handshake(info, plan.model.short_hash, plan.fmt, where=where)
-        if plan.protocol >= PROTOCOL_V2:
-            client.upgrade(plan.line_baud)
         ref = Reference.from_model(plan.model, FORMAT_NAMES[info.format])
         verifier = Verifier(ref, log, on_batch=on_batch)
         aborted = None
         try:
+            if plan.protocol >= PROTOCOL_V2:
+                client.upgrade(plan.line_baud)
             if plan.live or plan.seconds:
                 verifier.verify_stream(client, n=plan.live, seconds=plan.seconds,
                                        truth=plan.truth)

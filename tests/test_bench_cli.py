@@ -28,6 +28,10 @@ EVERY_ROW = {
     "firmware.stream_simulated",
     "serial.live_verified", "serial.host_offline",
     "micropython.q7", "micropython.q15",
+    "protocol.idle_cpu",
+    *(f"protocol.{line}.{what}" for line in ("protocol1_115200", "protocol2_core", "protocol2_bare")
+      for what in ("live_simulated", "live_wall", "vectors_simulated", "vectors_wall")),
+    *(f"protocol.lab.{n}.{what}" for n in (1, 2, 4, 8) for what in ("samples", "host_cpu")),
 }
 # `--optimize speed` builds: the default network's differ from its size builds, so they are
 # listed; the lesson's ternary network generates the same code either way.
@@ -65,7 +69,7 @@ def test_quick_run_succeeds_and_its_json_has_every_row(quick_run) -> None:
     assert done.returncode == 0, done.stderr
     assert results["errors"] == {}
     assert set(_rows(results)) == EVERY_ROW | SPEED_ROWS
-    assert set(results["raw"]) == {"train", "codegen", "firmware", "host"}
+    assert set(results["raw"]) == {"train", "codegen", "firmware", "host", "protocol"}
     assert results["quick"] is True
 
 

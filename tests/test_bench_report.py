@@ -74,6 +74,19 @@ RAW = {
         "virtual_uno_live": {"verified_per_second": 300.0, "line_limit_per_second": 371.6,
                              "mismatches": 0},
     },
+    "protocol": {
+        "idle_cpu": {"idle_sleep": 0.03, "flat_out": 0.9},
+        **{key: {"samples": 1500, "vectors": 3000, "live_per_s_simulated": live,
+                 "live_per_s_wall": 800.0, "vectors_per_s_simulated": vectors,
+                 "vectors_per_s_wall": 1800.0, "mismatches": 0, "link_faults": 0,
+                 "link": {"bad_crc": 0, "seq_gaps": 0}}
+           for key, live, vectors in (("protocol1_115200", 340.0, 270.0),
+                                      ("protocol2_core", 1930.0, 2450.0),
+                                      ("protocol2_bare", 2280.0, 3000.0))},
+        "lab": [{"boards": n, "samples_per_s": 700.0 * n ** 0.5, "host_cpu_per_board": 0.05,
+                 "mismatches": 0, "link_faults": 0, "passed": True} for n in (1, 2, 4, 8)],
+        "cores": 2,
+    },
 }
 
 
@@ -170,7 +183,7 @@ def test_an_adapter_that_cannot_read_a_result_is_an_error_not_a_crash() -> None:
 
 def test_only_the_modules_the_sections_need_run_once_each_in_table_order() -> None:
     assert modules_for(["micropython", "train", "fidelity", "inference"]) == ["train", "codegen"]
-    assert modules_for(rows.SECTIONS) == ["train", "codegen", "firmware", "host"]
+    assert modules_for(rows.SECTIONS) == ["train", "codegen", "firmware", "host", "protocol"]
 
 
 @pytest.mark.parametrize(("value", "unit", "text"), [
@@ -286,7 +299,8 @@ def test_a_failing_area_is_recorded_and_the_others_still_run(monkeypatch) -> Non
     assert doc["errors"] == {"firmware": "simavr is not installed"}
     assert {r["section"] for r in doc["rows"]} == set(rows.SECTIONS) - {"firmware"}
     assert [sorted(u["raw"]) for u in updates] == [
-        ["train"], ["codegen", "train"], ["codegen", "train"], ["codegen", "host", "train"]]
+        ["train"], ["codegen", "train"], ["codegen", "train"], ["codegen", "host", "train"],
+        ["codegen", "host", "protocol", "train"]]
     assert doc["header"]["command"] == "pixelnet bench --quick"
 
 
@@ -316,3 +330,19 @@ def test_an_output_in_a_missing_directory_is_refused_before_running(tmp_path, ca
 def test_numpy_numbers_in_an_area_result_are_written_as_plain_json() -> None:
     doc = {"raw": {"x": np.float64(0.5), "n": np.int64(3), "v": np.arange(2)}}
     assert json.loads(to_json(doc)) == {"raw": {"x": 0.5, "n": 3, "v": [0, 1]}}
+
+
+def test_protocol_rows_hold_version_2_to_the_adc_limit_and_keep_the_115200_row(results) -> None:
+    idle = _row(results, "protocol.idle_cpu")
+    assert (idle["pixelnet"], idle["peer"], idle["ratio"], idle["passed"]) == (3.0, 90.0, 30.0,
+                                                                               True)
+    core = _row(results, "protocol.protocol2_core.live_simulated")
+    assert core["peer_name"] == "ADC limit" and core["passed"] is False  # 1930 < 0.9 * 2404
+    assert _row(results, "protocol.protocol2_bare.live_simulated")["passed"] is True
+    old = _row(results, "protocol.protocol1_115200.live_simulated")
+    assert old["peer_name"] == "line limit" and old["target"] is None
+    assert _row(results, "protocol.protocol2_core.vectors_simulated")["passed"] is True
+    assert _row(results, "protocol.protocol2_core.vectors_wall")["passed"] is False
+    assert _row(results, "protocol.lab.4.samples")["ratio"] == pytest.approx(2.0)
+    assert [r["id"] for r in results["rows"] if r["id"].endswith("host_cpu")] == [
+        f"protocol.lab.{n}.host_cpu" for n in (1, 2, 4, 8)]

@@ -240,7 +240,8 @@ def test_a_batched_vector_outside_the_format_is_refused_as_a_single_one(arithmet
 
 
 def test_a_restart_on_a_fast_line_is_found_at_115200(arithmetic):
-    with FakeBoard(arithmetic) as fake, BoardClient.open(fake.port, reply_timeout=0.3) as client:
+    with FakeBoard(arithmetic, check_speed=True) as fake, \
+            BoardClient.open(fake.port, reply_timeout=0.3) as client:
         client.info()
         client.upgrade(1_000_000)
         fake.reset()  # back at 115,200: its boot INFO is lost at our speed
@@ -249,3 +250,27 @@ def test_a_restart_on_a_fast_line_is_found_at_115200(arithmetic):
             time.sleep(0.01)
         assert client.infer_many([[1, 1, 1, 1]])[0].x == (1, 1, 1, 1)
         assert client.baudrate == 115_200 and client.stats.baud_fallbacks == 1
+
+
+def test_compact_frames_and_batches_over_a_damaged_line_count_every_fault(arithmetic):
+    from pixelnet.host.compare import Reference
+    from pixelnet.host.faults import FaultRates, FaultyLine
+    from pixelnet.host.vectors import random_vectors
+    from pixelnet.host.verify import Verifier
+
+    noisy = FaultRates(corrupt=0.002, drop=0.001, duplicate=0.001, insert=0.001)
+    with FakeBoard(arithmetic, adc=(900, 60, 900, 60)) as fake, \
+            FaultyLine(fake.port, to_host=noisy, to_board=noisy, seed=11) as line, \
+            BoardClient.open(line.port) as client:
+        info = client.info()
+        client.upgrade()
+        assert client.protocol == 2
+        verifier = Verifier(Reference.from_model(lesson_model(), "q7"))
+        verifier.verify_stream(client, n=1500)
+        verifier.verify_vectors(client, *random_vectors(1500))
+        report = verifier.report(info, client.stats.to_dict())
+    assert fake.compact
+    assert report["samples"] == 3000 and report["bit_exact_mismatches"] == 0
+    link = report["link"]
+    assert link["resyncs"] > 0 and link["seq_gaps"] > 0
+    assert link["missed_samples"] >= link["seq_gaps"]
