@@ -55,7 +55,7 @@ def quick_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, dict, str]
     tmp = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
         [str(PIXELNET), "bench", "--quick", "--out", "x.json", "--markdown", "x.md"],
-        cwd=tmp, capture_output=True, text=True, timeout=300, check=False)
+        cwd=tmp, capture_output=True, text=True, timeout=600, check=False)
     results = json.loads((tmp / "x.json").read_text())
     return done, results, (tmp / "x.md").read_text()
 
