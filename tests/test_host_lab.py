@@ -78,7 +78,7 @@ def test_a_board_that_is_not_there_is_a_row_not_a_crash(qm, model_file, capsys):
     [
         (["--port", "a", "--all"], "give --port or --all, not both"),
         (["--port", "a", "--port", "a"], "a port is listed twice"),
-        (["--port", "a", "--port", "b", "--log", "x.csv"], "--log takes one board"),
+        (["--port", "a", "--port", "b", "--log", "x.csv"], "--log and --html take one board"),
     ],
 )
 def test_contradictory_port_options_are_one_line(model_file, extra, message, capsys):
