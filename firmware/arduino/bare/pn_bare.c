@@ -8,7 +8,6 @@
  */
 #include <avr/interrupt.h>
 #include <avr/io.h>
-#include <avr/sleep.h>
 #include <avr/wdt.h>
 
 #include "pn_app.h"
@@ -139,23 +138,11 @@ static void hardware_init(void)
     TIMSK1 = (uint8_t)(1u << TOIE1);
     TCCR0B = (uint8_t)((1u << CS01) | (1u << CS00)); /* 16 MHz / 64 / 256: 1024 us */
     TIMSK0 = (uint8_t)(1u << TOIE0);
-    set_sleep_mode(SLEEP_MODE_IDLE);
 }
 
-/* Sleeps, woken by every interrupt, until there is work (as in the sketch's loop()); the
- * check and the sleep are atomic, since `sei` lets one more instruction run. */
-static void sleep_while_idle(void)
+static uint8_t input_waiting(void)
 {
-    cli();
-    while (rx_tail == rx_head && pn_app_idle()) {
-        wdt_reset();
-        sleep_enable();
-        sei();
-        sleep_cpu();
-        sleep_disable();
-        cli();
-    }
-    sei();
+    return rx_tail != rx_head;
 }
 
 int main(void)
@@ -174,6 +161,6 @@ int main(void)
             pn_app_on_byte(byte);
         }
         pn_app_poll();
-        sleep_while_idle();
+        pn_avr_sleep_until_work(input_waiting);
     }
 }

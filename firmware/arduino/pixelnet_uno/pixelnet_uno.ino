@@ -12,7 +12,6 @@
  * its hardware hooks in pn_arduino.cpp; this file only runs it.
  */
 #include <Arduino.h>
-#include <avr/sleep.h>
 #include <avr/wdt.h>
 
 #include "pn_app.h"
@@ -35,23 +34,9 @@ void setup()
     pn_app_boot();
 }
 
-/* Idle sleep, woken by every interrupt (a received byte, the transmitter, the ADC, Timer0's
- * 1 ms tick), until there is work: the check and the sleep are atomic, since `sei` lets one
- * more instruction run. Staying here between wake-ups keeps a byte sent at 1,000,000 baud
- * from costing a whole pass of loop(). */
-static void sleep_while_idle()
+static uint8_t input_waiting()
 {
-    set_sleep_mode(SLEEP_MODE_IDLE);
-    cli();
-    while (Serial.available() == 0 && pn_app_idle()) {
-        wdt_reset();
-        sleep_enable();
-        sei();
-        sleep_cpu();
-        sleep_disable();
-        cli();
-    }
-    sei();
+    return Serial.available() > 0;
 }
 
 void loop()
@@ -61,5 +46,5 @@ void loop()
         pn_app_on_byte((uint8_t)Serial.read());
     }
     pn_app_poll();
-    sleep_while_idle();
+    pn_avr_sleep_until_work(input_waiting);
 }

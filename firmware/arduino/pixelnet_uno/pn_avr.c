@@ -4,8 +4,10 @@
 #include <avr/eeprom.h>
 #include <avr/interrupt.h>
 #include <avr/io.h>
+#include <avr/sleep.h>
 #include <avr/wdt.h>
 
+#include "pn_app.h"
 #include "pn_hw.h"
 
 #define CAL_EEPROM_ADDR ((uint8_t *)0)
@@ -111,4 +113,21 @@ uint8_t pn_hw_adc_scan(uint16_t *counts)
     }
     SREG = sreg;
     return ready;
+}
+
+/* The check and the sleep are atomic: `sei` lets one more instruction (the `sleep`) run
+ * before any interrupt, so a wake-up cannot slip in between. */
+void pn_avr_sleep_until_work(uint8_t (*input_waiting)(void))
+{
+    set_sleep_mode(SLEEP_MODE_IDLE);
+    cli();
+    while (!input_waiting() && pn_app_idle()) {
+        wdt_reset();
+        sleep_enable();
+        sei();
+        sleep_cpu();
+        sleep_disable();
+        cli();
+    }
+    sei();
 }
