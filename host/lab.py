@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import serial.tools.list_ports
 
 from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import Model
 
 from .client import BoardTimeout, PortClosedError
 from .compare import Reference
-from .connect import BAUDRATE, FORMAT_NAMES, PortError, check_handshake, connect, find_candidates
+from .connect import BAUDRATE, FORMAT_NAMES, PortError, all_candidates, check_handshake, connect
 from .messages import PROTOCOL_V2
 from .samplelog import SampleLog
 from .vectors import UNKNOWN
@@ -142,11 +141,12 @@ def verify_ports(ports: Sequence[str], plan: VerifyPlan) -> list[BoardOutcome]:
 
 
 def detected_ports() -> list[str]:
-    """Every port that looks like a board pixelnet knows (``--all``)."""
-    found = find_candidates(serial.tools.list_ports.comports())
+    """Every board auto-detection finds, real (by USB ID) or virtual (``--all``)."""
+    found = all_candidates()
     if not found:
         raise PortError("--all found no board (looked for Arduino, CH340, FTDI, CP210x and "
-                        "MicroPython USB IDs); plug them in or list them with --port")
+                        "MicroPython USB IDs and for running `pixelnet sim`s); plug them in, "
+                        "start them, or list them with --port")
     return [c.device for c in found]
 
 
