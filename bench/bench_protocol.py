@@ -135,7 +135,7 @@ class _boards:
 
 def run(quick: bool = False) -> dict[str, Any]:
     """Every measurement above; ``quick`` for a smoke run (fewer samples, shorter)."""
-    idle_s, samples, vectors, lab_s = (1.0, 300, 300, 1.0) if quick else (5.0, 1500, 3000, 6.0)
+    idle_s, samples, vectors, lab_s = (1.0, 600, 300, 1.0) if quick else (5.0, 1500, 3000, 6.0)
     with tempfile.TemporaryDirectory(prefix="pixelnet-bench-protocol-") as tmp:
         work = Path(tmp)
         core = build_uno(lesson_model(), "q7", work / "uno").elf
