@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench docs clean
+.PHONY: setup demo test lint bench docs mutation clean
 
 setup:
 	@./scripts/setup.sh
@@ -19,6 +19,11 @@ lint: setup
 
 bench: setup
 	$(BIN)/pixelnet bench
+
+# Plants small bugs in the proof-critical code, one at a time (scripts/mutate.py;
+# not part of `make test`: about half an hour on two cores).
+mutation: setup
+	$(BIN)/python scripts/mutate.py $(MUTATION_ARGS)
 
 # The README's picture of the HTML report: a fresh demo run, rendered by headless Chromium.
 docs: setup

@@ -48,6 +48,12 @@ def _vectors(n: int, act_max: int, itemsize: int) -> bytes:
     return np.hstack([np.full((n, 1), ord("X"), np.uint8), rows]).tobytes() + b"Q"
 
 
+def cycle_floor(qm: quantize.QuantizedModel) -> int:
+    """Cycles no inference of ``qm`` can take fewer of: one instruction per non-zero weight
+    and one per neuron. A marked region shorter than this measured something else."""
+    return sum(int(np.count_nonzero(layer.weights)) + layer.weights.shape[1] for layer in qm.layers)
+
+
 def _measure(elf: Path, base: Path, n: int, act_max: int, itemsize: int, build: Path) -> dict:
     result = run_elf_batch(elf, _vectors(n, act_max, itemsize), build_dir=build)
     flash, ram = avr_size(elf)

@@ -114,6 +114,20 @@ def calib_multipliers(dark: np.ndarray, bright: np.ndarray) -> np.ndarray:
     return (one + span // 2) // span
 
 
+def average_counts(readings: np.ndarray) -> np.ndarray:
+    """A board's averaged reading: per pixel the mean of n readings [n, 4], rounded half up.
+
+    ``(sum + n // 2) // n`` in integers (rounding, not truncation: a truncating
+    board reads half a count low on average). The sum of 64 readings of 1023
+    fits 16 bits, so the Uno sums in a uint16_t.
+    """
+    readings = np.asarray(readings, dtype=np.int64)
+    if readings.ndim != 2 or len(readings) == 0:
+        raise ValueError("readings must be a non-empty [n, pixels] array")
+    n = len(readings)
+    return (readings.sum(axis=0) + n // 2) // n
+
+
 def preprocess(qm: QuantizedModel, adc: np.ndarray, dark: np.ndarray, bright: np.ndarray):
     """Raw counts [N, 4] -> input vectors [N, 4] in the model's input format."""
     f = qm.format

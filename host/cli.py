@@ -33,7 +33,8 @@ from pixelnet.options import (
 from pixelnet.progress import Progress
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
-from .client import BoardClient
+from .calibration import check_pair, mean_counts
+from .client import BoardClient, BoardTimeout
 from .compare import Reference, SampleArrays, check_batch
 from .connect import FORMAT_NAMES, auto_detect, check_handshake, connect
 from .lab import (
@@ -307,10 +308,14 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         with _sigterm_as_interrupt():
             report = verify_port(ports[0], plan, log, on_batch=on_batch)
+    except BoardTimeout as exc:  # a line too noisy for a handshake still leaves its report
+        _report_unreached(args, model, exc)
+        raise
     finally:
         progress.close()
         if log is not None:
             log.close()
+    link_failure = report["aborted"] if report["aborted"] not in (None, "interrupted") else None
     print(format_summary(report))
     if args.report:
         write_json(report, args.report)
@@ -318,6 +323,8 @@ def run_verify(args: argparse.Namespace) -> int:
         write_html(report, args.html)
     if report["aborted"] == "interrupted":
         return EXIT_INTERRUPTED
+    if link_failure is not None:  # the check could not finish: exit 2, report and log kept
+        raise PixelnetError(link_failure)
     return 0 if report["passed"] else EXIT_FAILED
 
 
@@ -341,6 +348,17 @@ def _verify_many(ports: list[str], plan: VerifyPlan, report_dir: Path | None) ->
     if any(o.report is not None and o.report["aborted"] == "interrupted" for o in outcomes):
         return EXIT_INTERRUPTED
     return 0 if all(o.passed for o in outcomes) else EXIT_FAILED
+
+
+
+def _report_unreached(args: argparse.Namespace, model: Any, exc: BoardTimeout) -> None:
+    """The report and log of a run that never got past the handshake: no samples, why."""
+    ref = Reference.from_model(model, args.fmt or "q7")
+    if args.log:
+        SampleLog(args.log, model.classes).close()
+    if args.report:
+        report = Verifier(ref).report(None, getattr(exc, "link", {}), args.max_error, str(exc))
+        write_json(report, args.report)
 
 
 def _where(port: str | None) -> str:
@@ -475,18 +493,12 @@ def run_calibrate(args: argparse.Namespace) -> int:
             print(f"calibration reset to the defaults: dark {list(cal.dark)}, "
                   f"bright {list(cal.bright)}; the stored calibration is erased")
             return 0
-        _step(client, "Cover the sensor completely (dark)",
-              _sim_hint(VIRTUAL_DARK) if virtual else "", args.yes)
-        client.calibrate(CalOp.DARK)
-        _step(client, "Now light all four pixels evenly (bright)",
-              _sim_hint(VIRTUAL_BRIGHT) if virtual else "", args.yes)
-        try:
-            cal = client.calibrate(CalOp.BRIGHT)
-        except PixelnetError as exc:
-            raise PixelnetError(
-                f"{exc}: bright must exceed dark by at least 16 counts on every pixel; "
-                "more light, or check the wiring"
-            ) from None
+        dark = _step(client, "Cover the sensor completely (dark)",
+                     _sim_hint(VIRTUAL_DARK) if virtual else "", args.yes)
+        bright = _step(client, "Now light all four pixels evenly (bright)",
+                       _sim_hint(VIRTUAL_BRIGHT) if virtual else "", args.yes)
+        check_pair(dark, bright)  # nothing reaches the board unless the pair is good
+        cal = client.calibrate(CalOp.SET, dark, bright)
         print(f"calibration stored on the board (kept across restarts): dark {list(cal.dark)}, "
               f"bright {list(cal.bright)}")
     return 0
@@ -496,16 +508,19 @@ def _sim_hint(commands: str) -> str:
     return f" (a virtual board: type {commands} into its pixelnet sim terminal)"
 
 
-def _step(client: BoardClient, instruction: str, hint: str, no_wait: bool) -> None:
-    """Say what to do, wait for the user, and show what the board reads now."""
+def _step(client: BoardClient, instruction: str, hint: str, no_wait: bool) -> tuple[int, ...]:
+    """Say what to do, wait for the user, show what the board reads now, return their mean."""
     print(instruction + hint + ("." if no_wait else ", then press Enter."), flush=True)
     if not no_wait:
         try:
             input()
         except EOFError:
             raise PixelnetError("no terminal to press Enter on: run with --yes") from None
+    readings = []
     for _ in range(CALIBRATION_READINGS):
-        print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in client.sample().adc))
+        readings.append(client.sample().adc)
+        print("  reading (TL TR BL BR): " + " ".join(f"{v:4d}" for v in readings[-1]))
+    return mean_counts(readings)
 
 
 # -- boards ------------------------------------------------------------------

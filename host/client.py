@@ -34,6 +34,7 @@ from typing import Any
 from pixelnet.errors import PixelnetError
 
 from .frames import Frame, FrameDecoder, encode_frame
+from .linkpolicy import LinkHealth, RetryPolicy
 from .messages import (
     DEFAULT_BAUD,
     N_ADC,
@@ -61,13 +62,15 @@ from .messages import (
     unpack_trace,
 )
 
-REPLY_TIMEOUT = 0.5  # s without a reply before a command is re-sent (a board answers in ms)
-COMMAND_RETRIES = 3  # re-sends of one command before BoardTimeout
+REPLY_TIMEOUT = 0.5  # s: the floor of the reply deadline (linkpolicy scales and backs it off)
+COMMAND_RETRIES = 3  # silent re-sends of one command before BoardTimeout
 BOOT_TIMEOUT = 4.0  # s for the boot INFO after RESET (Uno bootloader ~1.6 s, MicroPython ~1 s)
-STREAM_TIMEOUT = 2.0  # s without a stream sample before samples() gives up
 STREAM_NUDGE = 0.5  # s of stream silence before STREAM is sent again (a lost boot INFO)
 READ_POLL = 0.02  # s a single port read may block: the granularity of every deadline
-# Requests in flight in infer_many: 4 INFER frames (14 bytes each) fit the Uno's
+# A frame is at most 66 bytes (6 ms at 115200 baud): a line quiet this long after
+# half a frame lost the frame's end (a damaged delimiter), and a reply is asked again.
+PARTIAL_FRAME_IDLE = 0.1
+# Requests in flight in infer_many: 4 INFER frames (15 bytes each) fit the Uno's
 # 64-byte receive buffer, so a slow board never loses a pipelined request.
 PIPELINE_WINDOW = 4
 # One INFER_BATCH (up to 66 bytes on the wire) in flight: a second one would arrive while
@@ -95,6 +98,10 @@ _REPLIES: dict[Cmd, Msg] = {
 
 class BoardTimeout(PixelnetError):
     """The board did not answer within the deadline (after the allowed retries)."""
+
+
+class LineTooNoisy(BoardTimeout):
+    """The board answers, but too few of its frames (or of ours) arrive intact."""
 
 
 class BoardErrorReply(PixelnetError):
@@ -128,6 +135,7 @@ class LinkStats:
     retries: int = 0  # commands re-sent after a timeout or a garbled-frame error
     protocol_errors: int = 0  # CRC-good frames with an impossible layout (dropped)
     baud_fallbacks: int = 0  # times the line went back to 115,200 (no answer at speed, reset)
+    unread_requests: int = 0  # ERROR frames saying the board could not read one of our frames
 
     @property
     def resyncs(self) -> int:
@@ -145,7 +153,10 @@ class _Pending:
     wire: bytes
     deadline: float
     sent_at: float = 0.0
-    timeouts: int = 0
+    timeouts: int = 0  # tries that ended in silence
+    tries: int = 0  # tries in all (the first included)
+    damage_mark: int = 0  # damaged frames seen when this try was sent
+    silent_since: float = 0.0  # when the current run of silent tries began
     traces: list[TraceLayer] = field(default_factory=list)
     reply: Frame | None = None
     error: BoardError | None = None
@@ -166,6 +177,7 @@ class BoardClient:
         self._port.timeout = READ_POLL
         self.reply_timeout = reply_timeout
         self.retries = retries
+        self.policy = RetryPolicy(min_timeout=reply_timeout, silent_retries=retries)
         self.window = window
         self._decoder = FrameDecoder()
         self._counts = LinkStats()
@@ -179,6 +191,9 @@ class BoardClient:
         self._boots = 0
         self._link_error = False
         self._answered = False
+        self._damage_unanswered = 0  # damaged frames not yet answered by a prompt re-send
+        self._requests_sent = self._requests_answered = 0
+        self._last_byte_at = 0.0
         self.last_info: Info | None = None
         self.protocol = 1  # 2 once ``upgrade`` found a version 2 board
         self.baudrate = int(getattr(port, "baudrate", DEFAULT_BAUD) or DEFAULT_BAUD)
@@ -313,13 +328,18 @@ class BoardClient:
         return self._sample(self._command(Cmd.SAMPLE))
 
     def samples(
-        self, n: int | None = None, timeout: float = STREAM_TIMEOUT
+        self, n: int | None = None, timeout: float | None = None
     ) -> Iterator[tuple[int, Sample]]:
         """Stream samples as (stream seq, sample); raises BoardTimeout after ``timeout`` s idle.
+
+        The default is the silence a command gets (``RetryPolicy.silence_limit``):
+        a board held up by a busy machine is no lost board.
 
         A stream that falls silent for ``STREAM_NUDGE`` s is asked for again: a
         board that restarted while its boot INFO was lost on the line resumes too.
         """
+        if timeout is None:
+            timeout = self.policy.silence_limit
         delivered = 0
         while n is None or delivered < n:
             if not self._stream:
@@ -333,6 +353,7 @@ class BoardClient:
 
     def _wait_for_stream(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        damage_before = self._damaged_frames()
         # Three sample periods of silence at a slow rate are no reason to nudge yet.
         nudge = max(STREAM_NUDGE, 3.0 / self._stream_rate) if self._stream_rate else timeout
         while True:
@@ -342,6 +363,8 @@ class BoardClient:
                 return
             except BoardTimeout:
                 if time.monotonic() >= deadline or not self._stream_rate:
+                    if self._damaged_frames() > damage_before:
+                        raise LineTooNoisy(self.health.noisy_message()) from None
                     raise BoardTimeout(f"no stream sample for {timeout:g} s") from None
                 self._counts.retries += 1
                 self._resume_after_reset()
@@ -388,8 +411,8 @@ class BoardClient:
             return self.baudrate
         previous, self._speeds = self.baudrate, None
         self._set_baudrate(baudrate)
-        saved = self.reply_timeout, self.retries
-        self.reply_timeout, self.retries = BAUD_CONFIRM_TIMEOUT, 1
+        saved = self.policy
+        self.policy = RetryPolicy(min_timeout=BAUD_CONFIRM_TIMEOUT, silent_retries=1)
         try:
             self.info()
             self._speeds = (previous, baudrate)
@@ -397,7 +420,7 @@ class BoardClient:
             self._counts.baud_fallbacks += 1
             self._set_baudrate(previous)
         finally:
-            self.reply_timeout, self.retries = saved
+            self.policy = saved
         if self._speeds is None:
             self._write(b"\x00")
             self.info()
@@ -482,18 +505,29 @@ class BoardClient:
 
     def _transmit(self, pending: _Pending) -> None:
         pending.sent_at = time.monotonic()
-        pending.deadline = pending.sent_at + self.reply_timeout
-        self._write(pending.wire)
+        pending.deadline = pending.sent_at + self.policy.timeout(pending.timeouts)
+        if not pending.timeouts:
+            pending.silent_since = pending.sent_at
+        pending.tries += 1
+        self._requests_sent += 1
+        pending.damage_mark = self._damaged_frames()
+        # A spare delimiter: if the line damages the first, the board still ends the
+        # frame now (and says it could not read it) instead of waiting for the next one.
+        self._write(pending.wire + b"\x00")
 
     def _resend_overdue(self, in_flight: list[_Pending]) -> None:
         """Re-send requests that are overdue, that the board could not read, or overtaken.
 
         A board answers in order, so a reply to a request sent *later* than one
         still waiting means the earlier request (or its reply) was lost: it is
-        re-sent at once instead of after the timeout.
+        re-sent at once instead of after the timeout. So is the oldest request
+        still waiting when a damaged frame arrives (most likely its reply). A
+        try that saw damaged frames is charged to the line (``linkpolicy``), a
+        silent one to the board.
         """
         now = time.monotonic()
         garbled, self._link_error = self._link_error, False
+        damaged, self._damage_unanswered = self._damage_unanswered, 0
         answered_sends = [p.sent_at for p in in_flight if p.reply is not None]
         latest_answered = max(answered_sends, default=0.0)
         if any(p.reply is None and now >= p.deadline for p in in_flight):
@@ -501,18 +535,48 @@ class BoardClient:
         for pending in in_flight:
             if pending.reply is not None:
                 continue
-            if now >= pending.deadline:  # only silence counts against the retry budget
-                if pending.timeouts >= self.retries:
-                    raise BoardTimeout(
-                        f"no reply to {pending.cmd.name} after {pending.timeouts + 1} tries "
-                        f"({self.reply_timeout:g} s each)"
-                    )
+            if now >= pending.deadline and self._damaged_frames() == pending.damage_mark:
                 pending.timeouts += 1
-            elif not garbled and pending.sent_at >= latest_answered:
+                if self.policy.board_gone(pending.timeouts, now - pending.silent_since):
+                    raise BoardTimeout(
+                        f"no reply to {pending.cmd.name} after {pending.tries} tries "
+                        f"({now - pending.silent_since:.1f} s of silence)"
+                    )
+            elif now >= pending.deadline or garbled or pending.sent_at < latest_answered:
+                self._charge_to_line(pending)
+            elif damaged:
+                damaged -= 1
+                self._charge_to_line(pending)
+            else:
                 continue
             pending.traces.clear()
             self._counts.retries += 1
             self._transmit(pending)
+
+    def _charge_to_line(self, pending: _Pending) -> None:
+        """A try lost to damage: fine, unless the line's loss says it is hopeless."""
+        pending.timeouts = 0  # the board is there: silence is counted afresh
+        if pending.tries >= self.policy.noisy_tries_allowed(self.health):
+            raise LineTooNoisy(
+                f"{self.health.noisy_message()} (no intact reply to {pending.cmd.name} "
+                f"in {pending.tries} tries)"
+            )
+
+    @property
+    def health(self) -> LinkHealth:
+        """Frames intact and damaged so far, both directions (see linkpolicy)."""
+        damaged = self._damaged_frames()
+        # CRC-good frames that still told of damage (a bad layout, an unread request of ours)
+        told_damage = self._counts.protocol_errors + self._counts.unread_requests
+        intact = max(0, self._decoder.stats.frames - told_damage)
+        return LinkHealth(intact, damaged, self._requests_sent, self._requests_answered)
+
+    def _damaged_frames(self) -> int:
+        d = self._decoder.stats
+        return (
+            d.bad_crc + d.bad_frame + d.too_long
+            + self._counts.protocol_errors + self._counts.unread_requests
+        )
 
     def _next_seq(self) -> int:
         seq = self._seq
@@ -529,15 +593,21 @@ class BoardClient:
             self._pump_once()
 
     def _pump_once(self) -> None:
-        damaged_before = self._decoder.stats.bad_crc + self._decoder.stats.bad_frame
-        for frame in self._decoder.feed(self._read()):
+        before = self._damaged_frames()
+        data = self._read()
+        now = time.monotonic()
+        if data:
+            self._last_byte_at = now
+        elif self._decoder.partial and now - self._last_byte_at > PARTIAL_FRAME_IDLE:
+            self._decoder.drop_partial()
+        for frame in self._decoder.feed(data):
             self._dispatch(frame)
-        if self._decoder.stats.bad_crc + self._decoder.stats.bad_frame > damaged_before:
-            # a frame damaged on its way in may be the reply we wait for: ask again now
-            # rather than after the timeout (a big RESULTS frame is hit more often)
-            self._link_error = True
+        self._damage_unanswered += self._damaged_frames() - before
 
     def _dispatch(self, frame: Frame) -> None:
+        if not self._layout_ok(frame):  # CRC-valid but impossible: as good as damaged
+            self._counts.protocol_errors += 1
+            return
         if frame.type == Msg.ERROR:
             self._counts.board_errors += 1
         if frame.type == Msg.INFO and len(frame.payload) > 1 and frame.payload[1] & 1:
@@ -550,6 +620,7 @@ class BoardClient:
             return
         if frame.type == Msg.ERROR and frame.payload[1:2] == b"\x00":
             self._link_error = True  # the board could not read one of our frames: re-send
+            self._counts.unread_requests += 1
             return
         pending = self._pending.get(frame.seq)
         if pending is None or pending.reply is not None:
@@ -566,11 +637,28 @@ class BoardClient:
             else:
                 self._counts.duplicates += 1
         elif frame.type == _REPLIES[pending.cmd] and self._reply_matches(pending, frame):
+            if pending.tries == 1:  # Karn: a re-sent request's round trip is ambiguous
+                self.policy.observe_rtt(time.monotonic() - pending.sent_at)
             pending.reply = frame
             del self._pending[frame.seq]
             self._answered = True
+            self._requests_answered += 1
         else:
             self._counts.duplicates += 1
+
+    def _layout_ok(self, frame: Frame) -> bool:
+        """Whether a CRC-good frame's payload has the layout its type says (1 in 65,536
+        damaged frames passes a CRC-16; its fields must not reach a comparison)."""
+        unpack = _UNPACKERS.get(frame.type)
+        if frame.type in (Msg.RESULT, Msg.SAMPLE):
+            unpack = self._sample
+        if unpack is None:
+            return True
+        try:
+            unpack(frame)
+        except (ProtocolError, struct.error):
+            return False
+        return True
 
     @staticmethod
     def _reply_matches(pending: _Pending, frame: Frame) -> bool:
@@ -650,6 +738,20 @@ class BoardClient:
             raise PortClosedError(f"serial port closed: {exc}") from exc
 
 
+def _unpack_ack(payload: bytes) -> None:
+    if len(payload) != 1:
+        raise ProtocolError(f"ACK payload of {len(payload)} bytes, expected 1")
+
+
+_UNPACKERS: dict[int, Callable[[Frame], object]] = {
+    Msg.ACK: lambda f: _unpack_ack(f.payload),
+    Msg.INFO: lambda f: unpack_info(f.payload),
+    Msg.CAL: lambda f: unpack_calibration(f.payload),
+    Msg.TRACE: lambda f: unpack_trace(f.payload),
+    Msg.ERROR: lambda f: unpack_error(f.payload),
+}
+
+
 def _outputs_in(payload: bytes) -> int:
     """n_out of a RESULT/SAMPLE payload before INFO told us (4 inputs: 17 bytes + 2/output)."""
     return max(0, (len(payload) - 2 * N_ADC - 2 * N_ADC - 1) // 2)
@@ -669,6 +771,7 @@ __all__ = [
     "BoardClient",
     "BoardErrorReply",
     "BoardTimeout",
+    "LineTooNoisy",
     "LinkStats",
     "PortClosedError",
 ]

@@ -17,7 +17,7 @@ import serial.tools.list_ports
 
 from pixelnet.errors import PixelnetError
 
-from .client import BoardClient, BoardTimeout
+from .client import BoardClient, BoardTimeout, LineTooNoisy
 from .messages import PROTOCOL_VERSION, Info
 from .registry import running_virtual_boards
 
@@ -130,14 +130,30 @@ def connect(port: str | None, baudrate: int = BAUDRATE, **client_args: Any) -> B
         client.wait_for_boot(BANNER_WAIT if _resets_on_open(url) else 0.1)
         try:
             client.info()  # the client re-sends INFO a bounded number of times
-        except BoardTimeout:
-            raise BoardTimeout(
-                f"{url}: no pixelnet board answered (is the firmware flashed?)"
-            ) from None
+        except BoardTimeout as exc:
+            raise _unanswered(url, client, exc) from None
         return client
     except BaseException:
         client.close()
         raise
+
+
+def _unanswered(url: str, client: BoardClient, exc: BoardTimeout) -> BoardTimeout:
+    """Why the handshake failed, from what did arrive; ``link`` carries the counters."""
+    stats = client.stats
+    if isinstance(exc, LineTooNoisy):
+        error: BoardTimeout = LineTooNoisy(f"{url}: {exc}")
+    elif stats.frames or stats.resyncs:
+        error = LineTooNoisy(f"{url}: no intact INFO reply; {client.health.noisy_message()}")
+    elif stats.garbage_bytes:
+        error = BoardTimeout(
+            f"{url}: {stats.garbage_bytes} bytes arrived but no pixelnet frame "
+            "(another program on this port, or a --baud the board does not use?)"
+        )
+    else:
+        error = BoardTimeout(f"{url}: no pixelnet board answered (is the firmware flashed?)")
+    error.link = stats.to_dict()  # type: ignore[attr-defined]
+    return error
 
 
 def _resets_on_open(url: str) -> bool:

@@ -5,6 +5,11 @@
 be corrupted, dropped, duplicated or followed by an inserted random byte
 (``mangle``, pure and seeded). This is how the tests show that the host
 never counts a damaged frame, resynchronises, and reports what it lost.
+
+A ``FrameTamper`` goes further than a bad line can: it rewrites whole frames
+on their way to the host and re-computes their CRC, so the damage passes every
+check of the link. That is how the tests show that the comparison, not the
+CRC, catches a board that computes something else.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import os
 import select
 import threading
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from .frames import Frame, FrameDecoder, encode_frame
 
 POLL = 0.01  # s the proxy thread waits for bytes before checking for close()
 
@@ -76,6 +84,41 @@ def mangle(data: bytes, rates: FaultRates, rng: np.random.Generator,
     return b"".join(pieces)
 
 
+class FrameTamper:
+    """Board-to-host bytes with each frame passed through ``rewrite`` and re-CRC'd.
+
+    ``rewrite`` gets every frame in order and returns the frame to send instead
+    (None: unchanged). Bytes that are not a frame are dropped.
+    """
+
+    def __init__(self, rewrite: Callable[[Frame], Frame | None]) -> None:
+        self._rewrite = rewrite
+        self._decoder = FrameDecoder()
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        for frame in self._decoder.feed(data):
+            sent = self._rewrite(frame) or frame
+            out.append(encode_frame(sent.type, sent.seq, sent.payload))
+        return b"".join(out)
+
+
+def rewrite_some(
+    msg_type: int, chosen: Callable[[int], bool], change: Callable[[Frame], Frame]
+) -> FrameTamper:
+    """A tamper that changes the frames of one type whose running count (1, 2, ...) is chosen."""
+    seen = 0
+
+    def rewrite(frame: Frame) -> Frame | None:
+        nonlocal seen
+        if frame.type != msg_type:
+            return None
+        seen += 1
+        return change(frame) if chosen(seen) else None
+
+    return FrameTamper(rewrite)
+
+
 class FaultyLine:
     """A proxy pty between the board's port and the host (see the module docstring)."""
 
@@ -85,6 +128,7 @@ class FaultyLine:
         to_host: FaultRates = FaultRates(),
         to_board: FaultRates = FaultRates(),
         seed: int = 0,
+        tamper: FrameTamper | None = None,
     ) -> None:
         self._board = os.open(board_port, os.O_RDWR | os.O_NOCTTY)
         tty.setraw(self._board)
@@ -93,6 +137,7 @@ class FaultyLine:
         self.port = os.ttyname(self._slave)
         self.rates = {"to_host": to_host, "to_board": to_board}
         self.counts = {"to_host": FaultCounts(), "to_board": FaultCounts()}
+        self._tamper = tamper
         self._rng = np.random.default_rng(seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="faulty-line", daemon=True)
@@ -106,6 +151,8 @@ class FaultyLine:
                 direction, target = routes[fd]
                 try:
                     data = os.read(fd, 4096)
+                    if self._tamper is not None and direction == "to_host":
+                        data = self._tamper.feed(data)
                     damaged = mangle(data, self.rates[direction], self._rng,
                                      self.counts[direction])
                     os.write(target, damaged)

@@ -122,6 +122,19 @@ class FrameDecoder:
         self._absorb(tail)
         return frames
 
+    @property
+    def partial(self) -> bool:
+        """Whether bytes of an unfinished frame are waiting for their delimiter."""
+        return bool(self._buf) or self._overflow
+
+    def drop_partial(self) -> None:
+        """Give up on an unfinished frame (the line went quiet mid-frame: its end was lost)."""
+        if self._buf and not self._overflow:
+            self.stats.bad_frame += 1
+            self.stats.garbage_bytes += len(self._buf)
+        self._buf.clear()
+        self._overflow = False
+
     def _absorb(self, part: bytes) -> None:
         """Add bytes of the current frame, dropping it once it is longer than any frame."""
         if self._overflow:

@@ -24,7 +24,7 @@ import numpy as np
 from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import Model
 
-from .client import BoardTimeout, PortClosedError
+from .client import BoardTimeout, LineTooNoisy, PortClosedError
 from .compare import Reference
 from .connect import BAUDRATE, FORMAT_NAMES, PortError, all_candidates, check_handshake, connect
 from .messages import PROTOCOL_V2
@@ -97,7 +97,7 @@ def verify_port(
             if plan.vectors is not None:
                 verifier.verify_vectors(client, *plan.vectors)
         except (BoardTimeout, PortClosedError) as exc:
-            aborted = str(exc)
+            aborted = link_failure(exc, verifier.metrics.samples)
         except (KeyboardInterrupt, Interrupted):
             aborted = "interrupted"
         report = verifier.report(client.last_info or info, client.stats.to_dict(),
@@ -105,6 +105,15 @@ def verify_port(
         report["port"] = port
         report["line"] = {"baud": client.baudrate, "protocol": client.protocol}
     return report
+
+
+def link_failure(exc: PixelnetError, samples: int) -> str:
+    """One line for a run the line cut short, with how far it got."""
+    if isinstance(exc, PortClosedError):
+        return f"the board went away after {samples:,} samples"
+    if isinstance(exc, LineTooNoisy):
+        return f"{exc}, after {samples:,} samples"
+    return f"the board stopped answering after {samples:,} samples ({exc})"
 
 
 def verify_ports(ports: Sequence[str], plan: VerifyPlan) -> list[BoardOutcome]:

@@ -59,6 +59,7 @@ class ErrorCode(IntEnum):
     UNKNOWN = 4
     BAD_LENGTH = 5
     BAD_ARG = 6
+    STORAGE = 7
 
 
 class CalOp(IntEnum):

@@ -25,14 +25,21 @@ def _pct(part: float | None) -> str:
     return "-" if part is None else f"{100 * part:.2f} %"
 
 
-def format_summary(report: dict[str, Any]) -> str:
-    """The report as the table ``pixelnet verify`` prints."""
-    board = report["board"]
-    lines = [
+def _board_lines(board: dict[str, Any] | None, model_hash: str) -> list[str]:
+    """Who answered: the board's header, or that none got through the handshake."""
+    if board is None:
+        return [f"no board got through the handshake; model {model_hash}"]
+    return [
         f"board {board['name']} (firmware {board['firmware']}, protocol {board['protocol']}, "
-        f"{board['format']}), model {report['model_hash']}",
+        f"{board['format']}), model {model_hash}",
         f"calibration ({board['calibration']['source']}): dark {board['calibration']['dark']} "
         f"bright {board['calibration']['bright']}; averaging {board['averaging']}",
+    ]
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    """The report as the table ``pixelnet verify`` prints."""
+    lines = [*_board_lines(report["board"], report["model_hash"]),
         "",
         f"samples compared      {report['samples']:,}",
         f"bit-exact mismatches  {report['bit_exact_mismatches']:,}  "
@@ -83,8 +90,9 @@ def format_summary(report: dict[str, Any]) -> str:
     for example in report["mismatch_examples"][:5]:
         where = example.get("first_diverging_layer")
         layer = "" if where is None else f", first diverging layer {where}"
+        sample = f" sample {example['sample']:,}" if "sample" in example else ""
         lines.append(
-            f"MISMATCH ({example['stage']}{layer}): adc {example['adc']} x {example['x']} "
+            f"MISMATCH{sample} ({example['stage']}{layer}): adc {example['adc']} x {example['x']} "
             f"(expected {example['expected_x']}) out {example['out']} "
             f"(expected {example['expected_out']})"
         )

@@ -9,6 +9,7 @@ first few mismatches to name the layer where board and emulator part ways.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import numpy as np
 
 from pixelnet import __version__
 from pixelnet.codegen.emulator import infer_trace, quantize_inputs
+from pixelnet.errors import PixelnetError
 
 from .client import BoardClient
 from .compare import STAGES, Checked, Reference, SampleArrays, check_batch, first_diverging_layer
@@ -98,8 +100,8 @@ class Verifier:
         phase = self._phase(label, "live", truth)
         deadline = None if seconds is None else time.monotonic() + seconds
         client.stream(STREAM_MAX_RATE)
+        batch: list[tuple[int, Sample]] = []
         try:
-            batch: list[tuple[int, Sample]] = []
             for item in client.samples():
                 batch.append(item)
                 done = n is not None and phase.samples + len(batch) >= n
@@ -109,10 +111,13 @@ class Verifier:
                     batch = []
                 if done or late:
                     break
-        finally:
+        except BaseException:
             if batch:  # compare what arrived before an error, then let the error through
                 self._live_batch(client, phase, batch)
-            client.stream(0)
+            with contextlib.suppress(PixelnetError):  # the error that stopped us says more
+                client.stream(0)
+            raise
+        client.stream(0)
         return phase
 
     def verify_vectors(
@@ -154,6 +159,7 @@ class Verifier:
         truth: np.ndarray,
     ) -> None:
         b = checked.board
+        first = self.metrics.samples  # the run's number of this batch's first sample (log "n")
         self.metrics.add(
             checked.exact, checked.board_real, checked.float_out, b.cls, checked.float_cls, truth
         )
@@ -168,7 +174,9 @@ class Verifier:
             self.log.write(checked, self.elapsed, phase.source, seqs, truth)
         for i in np.flatnonzero(~checked.exact):
             if len(self.mismatch_examples) < MAX_LISTED:
-                self.mismatch_examples.append(self._describe(client, checked, int(i), phase))
+                record = self._describe(client, checked, int(i), phase)
+                record["sample"], record["seq"] = first + int(i), seqs[int(i)]
+                self.mismatch_examples.append(record)
         self.last_checked = checked
         if self.on_batch is not None:
             self.on_batch(self)
@@ -202,12 +210,12 @@ class Verifier:
 
     def report(
         self,
-        info: Info,
+        info: Info | None,
         link: dict[str, int],
         max_error: float | None = None,
         aborted: str | None = None,
     ) -> dict[str, Any]:
-        """The JSON report; ``passed`` is what the exit code says."""
+        """The JSON report; ``passed`` is what the exit code says (``info`` None: no handshake)."""
         classes = tuple(self.ref.model.classes)
         numbers = self.metrics.to_dict(self.ref.lsb, classes)
         failures = []
@@ -227,7 +235,7 @@ class Verifier:
             "model_hash": self.ref.qm.model_hash,
             "format": self.ref.qm.fmt,
             "classes": list(classes),
-            "board": {
+            "board": None if info is None else {
                 "name": info.board,
                 "firmware": ".".join(map(str, info.firmware)),
                 "protocol": info.proto,

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -89,16 +90,29 @@ def test_port_closing_mid_stream_keeps_every_good_sample(board, tmp_path, capsys
     model = save_model(lesson_model(), tmp_path / "m.json")
     log, report = tmp_path / "l.csv", tmp_path / "r.json"
     with FaultyLine(board.port, to_host=NOISY, seed=3) as line:
-        threading.Timer(0.5, line.close).start()
+        threading.Thread(target=_close_once_logged, args=(line, log), daemon=True).start()
         code = main(["verify", "--model", str(model), "--port", line.port, "--seconds", "30",
                      "--log", str(log), "--report", str(report)])
-    assert code == 1
-    out = capsys.readouterr().out
-    assert "FAIL: aborted: serial port closed" in out
+    assert code == 2
+    captured = capsys.readouterr()
     data = json.loads(report.read_text())
+    assert "FAIL: aborted: the board went away" in captured.out
+    assert captured.err.strip() == (
+        f"pixelnet verify: error: the board went away after {data['samples']:,} samples"
+    )
     rows = list(csv.DictReader(log.open()))
     assert len(rows) == data["samples"] > 0
     assert all(r["exact"] == "1" for r in rows) and data["bit_exact_mismatches"] == 0
+
+
+def _close_once_logged(line: FaultyLine, log, rows: int = 32) -> None:
+    """Pull the cable mid-run: once samples are logged, however slow the machine is."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        log.exists() and log.read_text().count("\n") > rows
+    ):
+        time.sleep(0.01)
+    line.close()
 
 
 # -- the same on the virtual Uno (the real firmware in simavr) ----------------

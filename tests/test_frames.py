@@ -115,3 +115,22 @@ def test_bad_crc_and_bad_cobs_are_counted_apart():
     assert decoder.feed(bytes(wire)) == []
     assert decoder.feed(b"\x09\x01\x00") == []  # COBS code runs past the end
     assert (decoder.stats.bad_crc, decoder.stats.bad_frame) == (1, 1)
+
+
+def test_a_body_one_byte_over_the_limit_is_never_a_frame():
+    body = bytes((0x84, 1)) + bytes(range(1, MAX_PAYLOAD + 2))  # a payload of 61 bytes
+    crc = crc16(body)
+    decoder = FrameDecoder()
+    assert decoder.feed(cobs_encode(body + bytes((crc & 0xFF, crc >> 8))) + b"\x00") == []
+    assert decoder.stats.too_long + decoder.stats.bad_frame == 1
+    largest = bytes(range(1, MAX_PAYLOAD + 1))
+    assert decoder.feed(encode_frame(0x84, 2, largest)) == [Frame(0x84, 2, largest)]
+
+
+def test_a_frame_cut_short_is_dropped_and_the_next_one_kept():
+    good = encode_frame(0x84, 3, b"\x01\x02")
+    decoder = FrameDecoder()
+    assert decoder.feed(good[:4]) == [] and decoder.partial
+    decoder.drop_partial()
+    assert not decoder.partial and decoder.stats.bad_frame == 1
+    assert decoder.feed(good) == [Frame(0x84, 3, b"\x01\x02")]

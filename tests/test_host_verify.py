@@ -140,7 +140,9 @@ def test_a_wrong_board_fails_and_the_trace_names_the_layer(ref, tmp_path):
     traced = [m for m in report["mismatch_examples"] if "first_diverging_layer" in m]
     assert traced and all(m["first_diverging_layer"] == 1 for m in traced)
     assert "bit-exact mismatches" in report["failures"][0]
-    assert "MISMATCH (network, first diverging layer 1)" in format_summary(report)
+    assert "(network, first diverging layer 1)" in format_summary(report)
+    first = report["mismatch_examples"][0]
+    assert f"MISMATCH sample {first['sample']:,} (network" in format_summary(report)
 
 
 def test_max_error_threshold_fails_the_run(ref, tmp_path):

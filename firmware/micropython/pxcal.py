@@ -68,13 +68,17 @@ def save(dark, bright, path=FILE):
     data[_SIZE - 2] = crc & 0xFF
     data[_SIZE - 1] = crc >> 8
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
     try:
-        os.rename(tmp, path)
-    except OSError:  # FAT cannot rename onto an existing file
-        erase(path)
-        os.rename(tmp, path)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # FAT cannot rename onto an existing file
+            erase(path)
+            os.rename(tmp, path)
+    except OSError:  # the caller reports it; no half-written file is left behind
+        erase(tmp)
+        raise
 
 
 def erase(path=FILE):

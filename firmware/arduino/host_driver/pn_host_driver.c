@@ -1,8 +1,10 @@
 /* The board's protocol core (../pixelnet_uno/pn_app.c, pn_frame.c) on the host, for tests.
  *
- * Usage: pn_host_driver EEPROM_FILE [A0 A1 A2 A3]
+ * Usage: pn_host_driver EEPROM_FILE [A0 A1 A2 A3 [A0 A1 A2 A3 ...]]
  * Feeds stdin to the protocol byte by byte and writes the board's replies to
- * stdout. The ADC always reads the given counts (default 512); the EEPROM is a
+ * stdout. The ADC reads the given counts (default 512); with several rows of
+ * four, each pixel's k-th reading is row k (cycling), so averaging over
+ * changing readings can be checked against its definition; the EEPROM is a
  * file that is created blank (0xFF) and saved at exit, so a calibration
  * survives a "restart" as on a board. The clock advances 100 us per byte.
  */
@@ -15,9 +17,12 @@
 
 #define STORE_SIZE 64
 #define MICROS_PER_BYTE 100
+#define MAX_ROWS 256
 
 static uint8_t store[STORE_SIZE];
-static uint16_t adc_counts[4] = {512, 512, 512, 512};
+static uint16_t adc_counts[MAX_ROWS][4] = {{512, 512, 512, 512}};
+static unsigned adc_rows = 1;
+static unsigned adc_reads[4];
 static uint32_t clock_us;
 
 void pn_hw_write(const uint8_t *buf, uint8_t n)
@@ -32,7 +37,7 @@ uint8_t pn_hw_tx_room(void)
 
 uint16_t pn_hw_adc(uint8_t pixel)
 {
-    return adc_counts[pixel];
+    return adc_counts[adc_reads[pixel]++ % adc_rows][pixel];
 }
 
 uint32_t pn_hw_micros(void)
@@ -79,12 +84,15 @@ static int save_store(const char *path)
 int main(int argc, char **argv)
 {
     int c, i;
-    if (argc != 2 && argc != 6) {
-        fprintf(stderr, "usage: %s EEPROM_FILE [A0 A1 A2 A3]\n", argv[0]);
+    if (argc < 2 || (argc - 2) % 4 != 0 || argc - 2 > 4 * MAX_ROWS) {
+        fprintf(stderr, "usage: %s EEPROM_FILE [A0 A1 A2 A3 [A0 A1 A2 A3 ...]]\n", argv[0]);
         return 2;
     }
-    for (i = 0; argc == 6 && i < 4; i++) {
-        adc_counts[i] = (uint16_t)strtoul(argv[2 + i], NULL, 10);
+    if (argc > 2) {
+        adc_rows = (unsigned)(argc - 2) / 4;
+    }
+    for (i = 0; i < argc - 2; i++) {
+        adc_counts[i / 4][i % 4] = (uint16_t)strtoul(argv[2 + i], NULL, 10);
     }
     load_store(argv[1]);
     pn_app_boot();

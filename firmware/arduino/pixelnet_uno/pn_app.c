@@ -4,6 +4,7 @@
 #include "pn_frame.h"
 #include "pn_hw.h"
 #include "pn_model.h"
+#include "pn_text.h"
 
 #ifdef __AVR__
 #include <avr/io.h>
@@ -300,6 +301,18 @@ static void send_compact_sample(uint8_t seq, const uint16_t adc[N_PIXELS],
     send(MSG_SAMPLE_COMPACT, seq, n);
 }
 
+uint8_t pn_app_measure(uint16_t adc[N_PIXELS], pn_act_t out[PN_N_OUTPUTS])
+{
+    pn_act_t x[PN_N_INPUTS];
+    uint8_t cls;
+    read_sensor(adc);
+    pn_preprocess(&model_cal, adc, x);
+    PN_MARK_INFERENCE(1);
+    cls = pn_infer(x, out);
+    PN_MARK_INFERENCE(0);
+    return cls;
+}
+
 static void sample_sensor(uint8_t type, uint8_t seq)
 {
     uint16_t adc[N_PIXELS];
@@ -480,6 +493,14 @@ static void choose_adc_mode(void)
     }
 }
 
+/* The stream: SAMPLE frames, or text lines while text mode is on. */
+static void start_stream(uint16_t rate)
+{
+    stream_rate = rate;
+    choose_adc_mode();
+    stream_due = pn_hw_micros();
+}
+
 static void cmd_stream(uint8_t seq, const uint8_t *p, uint8_t len)
 {
     if (!length_ok(seq, CMD_STREAM, len, len == 3 ? 3 : 2)) {
@@ -490,9 +511,7 @@ static void cmd_stream(uint8_t seq, const uint8_t *p, uint8_t len)
         return;
     }
     stream_compact = len == 3 && p[2] == 1;
-    stream_rate = get_u16(p);
-    choose_adc_mode();
-    stream_due = pn_hw_micros();
+    start_stream(get_u16(p));
     send_ack(seq, CMD_STREAM);
 }
 
@@ -567,6 +586,7 @@ void pn_app_boot(void)
     stream_compact = 0;
     baud_probation = 0;
     choose_adc_mode();
+    pn_text_boot();
     load_calibration();
     {
         /* A lone delimiter ends any frame the restart cut short, so the host
@@ -579,11 +599,21 @@ void pn_app_boot(void)
 
 void pn_app_on_byte(uint8_t byte)
 {
-    uint8_t status = pn_rx_feed(&rx, byte);
+    uint8_t status = pn_text_on_byte(byte);
+    if (status != PN_TEXT_NONE) { /* a person's command line, answered in text */
+        rx.len = 0;
+        rx.overflow = 0;
+        if (status != PN_TEXT_SKIP) {
+            start_stream(status == PN_TEXT_START ? PN_TEXT_RATE : 0);
+        }
+        return;
+    }
+    status = pn_rx_feed(&rx, byte);
     if (status == PN_RX_FRAME) {
         baud_probation = 0;
+        pn_text_leave();
         dispatch(rx.buf[0], rx.buf[1], rx.buf + 2, (uint8_t)(rx.body_len - 2));
-    } else if (status != PN_RX_NONE) {
+    } else if (status != PN_RX_NONE && !pn_text_active()) {
         send_error(0, status, 0);
     }
 }
@@ -616,7 +646,11 @@ void pn_app_poll(void)
         }
         stream_due = (now - stream_due >= period) ? now + period : stream_due + period;
     }
-    sample_sensor(stream_compact ? MSG_SAMPLE_COMPACT : MSG_SAMPLE, stream_seq++);
+    if (pn_text_active()) {
+        pn_text_sample();
+    } else {
+        sample_sensor(stream_compact ? MSG_SAMPLE_COMPACT : MSG_SAMPLE, stream_seq++);
+    }
 }
 
 /* Flat out, the transmitter's interrupt wakes the board when a frame fits again; at a fixed
