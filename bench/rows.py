@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 F_CPU_MHZ = 16  # the Uno's clock: cycles / 16 = µs
-SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython", "cortex")
+SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython", "cortex",
+            "protocol")
 
 # The issue's targets. Cycles and bytes are deterministic (simavr, avr-size), so the
 # tests assert them too; wall-clock targets are reported, never asserted.
@@ -27,11 +28,13 @@ CYCLE_TARGETS = {"q7": 1_500, "q15": 4_000}
 LESSON_CYCLE_TARGET = 400  # the lesson's hand-wired network, q7
 MODEL_FLASH_TARGET = 1_024
 MODEL_RAM_TARGET = 64
-FIRMWARE_FLASH_TARGET = 8 * 1024
+FIRMWARE_FLASH_TARGET = 12 * 1024  # a third of the Uno's 32,256 B; the rest is the user's
 FIRMWARE_RAM_TARGET = 1024  # static RAM plus peak stack
 TRAIN_SPEEDUP_TARGET = 10.0
 STREAM_FRACTION_TARGET = 0.9  # of the tighter of the line and ADC limits
 HOST_FRAMES_TARGET = 50_000
+IDLE_CPU_TARGET = 25.0  # % of a core: eight idle virtual Unos fit on two cores
+INJECT_TARGET = 2_000  # injected vectors verified per second, protocol 2
 # argmax agreement of integer and float model, by format, on these input sets (issue 3)
 FIDELITY_TARGETS = {"q7": {"clean": 1.0, "noisy": 1.0}, "q15": {"clean": 1.0, "noisy": 1.0,
                                                                  "random": 1.0}}
@@ -439,3 +442,93 @@ def cortex_rows(raw: dict[str, Any]) -> list[Row]:
                     "takes more cycles than instructions.")),
         ]
     return rows
+
+
+def _line_rows(key: str, raw: dict[str, Any], title: str, adc_limit: float,
+               line_limit: float | None, note: str = "") -> list[Row]:
+    """Live and injected rates of one line (protocol and build), simulated and wall time.
+
+    The targets (protocol 2 only, ``line_limit`` None) bind the simulated-time rows; ``note``
+    ends the live row's sentence (why a build stays below the target it is not held to).
+    """
+    m = raw[key]
+    ok = m["mismatches"] == 0
+    limit, limit_name = ((adc_limit, "ADC limit") if line_limit is None or adc_limit < line_limit
+                         else (line_limit, "line limit"))
+    faults = (f"{m['mismatches']} mismatches, {m['link_faults']} link faults counted "
+              f"({m['link']['bad_crc']} CRC errors, {m['link']['seq_gaps']} gaps)")
+    fast = line_limit is None
+    held = fast and not note
+    return [
+        Row(id=f"protocol.{key}.live_simulated", section="protocol",
+            measure=f"{title}: live verified/s, simulated", unit="per_s",
+            pixelnet=m["live_per_s_simulated"], peer=round(limit, 1), peer_name=limit_name,
+            higher_is_better=True, valid=ok,
+            target=Target(">=", STREAM_FRACTION_TARGET, on="ratio") if held else None,
+            explanation=(f"Live samples per simulated second the host verified bit for bit "
+                         f"from the virtual Uno over {m['samples']:,} samples ({faults}), "
+                         f"against the tighter of the line's and the ADC's limits{note}.")),
+        Row(id=f"protocol.{key}.live_wall", section="protocol",
+            measure=f"{title}: live verified/s, wall", unit="per_s",
+            pixelnet=m["live_per_s_wall"], higher_is_better=True, valid=ok,
+            explanation="The same samples per wall-clock second (the simulator's speed on "
+                        "this machine bounds it)."),
+        Row(id=f"protocol.{key}.vectors_simulated", section="protocol",
+            measure=f"{title}: injected vectors/s, simulated", unit="per_s",
+            pixelnet=m["vectors_per_s_simulated"], higher_is_better=True, valid=ok,
+            target=Target(">=", INJECT_TARGET) if fast else None,
+            explanation=(f"{m['vectors']:,} random vectors injected and verified, per "
+                         "simulated second.")),
+        Row(id=f"protocol.{key}.vectors_wall", section="protocol",
+            measure=f"{title}: injected vectors/s, wall", unit="per_s",
+            pixelnet=m["vectors_per_s_wall"], higher_is_better=True, valid=ok,
+            explanation=(f"The same vectors per wall-clock second, round trips included (the "
+                         f"goal is {INJECT_TARGET:,}/s; on a loaded machine the simulator may "
+                         "run slower than the Uno).")),
+    ]
+
+
+def protocol_rows(raw: dict[str, Any], adc_limit: float, line_limit_115200: float) -> list[Row]:
+    """Idle cost, protocol 1 against protocol 2, and many boards at once."""
+    idle = raw["idle_cpu"]
+    out = [
+        Row(id="protocol.idle_cpu", section="protocol",
+            measure="idle virtual Uno, host connected: CPU", unit="%core",
+            pixelnet=round(100 * idle["idle_sleep"], 1), peer=round(100 * idle["flat_out"], 1),
+            peer_name="without idle sleep", target=Target("<=", IDLE_CPU_TARGET),
+            explanation=(
+                "Share of one core used by a virtual Uno whose port a host holds open without "
+                "asking anything, from /proc/PID/stat, with the harness's idle sleep and, side "
+                "by side, with --no-idle-sleep (the simulation running flat out, as before; "
+                "on a loaded machine it gets less than the whole core it would take).")),
+        *_line_rows("protocol1_115200", raw, "protocol 1, 115,200 baud", adc_limit,
+                    line_limit_115200),
+        *_line_rows("protocol2_core", raw, "protocol 2, 1,000,000 baud", adc_limit, None,
+                    note=("; with the Arduino core this build stays below the 90% goal: the "
+                          "core's serial interrupt costs about 185 cycles a byte, so sending a "
+                          "sample takes longer than converting one (the build without the core, "
+                          "next rows, meets it)")),
+        *_line_rows("protocol2_bare", raw, "protocol 2, 1 Mbaud, no core", adc_limit, None),
+    ]
+    single = raw["lab"][0]["samples_per_s"]
+    for lab in raw["lab"]:
+        n = lab["boards"]
+        out += [
+            Row(id=f"protocol.lab.{n}.samples", section="protocol",
+                measure=f"{n} virtual Uno{'s' if n > 1 else ''} at once: verified/s",
+                unit="per_s", pixelnet=lab["samples_per_s"],
+                peer=single if n > 1 else None, peer_name="one board" if n > 1 else "",
+                higher_is_better=True, valid=lab["passed"],
+                explanation=(
+                    f"Live samples per wall-clock second verified from {n} virtual Uno"
+                    f"{'s' if n > 1 else ''} together by one host process on "
+                    f"{raw['cores']} cores ({lab['mismatches']} mismatches, "
+                    f"{lab['link_faults']} link faults); the boards share the cores with the "
+                    "host, so this is what a lab of virtual boards sustains here.")),
+            Row(id=f"protocol.lab.{n}.host_cpu", section="protocol",
+                measure=f"{n} at once: host CPU per board", unit="%core",
+                pixelnet=round(100 * lab["host_cpu_per_board"], 1),
+                explanation="CPU time of the verifying process per board, as a share of "
+                            "one core: how many boards one laptop core can verify."),
+        ]
+    return out

@@ -30,6 +30,7 @@ MODULES = {
     "firmware": "pixelnet.bench.bench_firmware",
     "host": "pixelnet.bench.bench_host",
     "cortex": "pixelnet.bench.bench_cortex",
+    "protocol": "pixelnet.bench.bench_protocol",
 }
 SECTION_MODULE = {
     "train": "train",
@@ -39,6 +40,7 @@ SECTION_MODULE = {
     "serial": "host",
     "micropython": "codegen",
     "cortex": "cortex",
+    "protocol": "protocol",
 }
 TICK_SECONDS = 1.0
 
@@ -49,6 +51,12 @@ def _serial_rows(raw: dict[str, Any]) -> list[rows.Row]:
     return rows.serial_rows(raw, adc_limit())
 
 
+def _protocol_rows(raw: dict[str, Any]) -> list[rows.Row]:
+    from pixelnet.bench.bench_firmware import adc_limit, line_limit, sample_frame_bytes
+
+    return rows.protocol_rows(raw, adc_limit(), line_limit(sample_frame_bytes()))
+
+
 SECTION_ROWS: dict[str, Callable[[dict[str, Any]], list[rows.Row]]] = {
     "train": rows.train_rows,
     "inference": rows.inference_rows,
@@ -57,6 +65,7 @@ SECTION_ROWS: dict[str, Callable[[dict[str, Any]], list[rows.Row]]] = {
     "serial": _serial_rows,
     "micropython": rows.micropython_rows,
     "cortex": rows.cortex_rows,
+    "protocol": _protocol_rows,
 }
 
 

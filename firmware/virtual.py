@@ -258,12 +258,16 @@ class VirtualUno:
         noise: float = 0.0,
         realtime: bool = False,
         build_dir: Path = DEFAULT_BUILD_DIR,
+        idle_sleep: bool = True,
         board: str = "uno",
     ) -> None:
+        """``idle_sleep=False`` runs the simulation flat out while the firmware sleeps too
+        (the harness's ``--no-idle-sleep``: the bench's baseline for an idle board's cost)."""
         firmware = Path(firmware)
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
         state_dir = make_dirs(state_dir, "state directory")
+        self._idle_sleep = idle_sleep
         command = self._harness_command(state_dir, Path(build_dir), realtime, board)
         for line in scene_commands(scene, noise=noise):
             command += ["-c", line]
@@ -279,6 +283,8 @@ class VirtualUno:
                    str(row.f_cpu), "--eeprom", str(state_dir / EEPROM_FILE)]
         if realtime:
             command.append("--realtime")
+        if not self._idle_sleep:
+            command.append("--no-idle-sleep")
         return command
 
     def _start(self, command: list[str], state_dir: Path) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,10 +36,22 @@ from pixelnet.progress import Progress
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
 from .calibration import check_pair, mean_counts
-from .client import BoardClient, BoardTimeout, LineTooNoisy, PortClosedError
+from .client import BoardClient, BoardTimeout
 from .compare import Reference, SampleArrays, check_batch
 from .connect import FORMAT_NAMES, auto_detect, check_handshake, connect
-from .messages import STREAM_MAX_RATE, CalOp
+from .lab import (
+    FAST_BAUD,
+    LiveBoard,
+    VerifyPlan,
+    detected_ports,
+    format_lab_table,
+    format_live_table,
+    report_name,
+    verify_port,
+    verify_ports,
+    watch_port,
+)
+from .messages import FAST_BAUDS, PROTOCOL_V2, STREAM_MAX_RATE, CalOp
 from .metrics import Metrics
 from .monitor import HOME_AND_CLEAR, render
 from .record import RecordingWriter, check_label
@@ -53,6 +66,7 @@ EXIT_INTERRUPTED = 130
 DEFAULT_LIVE_SAMPLES = 1000
 MONITOR_REFRESH = 0.1  # s between screen updates
 CALIBRATION_READINGS = 5
+MAX_DEMO_BOARDS = 16  # virtual Unos one demo starts; each takes a share of the CPU
 MAX_SAMPLES = 10**9  # streamed, never held in memory: a bound against typos only
 MAX_VECTORS = 1_000_000  # injected vectors are made up front: about 100 MB at most
 MAX_SECONDS = 10**7  # about four months
@@ -72,14 +86,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub, "verify", help="check a board against the emulator and the float model",
         description="Compare every sample the board computes with the integer emulator (must be "
         "bit-exact) and with the float model (the quantisation error): live samples, injected "
-        "test vectors, or both. Exit 0 pass, 1 a check failed, 2 a usage or connection error.",
+        "test vectors, or both. Several --port (or --all) verify several boards at once. "
+        "Exit 0 pass, 1 a check failed, 2 a usage or connection error.",
         examples=[
             "pixelnet verify --model model.json --vectors random --report r.json --log s.csv",
             "pixelnet verify --model model.json --port /dev/ttyACM0 --scene-label horizontal",
             "pixelnet verify --model model.json --seconds 30 --max-error 0.75",
+            "pixelnet verify --model model.json --port /dev/ttyACM0 --port /dev/ttyACM1 "
+            "--report reports/",
         ],
     )
-    add_port_options(p)
+    add_port_options(p, several=True)
     add_model_options(p, required=True)
     add_format_option(p, default=None,
                       help="expected number format (default: whatever the board reports)")
@@ -96,10 +113,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the class or scene the sensor is looking at (enables accuracy)")
     p.add_argument("--max-error", type=float_range(0, MAX_ERROR),
                    help="fail when max |board - float model| exceeds this")
-    p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here")
+    p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here "
+                   "(several boards: a folder, one report per board)")
     p.add_argument("--html", type=Path, metavar="FILE",
-                   help="write the report as one self-contained HTML page with plots here")
-    p.add_argument("--log", type=Path, metavar="FILE", help="write every sample to this CSV")
+                   help="write the report as one self-contained HTML page with plots here "
+                   "(one board)")
+    p.add_argument("--log", type=Path, metavar="FILE",
+                   help="write every sample to this CSV (one board)")
+    _protocol_options(p)
     p.set_defaults(handler=run_verify)
 
     p = add_command(
@@ -124,15 +145,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub, "monitor", help="live view: the 2x2 image, outputs, class, errors",
         description="Stream from the board and redraw, ten times a second, the 2x2 image it "
         "sees, its outputs and class, and the error against the emulator and the float model. "
+        "With several --port (or --all), a live row per board. "
         "Ctrl-C ends; exit 1 if any sample was not bit-exact.",
         examples=[
             "pixelnet monitor --model model.json",
             "pixelnet monitor --model model.json --port /dev/ttyACM0 --samples 500",
         ],
     )
-    add_port_options(p)
+    add_port_options(p, several=True)
     add_model_options(p, required=True)
     p.add_argument("--samples", type=SAMPLES, help="stop after this many samples")
+    _protocol_options(p)
     p.set_defaults(handler=run_monitor)
 
     p = add_command(
@@ -193,7 +216,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", help="use (and flash) a real board on this port instead")
     p.add_argument("--build-dir", type=Path, default=Path("build/demo"),
                    help="build directory for the model, firmware, report and log")
+    p.add_argument("--boards", type=int_range(1, MAX_DEMO_BOARDS), default=1,
+                   help="start this many virtual Unos and verify them all at once")
     p.set_defaults(handler=run_demo)
+
+
+def _protocol_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", type=int, choices=(1, 2), default=PROTOCOL_V2,
+                   help="2 (default): with a board that speaks it, a faster line, compact "
+                   "frames and batched vectors; 1: the 115,200-baud protocol only")
+    p.add_argument("--line-baud", type=int, choices=FAST_BAUDS, default=FAST_BAUD,
+                   help="the speed protocol 2 negotiates (default %(default)s; back to "
+                   "--baud if the line cannot carry it)")
+
+
+def _ports(args: argparse.Namespace) -> list[str | None]:
+    """The ports of a command that takes several: --all, the --port list, or auto-detect."""
+    if args.all:
+        if args.port:
+            raise PixelnetError("give --port or --all, not both")
+        return list(detected_ports())
+    return list(args.port) if args.port else [None]
 
 
 def _label(text: str) -> str:
@@ -243,57 +286,63 @@ def run_verify(args: argparse.Namespace) -> int:
         if path is not None:
             check_writable(path, what)
     model = resolve_model(args)
-    truth = _truth(args.scene_label)
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
     live = args.samples or (None if args.seconds or vectors is not None else DEFAULT_LIVE_SAMPLES)
+    plan = VerifyPlan(model, live, args.seconds, vectors, _truth(args.scene_label), args.fmt,
+                      args.max_error, args.baud, args.protocol, args.line_baud)
+    ports = _ports(args)
+    if len(ports) > 1:
+        if args.log or args.html:
+            raise PixelnetError("--log and --html take one board; with several, use "
+                                "--report FOLDER (pixelnet report renders each as HTML)")
+        return _verify_many([p for p in ports if p is not None], plan, args.report)
+    log = SampleLog(args.log, model.classes) if args.log else None
+    total = None if args.seconds else (live or 0) + (0 if vectors is None else len(vectors[0]))
+    progress, on_batch = verify_progress(total)
     try:
-        client = connect(args.port, args.baud)
+        with _sigterm_as_interrupt():
+            report = verify_port(ports[0], plan, log, on_batch=on_batch)
     except BoardTimeout as exc:  # a line too noisy for a handshake still leaves its report
         _report_unreached(args, model, exc)
         raise
-    with client, _sigterm_as_interrupt():
-        info = client.last_info
-        assert info is not None
-        check_handshake(info, model.short_hash, args.fmt, where=_where(args))
-        ref = Reference.from_model(model, FORMAT_NAMES[info.format])
-        log = SampleLog(args.log, model.classes) if args.log else None
-        total = None if args.seconds else (live or 0) + (0 if vectors is None else len(vectors[0]))
-        progress, on_batch = verify_progress(total)
-        verifier = Verifier(ref, log, on_batch=on_batch)
-        aborted = link_failure = None
-        try:
-            if live or args.seconds:
-                verifier.verify_stream(client, n=live, seconds=args.seconds, truth=truth)
-            if vectors is not None:
-                verifier.verify_vectors(client, *vectors)
-        except (BoardTimeout, PortClosedError) as exc:
-            aborted = link_failure = _link_failure(exc, verifier.metrics.samples)
-        except KeyboardInterrupt:
-            aborted = "interrupted"
-        finally:
-            progress.close()
-            if log is not None:
-                log.close()
-        report = verifier.report(info, client.stats.to_dict(), args.max_error, aborted)
+    finally:
+        progress.close()
+        if log is not None:
+            log.close()
+    link_failure = report["aborted"] if report["aborted"] not in (None, "interrupted") else None
     if args.report:  # before printing: a closed stdout (`| head`) must not lose them
         write_json(report, args.report)
     if args.html:
         write_html(report, args.html)
     print(format_summary(report))
-    if aborted == "interrupted":
+    if report["aborted"] == "interrupted":
         return EXIT_INTERRUPTED
     if link_failure is not None:  # the check could not finish: exit 2, report and log kept
         raise PixelnetError(link_failure)
     return 0 if report["passed"] else EXIT_FAILED
 
 
-def _link_failure(exc: PixelnetError, samples: int) -> str:
-    """One line for a run the line cut short, with how far it got."""
-    if isinstance(exc, PortClosedError):
-        return f"the board went away after {samples:,} samples"
-    if isinstance(exc, LineTooNoisy):
-        return f"{exc}, after {samples:,} samples"
-    return f"the board stopped answering after {samples:,} samples ({exc})"
+def _verify_many(ports: list[str], plan: VerifyPlan, report_dir: Path | None) -> int:
+    """Several boards at once: one table, a report per board, fail if any board fails."""
+    if len(set(ports)) != len(ports):
+        raise PixelnetError("a port is listed twice")
+    started = time.monotonic()
+    with _sigterm_as_interrupt():
+        outcomes = verify_ports(ports, plan)
+    print(format_lab_table(outcomes, time.monotonic() - started))
+    if report_dir is not None:
+        try:
+            Path(report_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PixelnetError(f"cannot create the report folder {report_dir}: {exc}") from exc
+        for i, outcome in enumerate(outcomes):
+            if outcome.report is not None:
+                path = write_json(outcome.report, Path(report_dir) / report_name(i, outcome.port))
+                print(f"report for {outcome.port}: {path}")
+    if any(o.report is not None and o.report["aborted"] == "interrupted" for o in outcomes):
+        return EXIT_INTERRUPTED
+    return 0 if all(o.passed for o in outcomes) else EXIT_FAILED
+
 
 
 def _report_unreached(args: argparse.Namespace, model: Any, exc: BoardTimeout) -> None:
@@ -306,8 +355,8 @@ def _report_unreached(args: argparse.Namespace, model: Any, exc: BoardTimeout) -
         write_json(report, args.report)
 
 
-def _where(args: argparse.Namespace) -> str:
-    return f"the board on {args.port or 'the auto-detected port'}"
+def _where(port: str | None) -> str:
+    return f"the board on {port or 'the auto-detected port'}"
 
 
 # -- report ------------------------------------------------------------------
@@ -338,10 +387,17 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_monitor(args: argparse.Namespace) -> int:
     model = resolve_model(args)
-    with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
+    ports = _ports(args)
+    if len(ports) > 1:
+        plan = VerifyPlan(model, live=args.samples, baud=args.baud, protocol=args.protocol,
+                          line_baud=args.line_baud)
+        return _monitor_many([p for p in ports if p is not None], plan)
+    with connect(ports[0], args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
-        check_handshake(info, model.short_hash, where=_where(args))
+        check_handshake(info, model.short_hash, where=_where(ports[0]))
+        if args.protocol >= PROTOCOL_V2:
+            client.upgrade(args.line_baud)
         ref = Reference.from_model(model, FORMAT_NAMES[info.format])
         metrics = Metrics(ref.qm.n_outputs, len(model.classes))
         output_scale = 1.0
@@ -368,6 +424,27 @@ def run_monitor(args: argparse.Namespace) -> int:
             with contextlib.suppress(PixelnetError):
                 client.stream(0)
     return 0 if metrics.mismatches == 0 else EXIT_FAILED
+
+
+def _monitor_many(ports: list[str], plan: VerifyPlan) -> int:
+    """A row per board, refreshed, until every board is done (--samples) or Ctrl-C."""
+    boards = [LiveBoard(port) for port in ports]
+    stop = threading.Event()
+    threads = [threading.Thread(target=watch_port, args=(b, plan, stop), daemon=True)
+               for b in boards]
+    for thread in threads:
+        thread.start()
+    try:
+        with _sigterm_as_interrupt():
+            while not all(b.done for b in boards):
+                print(HOME_AND_CLEAR + format_live_table(boards), flush=True)
+                time.sleep(MONITOR_REFRESH)
+    except KeyboardInterrupt:
+        stop.set()
+    for thread in threads:
+        thread.join()
+    print(HOME_AND_CLEAR + format_live_table(boards), flush=True)
+    return 0 if all(b.error is None and b.mismatches == 0 for b in boards) else EXIT_FAILED
 
 
 # -- record ------------------------------------------------------------------
@@ -461,6 +538,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo as demo
 
     check_output_dir(args.build_dir, "build directory")
+    if args.boards > 1:
+        return _lab_demo(args)
     with _sigterm_as_interrupt():
         result = demo(args.board, args.port, args.build_dir, say=lambda s: print(s, flush=True))
     print()
@@ -468,3 +547,17 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"\nreport: {result.report_path}\npage with plots: {result.html_path}"
           f"\nevery sample: {result.log_path}")
     return 0 if result.report["passed"] else EXIT_FAILED
+
+
+def _lab_demo(args: argparse.Namespace) -> int:
+    from .demo import run_lab_demo
+
+    if args.port is not None or args.board != "uno":
+        raise PixelnetError("--boards starts virtual Unos: leave out --port and --board")
+    with _sigterm_as_interrupt():
+        result = run_lab_demo(args.boards, args.build_dir, say=lambda s: print(s, flush=True))
+    print()
+    print(result.table)
+    for path in result.report_paths:
+        print(f"report: {path}")
+    return 0 if result.passed else EXIT_FAILED

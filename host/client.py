@@ -12,6 +12,12 @@ frame is never returned), a command without a reply is re-sent with the same
 duplicate is dropped), stream sequence gaps and duplicates are counted, and a
 board that restarts mid-stream (its boot INFO) gets its stream and averaging
 back. Everything thrown away is counted in ``stats``.
+
+Protocol version 2 (``upgrade``) is opt-in and only with a board whose INFO
+says it speaks it: a faster line negotiated with BAUD (back to 115,200 when
+the first frame at the new speed does not arrive), compact stream frames, and
+injected vectors batched many to a frame. With a version 1 board, or without
+``upgrade``, the client speaks version 1 exactly as before.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from pixelnet.errors import PixelnetError
 from .frames import Frame, FrameDecoder, encode_frame
 from .linkpolicy import LinkHealth, RetryPolicy
 from .messages import (
+    DEFAULT_BAUD,
     N_ADC,
+    PROTOCOL_V2,
     STREAM_MAX_RATE,
     BoardError,
     Calibration,
@@ -41,10 +49,15 @@ from .messages import (
     ProtocolError,
     Sample,
     TraceLayer,
+    argmax_class,
+    batch_capacity,
+    pack_values,
     pack_vector,
     unpack_calibration,
+    unpack_compact_sample,
     unpack_error,
     unpack_info,
+    unpack_results,
     unpack_sample,
     unpack_trace,
 )
@@ -60,6 +73,12 @@ PARTIAL_FRAME_IDLE = 0.1
 # Requests in flight in infer_many: 4 INFER frames (15 bytes each) fit the Uno's
 # 64-byte receive buffer, so a slow board never loses a pipelined request.
 PIPELINE_WINDOW = 4
+# One INFER_BATCH (up to 66 bytes on the wire) in flight: a second one would arrive while
+# the board computes the first and could overrun the Uno's 64-byte receive buffer.
+BATCH_WINDOW = 1
+# At a new line speed, INFO is tried twice this long before falling back: well inside the
+# board's 1 s probation, after which it returns to 115,200 by itself.
+BAUD_CONFIRM_TIMEOUT = 0.25
 
 _REPLIES: dict[Cmd, Msg] = {
     Cmd.INFO: Msg.INFO,
@@ -71,7 +90,10 @@ _REPLIES: dict[Cmd, Msg] = {
     Cmd.AVERAGE: Msg.ACK,
     Cmd.RESET: Msg.ACK,
     Cmd.SAMPLE: Msg.SAMPLE,
+    Cmd.BAUD: Msg.ACK,
+    Cmd.INFER_BATCH: Msg.RESULTS,
 }
+
 
 
 class BoardTimeout(PixelnetError):
@@ -112,6 +134,7 @@ class LinkStats:
     board_errors: int = 0  # ERROR frames received
     retries: int = 0  # commands re-sent after a timeout or a garbled-frame error
     protocol_errors: int = 0  # CRC-good frames with an impossible layout (dropped)
+    baud_fallbacks: int = 0  # times the line went back to 115,200 (no answer at speed, reset)
     unread_requests: int = 0  # ERROR frames saying the board could not read one of our frames
 
     @property
@@ -172,6 +195,9 @@ class BoardClient:
         self._requests_sent = self._requests_answered = 0
         self._last_byte_at = 0.0
         self.last_info: Info | None = None
+        self.protocol = 1  # 2 once ``upgrade`` found a version 2 board
+        self.baudrate = int(getattr(port, "baudrate", DEFAULT_BAUD) or DEFAULT_BAUD)
+        self._speeds: tuple[int, int] | None = None  # (opened at, negotiated) once upgraded
         self._write(b"\x00")  # flush any half-received frame on the board
 
     @classmethod
@@ -224,8 +250,39 @@ class BoardClient:
     def infer_many(self, xs: Iterable[Sequence[int]], raw: bool = False) -> list[Sample]:
         """Results for many inputs, with up to ``window`` requests in flight."""
         cmd = Cmd.INFER_RAW if raw else Cmd.INFER
+        if self.protocol >= PROTOCOL_V2 and not raw:
+            xs = [tuple(int(v) for v in x) for x in xs]
+            if self._batchable(xs):
+                return self._infer_batched(xs)
         requests = ((cmd, _vector_payload(x, unsigned=raw)) for x in xs)
         return [self._sample(p.reply) for p in self._pipeline(requests)]
+
+    def _batchable(self, xs: list[tuple[int, ...]]) -> bool:
+        """Whether every vector fits INFER_BATCH's values; others go one by one (and the
+        board refuses them exactly as it refuses a single INFER)."""
+        assert self.last_info is not None
+        limit = 1 << (8 * self.last_info.value_bytes - 1)
+        return all(len(x) == N_ADC and all(-limit <= v < limit for v in x) for x in xs)
+
+    def _infer_batched(self, xs: list[tuple[int, ...]]) -> list[Sample]:
+        """INFER_BATCH: as many vectors per frame as fit, one RESULTS frame per batch."""
+        info = self.last_info
+        assert info is not None
+        size = batch_capacity(N_ADC, info.n_out, info.value_bytes)
+        batches = [xs[i : i + size] for i in range(0, len(xs), size)]
+        requests = (
+            (Cmd.INFER_BATCH, pack_values([v for x in batch for v in x], info.value_bytes))
+            for batch in batches
+        )
+        samples: list[Sample] = []
+        for batch, done in zip(batches, self._pipeline(requests, BATCH_WINDOW), strict=True):
+            assert done.reply is not None
+            outs = unpack_results(done.reply.payload, info.n_out, info.value_bytes)
+            if len(outs) != len(batch):
+                raise ProtocolError(f"RESULTS for {len(outs)} vectors, {len(batch)} were sent")
+            samples += [Sample((0,) * N_ADC, x, out, argmax_class(out))
+                        for x, out in zip(batch, outs, strict=True)]
+        return samples
 
     def trace(self, x: Sequence[int]) -> tuple[list[TraceLayer], Sample]:
         (done,) = self._pipeline([(Cmd.TRACE, _vector_payload(x, unsigned=False))])
@@ -260,7 +317,8 @@ class BoardClient:
         """Start streaming at ``rate`` samples/s (0xFFFF: line speed); 0 stops."""
         if not 0 <= rate <= STREAM_MAX_RATE:
             raise ValueError(f"stream rate {rate} outside 0..{STREAM_MAX_RATE}")
-        self._command(Cmd.STREAM, struct.pack("<H", rate))
+        compact = b"\x01" if self.protocol >= PROTOCOL_V2 else b""
+        self._command(Cmd.STREAM, struct.pack("<H", rate) + compact)
         self._stream_rate = rate
         if rate == 0:
             self._stream.clear()
@@ -333,6 +391,63 @@ class BoardClient:
             f"no boot INFO within {BOOT_TIMEOUT:g} s after {self.retries + 1} RESET commands"
         )
 
+    def upgrade(self, baudrate: int | None = None) -> int:
+        """Use protocol version 2 if the board speaks it, at ``baudrate`` if it takes it.
+
+        Returns the line speed now in effect. A board that refuses the speed keeps the
+        current one; one that acknowledges it but is not heard at the new speed (an
+        adapter that cannot do it) is given up on after ``2 * BAUD_CONFIRM_TIMEOUT`` s,
+        and both sides return to the old speed (counted in ``stats.baud_fallbacks``).
+        """
+        info = self.last_info or self.info()
+        if not info.v2:
+            return self.baudrate
+        self.protocol = PROTOCOL_V2
+        if baudrate is None or baudrate == self.baudrate:
+            return self.baudrate
+        try:
+            self._command(Cmd.BAUD, struct.pack("<I", baudrate))
+        except BoardErrorReply:
+            return self.baudrate
+        previous, self._speeds = self.baudrate, None
+        self._set_baudrate(baudrate)
+        saved = self.policy
+        self.policy = RetryPolicy(min_timeout=BAUD_CONFIRM_TIMEOUT, silent_retries=1)
+        try:
+            self.info()
+            self._speeds = (previous, baudrate)
+        except BoardTimeout:
+            self._counts.baud_fallbacks += 1
+            self._set_baudrate(previous)
+        finally:
+            self.policy = saved
+        if self._speeds is None:
+            self._write(b"\x00")
+            self.info()
+        return self.baudrate
+
+    def _set_baudrate(self, baudrate: int) -> None:
+        try:
+            self._port.baudrate = baudrate
+        except (OSError, ValueError) as exc:
+            raise PortClosedError(f"cannot set the port to {baudrate} baud: {exc}") from exc
+        self.baudrate = baudrate
+
+    def _try_other_speed(self) -> None:
+        """After a silence on a negotiated line, try the other of the two speeds.
+
+        A board that restarted speaks the opening speed again (and its boot INFO was
+        lost at ours); one that was merely slow still speaks the fast one: alternating
+        on every timeout finds either within the retry budget.
+        """
+        if self._speeds is None:
+            return
+        opened, fast = self._speeds
+        if self.baudrate == fast:
+            self._counts.baud_fallbacks += 1
+        self._set_baudrate(opened if self.baudrate == fast else fast)
+        self._write(b"\x00")
+
     def wait_for_boot(self, timeout: float) -> Info | None:
         """The boot INFO if the board sends one within ``timeout`` s (after a DTR reset)."""
         boots = self._boots
@@ -349,15 +464,18 @@ class BoardClient:
         assert done.reply is not None
         return done.reply
 
-    def _pipeline(self, requests: Iterable[tuple[Cmd, bytes]]) -> list[_Pending]:
+    def _pipeline(
+        self, requests: Iterable[tuple[Cmd, bytes]], window: int | None = None
+    ) -> list[_Pending]:
         """Send requests with up to ``window`` in flight; results in request order."""
+        window = window or self.window
         todo = iter(requests)
         order: list[_Pending] = []
         in_flight: list[_Pending] = []
         exhausted = False
         try:
             while True:
-                while not exhausted and len(in_flight) < self.window:
+                while not exhausted and len(in_flight) < window:
                     request = next(todo, None)
                     if request is None:
                         exhausted = True
@@ -412,6 +530,8 @@ class BoardClient:
         damaged, self._damage_unanswered = self._damage_unanswered, 0
         answered_sends = [p.sent_at for p in in_flight if p.reply is not None]
         latest_answered = max(answered_sends, default=0.0)
+        if any(p.reply is None and now >= p.deadline for p in in_flight):
+            self._try_other_speed()
         for pending in in_flight:
             if pending.reply is not None:
                 continue
@@ -493,7 +613,9 @@ class BoardClient:
         if frame.type == Msg.INFO and len(frame.payload) > 1 and frame.payload[1] & 1:
             self._on_boot(frame)
             return
-        if frame.type == Msg.SAMPLE and not self._awaits(frame.seq, Cmd.SAMPLE):
+        if frame.type == Msg.SAMPLE_COMPACT or (
+            frame.type == Msg.SAMPLE and not self._awaits(frame.seq, Cmd.SAMPLE)
+        ):
             self._on_stream_sample(frame)
             return
         if frame.type == Msg.ERROR and frame.payload[1:2] == b"\x00":
@@ -570,7 +692,10 @@ class BoardClient:
 
     def _on_stream_sample(self, frame: Frame) -> None:
         try:
-            sample = self._sample(frame)
+            if frame.type == Msg.SAMPLE_COMPACT:
+                sample = self._compact_sample(frame)
+            else:
+                sample = self._sample(frame)
         except ProtocolError:
             self._counts.protocol_errors += 1
             return
@@ -585,6 +710,12 @@ class BoardClient:
                 self._counts.missed_samples += step - 1
         self._last_stream_seq = frame.seq
         self._stream.append((frame.seq, sample))
+
+    def _compact_sample(self, frame: Frame) -> Sample:
+        if self.last_info is None:
+            raise ProtocolError("a compact SAMPLE before INFO said the model's size")
+        info = self.last_info
+        return unpack_compact_sample(frame.payload, info.n_in, info.n_out, info.value_bytes)
 
     def _sample(self, frame: Frame | None) -> Sample:
         assert frame is not None

@@ -6,6 +6,9 @@ verify the live stream on all eight clean scenes and on noisy ones, inject
 ten thousand test vectors, print the report and clean up. Every sample is
 compared bit for bit with the integer emulator; the demo fails if any differs
 or if a clean scene is classified wrong.
+
+``run_lab_demo`` is the many-boards demo: N virtual Unos running the same
+firmware, verified together from this one process (``pixelnet demo --boards N``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 from .client import BoardClient
 from .compare import Reference
 from .connect import check_handshake, connect
+from .lab import BoardOutcome, VerifyPlan, format_lab_table, verify_ports
 from .messages import CalOp
 from .report import write_html, write_json
 from .samplelog import SampleLog
@@ -37,6 +41,9 @@ NOISE_LEVELS = (0.02, 0.05)  # photodiode noise, fraction of full scale
 NOISY_PER_SCENE = 40
 INJECTED_VECTORS = 10_000
 UNLABELLED_LIVE = 1_000  # live samples on a real board, whose scene we cannot set
+LAB_SCENE = "vertical_left"  # what every board of the many-boards demo looks at
+LAB_LIVE = 1_000  # live samples per board
+LAB_VECTORS = 2_000  # injected vectors per board
 
 
 @dataclass(frozen=True)
@@ -204,3 +211,49 @@ def _require_clean_scenes(report: dict[str, Any]) -> None:
     if wrong:
         report["failures"].append(f"clean scenes misclassified: {', '.join(wrong)}")
         report["passed"] = False
+
+
+@dataclass(frozen=True)
+class LabResult:
+    outcomes: list[BoardOutcome]
+    table: str
+    report_paths: list[Path]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+
+def run_lab_demo(boards: int, build_dir: Path, say: Callable[[str], None] = print) -> LabResult:
+    """Train, build, start ``boards`` virtual Unos and verify them all at once."""
+    import time
+
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    say("[1/4] training the four-pixel network")
+    model = _train()
+    save_model(model, build_dir / "model.json")
+    say(f"[2/4] generating {DEMO_FORMAT} code and building the Uno firmware")
+    firmware = _build("uno", model, build_dir)
+    with contextlib.ExitStack() as stack:
+        say(f"[3/4] starting {boards} virtual Unos, each looking at {LAB_SCENE}")
+        ports = [stack.enter_context(_start_virtual_uno(firmware, build_dir / f"uno-{i + 1}"))
+                 .port for i in range(boards)]
+        say(f"[4/4] verifying {LAB_LIVE:,} live samples and {LAB_VECTORS:,} injected vectors "
+            "on every board at once")
+        plan = VerifyPlan(model, live=LAB_LIVE, vectors=random_vectors(LAB_VECTORS),
+                          truth=CLASSES.index(scene_class(LAB_SCENE)), fmt=DEMO_FORMAT)
+        started = time.monotonic()
+        outcomes = verify_ports(ports, plan)
+        table = format_lab_table(outcomes, time.monotonic() - started)
+    paths = [write_json(o.report, build_dir / f"board{i + 1}-report.json")
+             for i, o in enumerate(outcomes) if o.report is not None]
+    return LabResult(outcomes, table, paths)
+
+
+def _start_virtual_uno(firmware: Path, state: Path) -> Any:
+    from pixelnet.firmware.virtual import start_virtual_board
+
+    state.mkdir(parents=True, exist_ok=True)
+    return start_virtual_board("uno", firmware=firmware, state_dir=state, scene=LAB_SCENE,
+                               build_dir=state.parent)

@@ -6,6 +6,15 @@ is given (the integer emulator, or a deliberately wrong one). The host opens
 ``board.port`` like any serial port. Tests use it to exercise the client, the
 verifier and the fault proxy before (and besides) the virtual Uno; the
 benchmark uses it to make realistic frames.
+
+``protocol=2`` (the default) adds version 2: BAUD, compact stream frames and
+INFER_BATCH. The stream is paced to the negotiated line. With
+``check_speed=True`` bytes only pass while the speed the host set on the pty
+(its termios, shared by both ends) is the board's, as on a real line;
+otherwise the pty carries any speed, as the virtual Uno's does. A speed
+listed in ``deaf_at`` is acknowledged and then never heard, as with an
+adapter that cannot do it.
+``protocol=1`` is a board from before version 2.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import contextlib
 import os
 import select
 import struct
+import termios
 import threading
 import time
 import tty
@@ -25,8 +35,11 @@ import numpy as np
 from pixelnet.codegen import emulator
 from pixelnet.codegen.quantize import QuantizedModel
 
-from .frames import Frame, FrameDecoder, encode_frame
+from .frames import MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
 from .messages import (
+    DEFAULT_BAUD,
+    FAST_BAUDS,
+    PROTOCOL_V2,
     PROTOCOL_VERSION,
     STREAM_MAX_RATE,
     Calibration,
@@ -37,13 +50,17 @@ from .messages import (
     Msg,
     Sample,
     TraceLayer,
+    argmax_class,
     pack_calibration,
+    pack_compact_sample,
     pack_info,
     pack_sample,
     pack_trace,
+    pack_values,
 )
 
-LINE_BYTES_PER_S = 11520  # 115200 baud, 10 bits per byte: the stream's speed limit
+BITS_PER_BYTE = 10  # the stream is paced to the line: start, 8 data, stop
+BAUD_PROBATION = 1.0  # s at a new speed without a good frame before going back
 MIN_CAL_SPAN = 16
 FIRMWARE_VERSION = (0, 1, 0)
 
@@ -66,12 +83,19 @@ class FakeBoard:
     """A threaded protocol-exact board on a pty; ``port`` is the path to open."""
 
     def __init__(self, arithmetic: BoardArithmetic, adc: Sequence[int] = (512,) * 4,
-                 name: str = "fake") -> None:
+                 name: str = "fake", protocol: int = PROTOCOL_V2,
+                 deaf_at: Sequence[int] = (), check_speed: bool = False) -> None:
         self.arithmetic = arithmetic
+        self.protocol = protocol
+        self.deaf_at = tuple(deaf_at)
+        self.check_speed = check_speed
         self.adc = tuple(adc)
         self.name = name
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
+        attrs = termios.tcgetattr(self._slave)  # 115200 until a host says otherwise
+        attrs[4] = attrs[5] = termios.B115200
+        termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
         os.set_blocking(self._master, False)  # a full line drops bytes, as on a real board
         self.port = os.ttyname(self._slave)
         self._decoder = FrameDecoder()
@@ -111,6 +135,10 @@ class FakeBoard:
     def _boot(self) -> None:
         self.averaging = 1
         self.rate = 0
+        self.compact = False
+        self.baud = DEFAULT_BAUD
+        self._probation_until: float | None = None
+        self._baud_before = DEFAULT_BAUD
         self._stream_seq = 0
         self._next_sample_at = 0.0
         self.calibration = Calibration(self.calibration.dark, self.calibration.bright,
@@ -125,7 +153,7 @@ class FakeBoard:
             proto=PROTOCOL_VERSION, boot=boot, firmware=FIRMWARE_VERSION,
             format=self.arithmetic.format_bits, n_in=4, n_out=sizes[-1], n_layers=len(sizes),
             averaging=self.averaging, model_hash=self.arithmetic.model_hash,
-            calibration=self.calibration, board=self.name,
+            calibration=self.calibration, board=self.name, v2=self.protocol >= PROTOCOL_V2,
         )
 
     def _run(self) -> None:
@@ -133,13 +161,17 @@ class FakeBoard:
             if self._reset_request.is_set():
                 self._reset_request.clear()
                 self._boot()
+            self._end_probation()
             ready, _, _ = select.select([self._master], [], [], self._idle_time())
             if ready:
                 try:
                     data = os.read(self._master, 4096)
                 except OSError:
                     data = b""
+                if not self._line_matches():
+                    data = b""  # framing errors: nothing readable arrives
                 for frame in self._decoder.feed(data):
+                    self._probation_until = None
                     self._handle(frame)
                 self._report_decoder_errors()
             self._stream_due()
@@ -155,8 +187,13 @@ class FakeBoard:
         now = time.monotonic()
         if now < self._next_sample_at:
             return
-        wire = encode_frame(Msg.SAMPLE, self._stream_seq, pack_sample(self._read_sensor()))
-        line_period = len(wire) / LINE_BYTES_PER_S
+        sample = self._read_sensor()
+        if self.compact:
+            wire = encode_frame(Msg.SAMPLE_COMPACT, self._stream_seq,
+                                pack_compact_sample(sample, self._value_bytes))
+        else:
+            wire = encode_frame(Msg.SAMPLE, self._stream_seq, pack_sample(sample))
+        line_period = len(wire) * BITS_PER_BYTE / self.baud
         period = line_period if self.rate == STREAM_MAX_RATE else max(line_period, 1 / self.rate)
         self._next_sample_at = max(self._next_sample_at + period, now)
         self._write(wire)
@@ -176,6 +213,8 @@ class FakeBoard:
     def _handle(self, frame: Frame) -> None:
         try:
             cmd = Cmd(frame.type)
+            if self.protocol < PROTOCOL_V2 and cmd in (Cmd.BAUD, Cmd.INFER_BATCH):
+                raise ValueError(cmd)
         except ValueError:
             self._error(frame, ErrorCode.UNKNOWN)
             return
@@ -187,8 +226,13 @@ class FakeBoard:
             self._send(Msg.INFO, frame.seq, pack_info(self._info(boot=False)))
 
     def _cmd_stream(self, frame: Frame) -> None:
-        if self._expect_length(frame, 2):
-            self.rate = struct.unpack("<H", frame.payload)[0]
+        version2 = self.protocol >= PROTOCOL_V2 and len(frame.payload) == 3
+        if self._expect_length(frame, 3 if version2 else 2):
+            if version2 and frame.payload[2] > 1:
+                self._error(frame, ErrorCode.BAD_ARG)
+                return
+            self.compact = version2 and frame.payload[2] == 1
+            self.rate = struct.unpack_from("<H", frame.payload)[0]
             self._next_sample_at = time.monotonic()
             self._ack(frame)
 
@@ -232,6 +276,42 @@ class FakeBoard:
             self._send(Msg.TRACE, frame.seq, pack_trace(TraceLayer(i, tuple(act))))
         self._send(Msg.RESULT, frame.seq, pack_sample(self._sample((0,) * 4, x, layers[-1])))
 
+    def _cmd_baud(self, frame: Frame) -> None:
+        if not self._expect_length(frame, 4):
+            return
+        baud = struct.unpack("<I", frame.payload)[0]
+        if baud not in (DEFAULT_BAUD, *FAST_BAUDS):
+            self._error(frame, ErrorCode.BAD_ARG)
+            return
+        self._ack(frame)
+        self._baud_before, self.baud = self.baud, baud
+        self._probation_until = time.monotonic() + BAUD_PROBATION
+
+    def _end_probation(self) -> None:
+        if self._probation_until is not None and time.monotonic() >= self._probation_until:
+            self._probation_until = None
+            self.baud = self._baud_before
+
+    def _cmd_infer_batch(self, frame: Frame) -> None:
+        vb = self._value_bytes
+        width = 4 * vb
+        count = len(frame.payload) // width
+        n_out = self.arithmetic.layer_sizes[-1]
+        if not frame.payload or len(frame.payload) % width or count * n_out * vb > MAX_PAYLOAD:
+            self._error(frame, ErrorCode.BAD_LENGTH)
+            return
+        values = struct.unpack(f"<{4 * count}{'b' if vb == 1 else 'h'}", frame.payload)
+        limit = (1 << self.arithmetic.format_bits) - 1
+        if any(not -limit <= v <= limit for v in values):
+            self._error(frame, ErrorCode.BAD_ARG)
+            return
+        outs = [self._compute((0,) * 4, values[i : i + 4]).out for i in range(0, len(values), 4)]
+        self._send(Msg.RESULTS, frame.seq, pack_values([v for out in outs for v in out], vb))
+
+    @property
+    def _value_bytes(self) -> int:
+        return 1 if self.arithmetic.format_bits <= 7 else 2
+
     def _cmd_calibrate(self, frame: Frame) -> None:
         if not frame.payload or frame.payload[0] > CalOp.SET:
             self._error(frame, ErrorCode.BAD_ARG if frame.payload else ErrorCode.BAD_LENGTH)
@@ -272,7 +352,7 @@ class FakeBoard:
     @staticmethod
     def _sample(adc: Sequence[int], x: Sequence[int], out: Sequence[int]) -> Sample:
         out = [int(v) for v in out]
-        return Sample(tuple(adc), tuple(int(v) for v in x), tuple(out), out.index(max(out)))
+        return Sample(tuple(adc), tuple(int(v) for v in x), tuple(out), argmax_class(out))
 
     def _vector(self, frame: Frame, code: str) -> tuple[int, ...] | None:
         if not self._expect_length(frame, 8):
@@ -299,7 +379,21 @@ class FakeBoard:
     def _send(self, msg: Msg, seq: int, payload: bytes) -> None:
         self._write(encode_frame(msg, seq, payload))
 
+    def _line_matches(self) -> bool:
+        """Whether host and board speak the same speed (and the adapter can carry it)."""
+        if self.baud in self.deaf_at:
+            return False
+        if not self.check_speed:
+            return True
+        try:
+            host_speed = termios.tcgetattr(self._slave)[5]
+        except termios.error:
+            return True
+        return host_speed == getattr(termios, f"B{self.baud}", None)
+
     def _write(self, wire: bytes) -> None:
+        if not self._line_matches():
+            return
         with contextlib.suppress(OSError):  # a full or closed line: the bytes vanish
             os.write(self._master, wire)
 

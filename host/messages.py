@@ -7,13 +7,23 @@ its type, so a frame with a good CRC but a wrong layout is never trusted.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
 from pixelnet.errors import PixelnetError
 
-PROTOCOL_VERSION = 1
+from .frames import MAX_PAYLOAD
+
+PROTOCOL_VERSION = 1  # what INFO's proto byte says, on version 2 boards too (see PROTOCOL.md)
+PROTOCOL_V2 = 2
+INFO_FLAG_BOOT = 0x01
+INFO_FLAG_V2 = 0x02  # the board speaks the version 2 additions: BAUD, compact frames, batches
 N_ADC = 4
+ADC_BITS = 10
+COMPACT_ADC_BYTES = (N_ADC * ADC_BITS + 7) // 8  # four 10-bit counts in 5 bytes
+DEFAULT_BAUD = 115200
+FAST_BAUDS = (250_000, 500_000, 1_000_000)  # exact at 16 MHz with U2X (UBRR 7, 3, 1)
 
 
 class Cmd(IntEnum):
@@ -26,6 +36,8 @@ class Cmd(IntEnum):
     AVERAGE = 0x07
     RESET = 0x08
     SAMPLE = 0x09
+    BAUD = 0x0A  # version 2
+    INFER_BATCH = 0x0B  # version 2
 
 
 class Msg(IntEnum):
@@ -35,6 +47,8 @@ class Msg(IntEnum):
     RESULT = 0x84
     SAMPLE = 0x85
     TRACE = 0x86
+    SAMPLE_COMPACT = 0x87  # version 2
+    RESULTS = 0x88  # version 2
     ERROR = 0xE0
 
 
@@ -90,6 +104,17 @@ class Info:
     model_hash: str  # 16 hex digits
     calibration: Calibration
     board: str
+    v2: bool = False  # INFO_FLAG_V2: the board speaks the version 2 additions
+
+    @property
+    def protocol(self) -> int:
+        """The highest protocol version both this host and the board speak."""
+        return PROTOCOL_V2 if self.v2 else self.proto
+
+    @property
+    def value_bytes(self) -> int:
+        """Bytes of one input or output value in compact frames: int8 for q7, int16 above."""
+        return 1 if self.format <= 7 else 2
 
 
 @dataclass(frozen=True)
@@ -126,8 +151,9 @@ _INFO_HEAD = struct.Struct("<BB3BBBBBB8s4H4HB")
 
 def pack_info(info: Info) -> bytes:
     cal = info.calibration
+    flags = (INFO_FLAG_BOOT if info.boot else 0) | (INFO_FLAG_V2 if info.v2 else 0)
     return _INFO_HEAD.pack(
-        info.proto, int(info.boot), *info.firmware, info.format, info.n_in, info.n_out,
+        info.proto, flags, *info.firmware, info.format, info.n_in, info.n_out,
         info.n_layers, info.averaging, bytes.fromhex(info.model_hash), *cal.dark, *cal.bright,
         cal.source,
     ) + info.board.encode("ascii")
@@ -142,6 +168,7 @@ def unpack_info(payload: bytes) -> Info:
         proto=f[0], boot=bool(f[1] & 1), firmware=(f[2], f[3], f[4]), format=f[5], n_in=f[6],
         n_out=f[7], n_layers=f[8], averaging=f[9], model_hash=f[10].hex(),
         calibration=Calibration(tuple(f[11:15]), tuple(f[15:19]), f[19]), board=board,
+        v2=bool(f[1] & INFO_FLAG_V2),
     )
 
 
@@ -180,6 +207,77 @@ def unpack_sample(payload: bytes, n_in: int, n_out: int) -> Sample:
     return Sample(
         tuple(f[:N_ADC]), tuple(f[N_ADC : N_ADC + n_in]), tuple(f[N_ADC + n_in : -1]), f[-1]
     )
+
+
+def _value_code(value_bytes: int) -> str:
+    if value_bytes not in (1, 2):
+        raise ValueError(f"values are 1 or 2 bytes, not {value_bytes}")
+    return "b" if value_bytes == 1 else "h"
+
+
+def pack_adc10(adc: Sequence[int]) -> bytes:
+    """Four 10-bit counts in 5 bytes, little-endian: count i at bits 10*i .. 10*i+9."""
+    packed = 0
+    for i, count in enumerate(adc):
+        if not 0 <= count <= (1 << ADC_BITS) - 1:
+            raise ValueError(f"ADC count {count} does not fit {ADC_BITS} bits")
+        packed |= count << (ADC_BITS * i)
+    return packed.to_bytes(COMPACT_ADC_BYTES, "little")
+
+
+def unpack_adc10(data: bytes) -> tuple[int, ...]:
+    packed = int.from_bytes(data[:COMPACT_ADC_BYTES], "little")
+    mask = (1 << ADC_BITS) - 1
+    return tuple((packed >> (ADC_BITS * i)) & mask for i in range(N_ADC))
+
+
+def argmax_class(out: Sequence[int]) -> int:
+    """The index of the largest output, the first one on ties (as the board's ``cls``)."""
+    return max(range(len(out)), key=lambda i: (out[i], -i))
+
+
+def compact_sample_size(n_in: int, n_out: int, value_bytes: int) -> int:
+    return COMPACT_ADC_BYTES + value_bytes * (n_in + n_out)
+
+
+def pack_compact_sample(sample: Sample, value_bytes: int) -> bytes:
+    """SAMPLE_COMPACT: adc as 10-bit fields, x and out as int8 (q7) or int16; no ``cls``."""
+    code = _value_code(value_bytes)
+    values = (*sample.x, *sample.out)
+    return pack_adc10(sample.adc) + struct.pack(f"<{len(values)}{code}", *values)
+
+
+def unpack_compact_sample(payload: bytes, n_in: int, n_out: int, value_bytes: int) -> Sample:
+    if len(payload) != compact_sample_size(n_in, n_out, value_bytes):
+        raise ProtocolError(
+            f"compact sample payload of {len(payload)} bytes, expected "
+            f"{compact_sample_size(n_in, n_out, value_bytes)} for a {n_in}-input, "
+            f"{n_out}-output model"
+        )
+    values = struct.unpack_from(f"<{n_in + n_out}{_value_code(value_bytes)}", payload,
+                                COMPACT_ADC_BYTES)
+    out = values[n_in:]
+    return Sample(unpack_adc10(payload), values[:n_in], out, argmax_class(out))
+
+
+def batch_capacity(n_in: int, n_out: int, value_bytes: int) -> int:
+    """Vectors per INFER_BATCH: as many as fit its payload and that of the RESULTS reply."""
+    return MAX_PAYLOAD // (max(n_in, n_out) * value_bytes)
+
+
+def pack_values(values: Sequence[int], value_bytes: int) -> bytes:
+    """INFER_BATCH / RESULTS payloads: values as int8 or int16, nothing else."""
+    return struct.pack(f"<{len(values)}{_value_code(value_bytes)}", *values)
+
+
+def unpack_results(payload: bytes, n_out: int, value_bytes: int) -> list[tuple[int, ...]]:
+    """The outputs of each vector of a RESULTS payload."""
+    width = n_out * value_bytes
+    if not payload or len(payload) % width:
+        raise ProtocolError(f"RESULTS payload of {len(payload)} bytes is not a whole number "
+                            f"of {n_out}-output results")
+    values = struct.unpack(f"<{len(payload) // value_bytes}{_value_code(value_bytes)}", payload)
+    return [values[i : i + n_out] for i in range(0, len(values), n_out)]
 
 
 def pack_trace(trace: TraceLayer) -> bytes:

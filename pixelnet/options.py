@@ -158,14 +158,19 @@ def add_board_option(
                         required=default is None, help=f"the board ({listing})")
 
 
-def add_port_options(parser: argparse.ArgumentParser) -> None:
-    """``--port`` (auto-detected when left out) and ``--baud``."""
+def add_port_options(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    """``--port`` (auto-detected when left out) and ``--baud``; with ``several``, ``--port``
+    may be given again and ``--all`` takes every detected board."""
     from pixelnet.host.connect import BAUDRATE
 
     parser.add_argument(
-        "--port", metavar="PORT",
+        "--port", metavar="PORT", action="append" if several else "store",
         help="serial port or pyserial URL (default: auto-detect the one board plugged in "
-        "or virtual board running; pixelnet boards lists them)")
+        "or virtual board running; pixelnet boards lists them)"
+        + ("; give it again for more boards, verified at once" if several else ""))
+    if several:
+        parser.add_argument("--all", action="store_true",
+                            help="every board detected (pixelnet boards lists them)")
     parser.add_argument("--baud", type=BAUD_RATE, default=BAUDRATE, help="serial speed in bit/s")
 
 

@@ -105,7 +105,7 @@ def test_bench_limits():
 def test_bench_meets_its_targets(tmp_path):
     result = bench_firmware.run(quick=True, build_dir=tmp_path)
     assert result["targets_met"] == {
-        "stream_90_percent": True, "flash_8k": True, "ram_1k_with_stack": True
+        "stream_90_percent": True, "flash_12k": True, "ram_1k_with_stack": True
     }
     assert result["stream_samples_per_s_simulated"] <= result["limits_samples_per_s"]["line"]
     cycles = result["cycles_per_inference"]

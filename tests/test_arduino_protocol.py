@@ -191,7 +191,7 @@ def test_largest_frame_is_accepted_and_one_byte_more_is_too_long(board):
     assert [error_of(f) for f in replies] == [(3, ErrorCode.UNKNOWN, 0x7F), (0, 3, 0)]
 
 
-@pytest.mark.parametrize("msg_type", [0x00, 0x0A, 0x42, 0x80, 0x81, 0xE0, 0xFF])
+@pytest.mark.parametrize("msg_type", [0x00, 0x0C, 0x42, 0x80, 0x81, 0xE0, 0xFF])
 def test_unknown_commands_get_unknown(board, msg_type):
     _, replies = board.run(cmd(msg_type, 11, b"\x01\x02"))
     assert [error_of(f) for f in replies] == [(11, ErrorCode.UNKNOWN, msg_type)]
@@ -200,7 +200,7 @@ def test_unknown_commands_get_unknown(board, msg_type):
 @pytest.mark.parametrize(
     ("command", "payload"),
     [
-        (Cmd.INFO, b"\x00"), (Cmd.STREAM, b"\x01"), (Cmd.STREAM, b"\x01\x00\x00"),
+        (Cmd.INFO, b"\x00"), (Cmd.STREAM, b"\x01"), (Cmd.STREAM, b"\x01\x00\x00\x00"),
         (Cmd.INFER, bytes(6)), (Cmd.INFER, bytes(10)), (Cmd.INFER_RAW, bytes(7)),
         (Cmd.TRACE, b""), (Cmd.CALIBRATE, b""), (Cmd.CALIBRATE, b"\x00\x00"),
         (Cmd.CALIBRATE, bytes([3]) + bytes(15)), (Cmd.AVERAGE, b""), (Cmd.AVERAGE, b"\x01\x01"),

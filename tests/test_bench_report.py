@@ -84,6 +84,19 @@ RAW = {
                        for fmt, flash, n in (("q7", 5_000, 170), ("q15", 5_700, 266))}
                  for net in ("default", "lesson")},
     },
+    "protocol": {
+        "idle_cpu": {"idle_sleep": 0.03, "flat_out": 0.9},
+        **{key: {"samples": 1500, "vectors": 3000, "live_per_s_simulated": live,
+                 "live_per_s_wall": 800.0, "vectors_per_s_simulated": vectors,
+                 "vectors_per_s_wall": 1800.0, "mismatches": 0, "link_faults": 0,
+                 "link": {"bad_crc": 0, "seq_gaps": 0}}
+           for key, live, vectors in (("protocol1_115200", 340.0, 270.0),
+                                      ("protocol2_core", 1930.0, 2450.0),
+                                      ("protocol2_bare", 2280.0, 3000.0))},
+        "lab": [{"boards": n, "samples_per_s": 700.0 * n ** 0.5, "host_cpu_per_board": 0.05,
+                 "mismatches": 0, "link_faults": 0, "passed": True} for n in (1, 2, 4, 8)],
+        "cores": 2,
+    },
 }
 
 
@@ -180,7 +193,8 @@ def test_an_adapter_that_cannot_read_a_result_is_an_error_not_a_crash() -> None:
 
 def test_only_the_modules_the_sections_need_run_once_each_in_table_order() -> None:
     assert modules_for(["micropython", "train", "fidelity", "inference"]) == ["train", "codegen"]
-    assert modules_for(rows.SECTIONS) == ["train", "codegen", "firmware", "host", "cortex"]
+    assert modules_for(rows.SECTIONS) == ["train", "codegen", "firmware", "host", "cortex",
+                                         "protocol"]
 
 
 @pytest.mark.parametrize(("value", "unit", "text"), [
@@ -299,7 +313,7 @@ def test_a_failing_area_is_recorded_and_the_others_still_run(monkeypatch) -> Non
     assert {r["section"] for r in doc["rows"]} == set(rows.SECTIONS) - {"firmware"}
     assert [sorted(u["raw"]) for u in updates] == [
         ["train"], ["codegen", "train"], ["codegen", "train"], ["codegen", "host", "train"],
-        ["codegen", "cortex", "host", "train"]]
+        ["codegen", "cortex", "host", "train"], ["codegen", "cortex", "host", "protocol", "train"]]
     assert doc["header"]["command"] == "pixelnet bench --quick"
 
 
@@ -353,3 +367,21 @@ def test_the_core_without_a_multiplier_has_its_own_rows_without_a_peer(results) 
     assert row["pixelnet"] == 900 and row["unit"] == "cycles_8mhz" and row["ratio"] is None
     assert "ATtiny85" in row["measure"] and "no hardware multiplier" in row["explanation"]
     assert _row(results, "inference.lesson.q15.no_mul.flash")["pixelnet"] == 1_900
+
+
+def test_protocol_rows_hold_version_2_to_the_adc_limit_and_keep_the_115200_row(results) -> None:
+    idle = _row(results, "protocol.idle_cpu")
+    assert (idle["pixelnet"], idle["peer"], idle["ratio"], idle["passed"]) == (3.0, 90.0, 30.0,
+                                                                               True)
+    core = _row(results, "protocol.protocol2_core.live_simulated")
+    assert core["peer_name"] == "ADC limit" and core["ratio"] == pytest.approx(1930 / 2403.8,
+                                                                               rel=1e-3)
+    assert core["target"] is None and "stays below the 90% goal" in core["explanation"]
+    assert _row(results, "protocol.protocol2_bare.live_simulated")["passed"] is True
+    old = _row(results, "protocol.protocol1_115200.live_simulated")
+    assert old["peer_name"] == "line limit" and old["target"] is None
+    assert _row(results, "protocol.protocol2_core.vectors_simulated")["passed"] is True
+    assert _row(results, "protocol.protocol2_core.vectors_wall")["target"] is None
+    assert _row(results, "protocol.lab.4.samples")["ratio"] == pytest.approx(2.0)
+    assert [r["id"] for r in results["rows"] if r["id"].endswith("host_cpu")] == [
+        f"protocol.lab.{n}.host_cpu" for n in (1, 2, 4, 8)]

@@ -328,7 +328,7 @@ def test_half_frames_are_dropped_with_an_error(raw):
     ("msg_type", "payload", "code"),
     [
         (0x00, b"", ErrorCode.UNKNOWN),
-        (0x0A, b"\x01", ErrorCode.UNKNOWN),
+        (0x0C, b"\x01", ErrorCode.UNKNOWN),
         (Msg.INFO, b"", ErrorCode.UNKNOWN),  # a board message sent to the board
         (0xFF, bytes(60), ErrorCode.UNKNOWN),
         (Cmd.INFO, b"\x01", ErrorCode.BAD_LENGTH),

@@ -28,6 +28,8 @@ CALIBRATE = const(0x06)
 AVERAGE = const(0x07)
 RESET = const(0x08)
 SAMPLE = const(0x09)
+BAUD_CMD = const(0x0A)  # version 2
+INFER_BATCH = const(0x0B)  # version 2
 # board -> host
 M_ACK = const(0x80)
 M_INFO = const(0x81)
@@ -35,6 +37,8 @@ M_CAL = const(0x82)
 M_RESULT = const(0x84)
 M_SAMPLE = const(0x85)
 M_TRACE = const(0x86)
+M_SAMPLE_COMPACT = const(0x87)  # version 2
+M_RESULTS = const(0x88)  # version 2
 M_ERROR = const(0xE0)
 # error codes
 E_UNKNOWN = const(4)
@@ -48,6 +52,10 @@ OP_RESET = const(2)
 OP_SET = const(3)
 _IDLE_MS = const(50)  # longest sleep in the main loop while nothing is due
 _BYTES_PER_TURN = const(256)  # input handled before the stream gets a turn
+INFO_V2 = const(2)  # INFO flags bit: the version 2 additions are spoken
+BAUDS = (115200, 250000, 500000, 1000000)
+_PROBATION_MS = const(1000)  # at a new speed without a good frame: back to the old one
+_MAX_PAYLOAD = const(60)
 
 
 def _get_u16(buf, at):
@@ -57,6 +65,15 @@ def _get_u16(buf, at):
 def _get_i16(buf, at):
     v = buf[at] | (buf[at + 1] << 8)
     return v - 0x10000 if v & 0x8000 else v
+
+
+def _put_values(buf, at, values, n, width):
+    # n values as int8 (width 1) or little-endian int16; returns the next offset
+    if width == 2:
+        return _put(buf, at, values, n)
+    for i in range(n):
+        buf[at + i] = values[i] & 0xFF
+    return at + n
 
 
 def _put(buf, at, values, n):
@@ -88,9 +105,11 @@ class App:
         self.out = [0] * self.n_out
         self.trace = [0] * sum(model.LAYER_SIZES)
         self.reset_requested = False
-        # a SAMPLE frame on the wire: payload + type, seq, crc, COBS byte, delimiter
-        wire = 2 * (4 + self.n_in + self.n_out) + 1 + 6
-        self.line_rate = BAUD // 10 // wire
+        self.value_bytes = 1 if model.FORMAT <= 7 else 2
+        self.compact = False
+        self.baud = BAUD
+        self.baud_before = BAUD
+        self.probation_since = None  # ticks_ms of a speed change not yet confirmed
         self.period_us = 0  # 0 = not streaming
         self.due = 0
         self.stream_seq = 0
@@ -127,6 +146,22 @@ class App:
                 if self.reset_requested:
                     return
             self._stream_turn()
+            self._end_probation()
+
+    def _line_rate(self):
+        # SAMPLE frames per second the line carries: payload + type, seq, crc, COBS, delimiter
+        if self.compact:
+            payload = 5 + self.value_bytes * (self.n_in + self.n_out)
+        else:
+            payload = 2 * (4 + self.n_in + self.n_out) + 1
+        return self.baud // 10 // (payload + 6)
+
+    def _end_probation(self):
+        since = self.probation_since
+        if since is not None and time.ticks_diff(time.ticks_ms(), since) > _PROBATION_MS:
+            self.probation_since = None
+            self.baud = self.baud_before
+            self.port.set_baud(self.baud)
 
     def _ms_until_due(self):
         if not self.period_us:
@@ -147,7 +182,7 @@ class App:
         if self.text.active:
             self.text.sample()
             return
-        self._send_sample(self.stream_seq)
+        self._send_sample(self.stream_seq, True)
         self.stream_seq = (self.stream_seq + 1) & 0xFF
 
     # --- frames in ---------------------------------------------------------
@@ -162,6 +197,7 @@ class App:
             return
         n = self.reader.push(byte)
         if n > 0:
+            self.probation_since = None
             self.text.leave()
             self.handle(self.reader.body, n - 4)
         elif n < 0 and not self.text.active:
@@ -212,6 +248,10 @@ class App:
             return self._stream(seq, body, n)
         if cmd == CALIBRATE:
             return self._calibrate(seq, body, n)
+        if cmd == INFER_BATCH:
+            return self._infer_batch(seq, body, n)
+        if cmd == BAUD_CMD:
+            return self._baud(seq, body, n)
         if cmd == AVERAGE:
             if n != 1:
                 return self.error(seq, E_BAD_LENGTH, cmd)
@@ -231,6 +271,44 @@ class App:
             x[i] = v
         return True
 
+    def _infer_batch(self, seq, body, n):
+        # every vector is checked before any is computed: a bad one refuses the batch
+        width = self.value_bytes
+        size = self.n_in * width
+        count = n // size if size else 0
+        if n == 0 or n % size or count * self.n_out * width > _MAX_PAYLOAD:
+            return self.error(seq, E_BAD_LENGTH, INFER_BATCH)
+        inputs = []
+        lo = -self.limit
+        for k in range(count):
+            x = []
+            for i in range(self.n_in):
+                at = _P + k * size + i * width
+                v = _get_i16(body, at) if width == 2 else (body[at] ^ 0x80) - 0x80
+                if not lo <= v <= self.limit:
+                    return self.error(seq, E_BAD_ARG, INFER_BATCH)
+                x.append(v)
+            inputs.append(x)
+        out_body = self.writer.body
+        at = _P
+        for x in inputs:
+            self.model.infer(x, self.out)
+            at = _put_values(out_body, at, self.out, self.n_out, width)
+        self.writer.send(M_RESULTS, seq, at - _P)
+
+    def _baud(self, seq, body, n):
+        # the ACK leaves at the old speed; a good frame must follow at the new one
+        if n != 4:
+            return self.error(seq, E_BAD_LENGTH, BAUD_CMD)
+        baud = _get_u16(body, _P) | (_get_u16(body, _P + 2) << 16)
+        if baud not in BAUDS:
+            return self.error(seq, E_BAD_ARG, BAUD_CMD)
+        self.ack(seq, BAUD_CMD)
+        self.baud_before = self.baud
+        self.baud = baud
+        self.port.set_baud(baud)
+        self.probation_since = time.ticks_ms()
+
     def _infer_raw(self, seq, body, n):
         if n != 8:
             return self.error(seq, E_BAD_LENGTH, INFER_RAW)
@@ -243,10 +321,14 @@ class App:
         self._send_result(seq, adc)
 
     def _stream(self, seq, body, n):
-        if n != 2:
+        # rate:u16, and in version 2 a layout byte (1: compact SAMPLE frames)
+        if n != 2 and n != 3:
             return self.error(seq, E_BAD_LENGTH, STREAM)
-        # no faster than 115200 baud would carry (0xFFFF asks for exactly that)
-        rate = min(_get_u16(body, _P), self.line_rate)
+        if n == 3 and body[_P + 2] > 1:
+            return self.error(seq, E_BAD_ARG, STREAM)
+        self.compact = n == 3 and body[_P + 2] == 1
+        # no faster than the line would carry (0xFFFF asks for exactly that)
+        rate = min(_get_u16(body, _P), self._line_rate())
         if rate and not self.sensor.complete:
             return self.error(seq, E_BAD_ARG, STREAM)
         self.ack(seq, STREAM)
@@ -309,7 +391,7 @@ class App:
     def send_info(self, seq, boot):
         m = self.model
         body = self.writer.body
-        head = (PROTOCOL, 1 if boot else 0) + FIRMWARE + (
+        head = (PROTOCOL, (1 if boot else 0) | INFO_V2) + FIRMWARE + (
             m.FORMAT, self.n_in, self.n_out, m.N_LAYERS, self.sensor.averaging)
         at = _P
         for v in head:
@@ -334,10 +416,25 @@ class App:
         body[at] = cls
         self.writer.send(msg_type, seq, at + 1 - _P)
 
-    def _send_sample(self, seq):
+    def _send_sample(self, seq, stream=False):
         self.sensor.read(self.adc)
         self.model.preprocess(self.cal, self.adc, self.x)
-        self._send_result(seq, self.adc, M_SAMPLE)
+        if stream and self.compact:
+            self._send_compact(seq)
+        else:
+            self._send_result(seq, self.adc, M_SAMPLE)
+
+    def _send_compact(self, seq):
+        # SAMPLE_COMPACT: four 10-bit counts in 5 bytes, x and out as int8 (q7); no class
+        self.model.infer(self.x, self.out)
+        body = self.writer.body
+        a = self.adc
+        packed = a[0] | (a[1] << 10) | (a[2] << 20) | (a[3] << 30)
+        for i in range(5):
+            body[_P + i] = (packed >> (8 * i)) & 0xFF
+        at = _put_values(body, _P + 5, self.x, self.n_in, self.value_bytes)
+        at = _put_values(body, at, self.out, self.n_out, self.value_bytes)
+        self.writer.send(M_SAMPLE_COMPACT, seq, at - _P)
 
     def _send_trace(self, seq):
         self.model.infer_trace(self.x, self.trace)

@@ -112,3 +112,11 @@ class Port:
 
     def write(self, data):
         self.tx.write(data)
+
+    def set_baud(self, baud):
+        # a machine.UART changes speed; USB serial and the unix port's pty have none
+        # to change, so the version 2 BAUD command is acknowledged and changes nothing
+        init = getattr(self.tx, "init", None)
+        if init is not None:
+            self.tx.flush()
+            init(baudrate=baud)

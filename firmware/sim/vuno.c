@@ -4,7 +4,11 @@
  * stack use and keeps the EEPROM in a file. Usage and protocol: SCENE.md.
  *
  * Everything runs on one thread: simavr's IRQs are not thread-safe, so the pty, stdin and
- * the control channel are polled between slices of instructions. */
+ * the control channel are polled between slices of instructions.
+ *
+ * A board that idles costs next to nothing: while the firmware sleeps (the AVR's SLEEP) and
+ * its UART is quiet, simulated time is kept to wall time by waiting on the pty and the
+ * control channel, so host input still wakes it at once; busy, it runs as fast as it can. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,10 +39,12 @@
 #define DEFAULT_VREF_MV 5000u
 #define GPIOR0_ADDR 0x3E         /* data address of GPIOR0 on the ATmega48/88/168/328 */
 #define SLICE_INSTRUCTIONS 2048  /* instructions between two polls of the file descriptors */
-#define IDLE_POLL_MS 20          /* poll timeout while the CPU is held or stopped */
+#define IDLE_POLL_NS 20000000LL  /* poll timeout while the CPU is held or stopped */
 #define PTY_INPUT_LIMIT 65536    /* stop reading the host beyond this backlog */
 #define HOST_BACKLOG_HOLD 4096   /* hold the CPU while this much output waits for the host */
 #define REALTIME_MAX_LAG_NS 100000000LL /* further behind than this: forget the backlog */
+#define IDLE_MAX_WAIT_NS 20000000LL     /* longest single wait of an idle board */
+#define UART_QUIET_BYTES 2       /* byte times since the last UART output before "quiet" */
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_MAX_CYCLES = 3, EXIT_CRASHED = 4, EXIT_SIGNAL = 130 };
 
@@ -56,6 +62,11 @@ typedef struct {
 	buffer_t to_board, to_host;
 	int xon;
 	avr_irq_t *uart_irq, *adc_irq;
+	avr_uart_t *uart;
+	uint64_t last_uart_output;     /* cycle of the last byte the board sent */
+	int asleep;                    /* the last slice ended with the firmware idle asleep */
+	long long idle_wall_base;
+	uint64_t idle_cycle_base;
 	scene_t scene;
 	uint64_t region_start;
 	int in_region;
@@ -70,6 +81,7 @@ typedef struct {
 	int quit;
 	uint64_t max_cycles;
 	int realtime;
+	int no_idle_sleep;         /* run flat out while the firmware sleeps too (a baseline) */
 	long long rt_wall_base;
 	uint64_t rt_cycle_base;
 } vuno_t;
@@ -166,6 +178,7 @@ static void on_uart_output(avr_irq_t *irq, uint32_t value, void *param)
 	vuno_t *v = param;
 	/* a pty nobody has open drops what the board sends, like an unplugged USB-serial chip */
 	uint8_t b = (uint8_t)value;
+	v->last_uart_output = v->avr->cycle;
 	if (!v->pty_mode || v->host_connected)
 		buffer_append(&v->to_host, &b, 1);
 }
@@ -395,9 +408,11 @@ static void service_pty(vuno_t *v, short revents)
 	}
 }
 
-/* pty mode: the control channel on stdin, the host on the pty master */
-static void service_pty_mode(vuno_t *v, int timeout_ms)
+/* pty mode: the control channel on stdin, the host on the pty master; waits up to
+ * timeout_ns for one of them */
+static void service_pty_mode(vuno_t *v, long long timeout_ns)
 {
+	struct timespec timeout = { timeout_ns / 1000000000LL, timeout_ns % 1000000000LL };
 	struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN } };
 	nfds_t n = 1;
 	v->host_connected = host_present(v);
@@ -407,7 +422,7 @@ static void service_pty_mode(vuno_t *v, int timeout_ms)
 			events |= POLLOUT;
 		fds[n++] = (struct pollfd){ .fd = v->master_fd, .events = events };
 	}
-	if (poll(fds, n, timeout_ms) < 0)
+	if (ppoll(fds, n, &timeout, NULL) < 0)
 		return; /* EINTR: a signal, seen by the main loop */
 	if (fds[0].revents)
 		read_control(v);
@@ -444,6 +459,32 @@ static void throttle(vuno_t *v)
 		v->rt_wall_base = now_ns();
 		v->rt_cycle_base = v->avr->cycle;
 	}
+}
+
+/* The firmware waits for an interrupt with nothing on the line: no byte queued for it, none
+ * in simavr's receive FIFO or transmitter, none sent in the last UART_QUIET_BYTES byte times
+ * (a firmware's transmit ring refills the UART from its interrupt, one byte at a time). */
+static int idle_asleep(const vuno_t *v)
+{
+	avr_uart_t *u = v->uart;
+	if (v->avr->state != cpu_Sleeping || buffer_len(&v->to_board))
+		return 0;
+	if (u->input.read != u->input.write || u->tx_cnt) /* simavr declares no fifo reader */
+		return 0;
+	return v->avr->cycle - v->last_uart_output > UART_QUIET_BYTES * u->cycles_per_byte;
+}
+
+/* How long an idle board may wait for the host before simulated time passes wall time */
+static long long idle_wait_ns(vuno_t *v)
+{
+	long long sim_ns = (long long)((v->avr->cycle - v->idle_cycle_base) * 1000000000.0
+	                               / v->avr->frequency);
+	long long ahead = sim_ns - (now_ns() - v->idle_wall_base);
+	if (ahead < -REALTIME_MAX_LAG_NS) {
+		v->idle_wall_base = now_ns();
+		v->idle_cycle_base = v->avr->cycle;
+	}
+	return ahead <= 0 ? 0 : ahead < IDLE_MAX_WAIT_NS ? ahead : IDLE_MAX_WAIT_NS;
 }
 
 /* simavr's default sleep callback usleep()s through the firmware's sleep; we pace ourselves */
@@ -487,9 +528,13 @@ static avr_t *load_board(const char *elf_path, const char *mcu, uint32_t frequen
 	avr_ioctl(avr, AVR_IOCTL_UART_GET_FLAGS('0'), &flags);
 	flags &= ~(uint32_t)(AVR_UART_FLAG_STDIO | AVR_UART_FLAG_POLL_SLEEP);
 	avr_ioctl(avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags);
+	for (avr_io_t *io = avr->io_port; io; io = io->next) {
+		if (strcmp(io->kind, "uart") == 0 && ((avr_uart_t *)io)->name == '0')
+			v->uart = (avr_uart_t *)io;
+	}
 	v->uart_irq = avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), 0);
 	v->adc_irq = avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, 0);
-	if (!v->uart_irq || !v->adc_irq)
+	if (!v->uart || !v->uart_irq || !v->adc_irq)
 		die("%s: the MCU '%s' has no UART0 or no ADC", elf_path, fw.mmcu);
 	avr_irq_register_notify(v->uart_irq + UART_IRQ_OUTPUT, on_uart_output, v);
 	avr_irq_register_notify(v->uart_irq + UART_IRQ_OUT_XON, on_uart_xon, v);
@@ -518,7 +563,7 @@ static int claim_stdout(void)
 static void usage(void)
 {
 	die("usage: vuno (--pty | --stdio) [--mcu NAME] [--frequency HZ] [--eeprom FILE] "
-	    "[--realtime] [--max-cycles N] [-c COMMAND]... FIRMWARE.elf");
+	    "[--realtime] [--no-idle-sleep] [--max-cycles N] [-c COMMAND]... FIRMWARE.elf");
 }
 
 static void report_batch(const vuno_t *v, const char *end)
@@ -539,7 +584,7 @@ static int run(vuno_t *v)
 			break;
 		int idle = stopped || cpu_held(v);
 		if (v->pty_mode) {
-			service_pty_mode(v, idle ? IDLE_POLL_MS : 0);
+			service_pty_mode(v, idle ? IDLE_POLL_NS : v->asleep ? idle_wait_ns(v) : 0);
 		} else if (write_from(&v->to_host, v->out_fd) != 0) {
 			break; /* nobody reads our output any more */
 		}
@@ -548,12 +593,22 @@ static int run(vuno_t *v)
 			v->rt_cycle_base = v->avr->cycle;
 			continue;
 		}
+		int was_asleep = v->asleep;
+		v->asleep = 0;
 		for (int i = 0; i < SLICE_INSTRUCTIONS; i++) {
 			v->spl_written = 0;
 			state = avr_run(v->avr);
 			track_stack(v);
 			if (state == cpu_Done || state == cpu_Crashed)
 				break;
+			if (v->pty_mode && !v->realtime && !v->no_idle_sleep && idle_asleep(v)) {
+				v->asleep = 1;
+				break;
+			}
+		}
+		if (v->asleep && !was_asleep) {
+			v->idle_wall_base = now_ns();
+			v->idle_cycle_base = v->avr->cycle;
 		}
 		if (state == cpu_Crashed)
 			fprintf(stderr, "vuno: the firmware crashed at pc 0x%04x\n", (unsigned)v->avr->pc);
@@ -597,6 +652,8 @@ int main(int argc, char **argv)
 			mode_set++;
 		} else if (strcmp(a, "--realtime") == 0) {
 			v.realtime = 1;
+		} else if (strcmp(a, "--no-idle-sleep") == 0) {
+			v.no_idle_sleep = 1;
 		} else if (strcmp(a, "--mcu") == 0 && has_value) {
 			mcu = argv[++i];
 		} else if (strcmp(a, "--frequency") == 0 && has_value) {

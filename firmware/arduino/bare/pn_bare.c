@@ -3,7 +3,8 @@
  * The same protocol core (../pixelnet_uno/pn_app.c, pn_frame.c, pn_avr.c) on a
  * few registers: UART0 at 115200 baud (U2X, UBRR 16, as the core sets it) with
  * interrupt-driven 64-byte rings, the ADC at 16 MHz / 128 against AVcc, and a
- * microsecond clock from Timer1 (4 us ticks). Same behaviour, less flash.
+ * microsecond clock from Timer1 (4 us ticks), and Timer0's overflow (every 1024 us) as
+ * the tick that wakes an idle board from sleep. Same behaviour, less flash.
  */
 #include <avr/interrupt.h>
 #include <avr/io.h>
@@ -15,7 +16,6 @@
 
 #define RING 64u /* a power of two: indices wrap with a mask */
 #define RING_MASK (RING - 1u)
-#define UBRR_115200_U2X 16
 #define US_PER_TICK 4u /* Timer1 at 16 MHz / 64 */
 
 static volatile uint8_t rx_ring[RING];
@@ -50,6 +50,8 @@ ISR(TIMER1_OVF_vect)
 {
     timer1_overflows++;
 }
+
+EMPTY_INTERRUPT(TIMER0_OVF_vect)
 
 void pn_hw_write(const uint8_t *buf, uint8_t n)
 {
@@ -92,17 +94,41 @@ uint32_t pn_hw_micros(void)
     return ((((uint32_t)high) << 16) | low) * US_PER_TICK;
 }
 
-void pn_hw_restart(void)
+static uint32_t line_baud = UINT32_C(115200);
+
+static void drain_transmitter(void)
 {
     while (tx_head != tx_tail || !(UCSR0A & (1u << TXC0))) {
     }
+}
+
+uint8_t pn_hw_baud_supported(uint32_t baud)
+{
+    return pn_avr_baud_supported(baud);
+}
+
+uint32_t pn_hw_baud(void)
+{
+    return line_baud;
+}
+
+void pn_hw_set_baud(uint32_t baud)
+{
+    drain_transmitter();
+    UBRR0 = pn_avr_ubrr_u2x(baud);
+    line_baud = baud;
+}
+
+void pn_hw_restart(void)
+{
+    drain_transmitter();
     pn_avr_restart();
 }
 
 static void hardware_init(void)
 {
     UCSR0A = (uint8_t)(1u << U2X0);
-    UBRR0 = UBRR_115200_U2X;
+    UBRR0 = pn_avr_ubrr_u2x(line_baud);
     UCSR0C = (uint8_t)((1u << UCSZ01) | (1u << UCSZ00)); /* 8N1 */
     UCSR0B = (uint8_t)((1u << RXEN0) | (1u << TXEN0) | (1u << RXCIE0));
     ADCSRA = (uint8_t)((1u << ADEN) | (1u << ADPS2) | (1u << ADPS1) | (1u << ADPS0));
@@ -110,6 +136,13 @@ static void hardware_init(void)
     TCCR1A = 0;
     TCCR1B = (uint8_t)((1u << CS11) | (1u << CS10));
     TIMSK1 = (uint8_t)(1u << TOIE1);
+    TCCR0B = (uint8_t)((1u << CS01) | (1u << CS00)); /* 16 MHz / 64 / 256: 1024 us */
+    TIMSK0 = (uint8_t)(1u << TOIE0);
+}
+
+static uint8_t input_waiting(void)
+{
+    return rx_tail != rx_head;
 }
 
 int main(void)
@@ -128,5 +161,6 @@ int main(void)
             pn_app_on_byte(byte);
         }
         pn_app_poll();
+        pn_avr_sleep_until_work(input_waiting);
     }
 }

@@ -24,9 +24,19 @@ static const uint8_t BYTES_PER_LOOP = 64;
 
 void setup()
 {
+    /* No PWM here: Timer0 counts in normal mode (its overflow, millis() and micros() are
+     * unchanged) and Timers 1 and 2 stop, so the 1 ms tick is all that wakes an idle board. */
+    TCCR0A = 0;
+    TCCR1B = 0;
+    TCCR2B = 0;
     Serial.begin(BAUD);
     pn_avr_watchdog_on();
     pn_app_boot();
+}
+
+static uint8_t input_waiting()
+{
+    return Serial.available() > 0;
 }
 
 void loop()
@@ -36,4 +46,5 @@ void loop()
         pn_app_on_byte((uint8_t)Serial.read());
     }
     pn_app_poll();
+    pn_avr_sleep_until_work(input_waiting);
 }

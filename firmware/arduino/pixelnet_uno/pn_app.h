@@ -25,6 +25,13 @@ void pn_app_boot(void);
 void pn_app_on_byte(uint8_t byte);
 /* Call often: sends the next stream sample when it is due and the line has room. */
 void pn_app_poll(void);
+/* 1 when nothing is due before the next interrupt, given that the board's clock wakes it
+ * at least every PN_WAKE_TICK_US: the board may sleep until an interrupt. */
+uint8_t pn_app_idle(void);
+
+#ifndef PN_WAKE_TICK_US
+#define PN_WAKE_TICK_US 1100u /* the AVR builds: Timer0 overflows every 1024 us */
+#endif
 
 #ifdef __cplusplus
 }

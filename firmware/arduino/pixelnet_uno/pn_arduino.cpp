@@ -27,6 +27,26 @@ uint32_t pn_hw_micros(void)
     return micros();
 }
 
+static uint32_t line_baud = 115200;
+
+uint8_t pn_hw_baud_supported(uint32_t baud)
+{
+    return pn_avr_baud_supported(baud);
+}
+
+uint32_t pn_hw_baud(void)
+{
+    return line_baud;
+}
+
+/* Serial.begin picks U2X and UBRR itself: exact for every speed pn_avr_baud_supported takes. */
+void pn_hw_set_baud(uint32_t baud)
+{
+    Serial.flush();
+    Serial.begin(baud);
+    line_baud = baud;
+}
+
 void pn_hw_restart(void)
 {
     Serial.flush();

@@ -19,6 +19,17 @@ uint32_t pn_hw_micros(void);                           /* wrapping microsecond c
 void pn_hw_store_read(uint8_t *buf, uint8_t n);        /* the calibration record (EEPROM) */
 void pn_hw_store_write(const uint8_t *buf, uint8_t n);
 void pn_hw_restart(void);                              /* never returns on a real board */
+/* Protocol version 2's line speed; pn_app.c has weak defaults (115200 only) for boards
+ * that do not switch. pn_hw_set_baud drains the transmitter before it switches. */
+uint8_t pn_hw_baud_supported(uint32_t baud);
+uint32_t pn_hw_baud(void);
+void pn_hw_set_baud(uint32_t baud);
+/* Optional (weak defaults in pn_app.c: not supported): convert A0..A3 over and over in the
+ * background. pn_hw_adc_background(1) returns 1 if the board does; pn_hw_adc_scan returns 1
+ * when a scan completed since the last one taken, and takes it into counts[4] (counts 0:
+ * only look). While it runs the core reads the sensor through scans, not pn_hw_adc. */
+uint8_t pn_hw_adc_background(uint8_t on);
+uint8_t pn_hw_adc_scan(uint16_t *counts);
 
 #ifdef __cplusplus
 }
