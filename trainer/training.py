@@ -137,15 +137,16 @@ def fit(
     stopped_early = False
     for epoch in range(config.epochs):
         order = rng.permutation(n)
+        x_epoch, truth_epoch = x[order], truth[order]  # shuffled once: batches are slices
         total = 0.0
         for start in range(0, n, batch):
-            idx = order[start : start + batch]
-            masks = _keep_masks(config, len(idx), rng)
+            x_batch, truth_batch = x_epoch[start : start + batch], truth_epoch[start : start + batch]
+            masks = _keep_masks(config, len(x_batch), rng)
             value, grads = loss_and_gradients(
-                params, acts, config.loss, x[idx], truth[idx], config.l1, config.l2, masks
+                params, acts, config.loss, x_batch, truth_batch, config.l1, config.l2, masks
             )
-            optimizer.step(params.arrays(), grads.arrays())
-            total += value * len(idx)
+            optimizer.step(params.vector, grads.vector)
+            total += value * len(x_batch)
         loss_curve.append(total / n)
         if x_val is not None:
             val_curve.append(loss_and_grad(config.loss, predict_outputs(params, acts, x_val),
