@@ -121,7 +121,7 @@ def forward(
             a = a * keep_masks[i - 1]
         z = a @ w
         if b is not None:
-            z = z + b
+            z += b
         steps.append(Step(a, z, activate(name, z)))
         a = steps[-1].outputs
     return steps
@@ -146,7 +146,10 @@ def loss_and_grad(loss: str, y: np.ndarray, truth: np.ndarray) -> tuple[float, n
     if loss == "cross-entropy":
         shifted = y - y.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return float(-np.sum(truth * log_p) / n), (np.exp(log_p) - truth) / n
+        grad = np.exp(log_p)
+        grad -= truth
+        grad /= n
+        return float(-(truth * log_p).sum() / n), grad
     raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
 
 
@@ -156,18 +159,24 @@ def backward(
     steps: list[Step],
     grad_out: np.ndarray,
     keep_masks: list[np.ndarray] | None = None,
+    out: Params | None = None,
 ) -> Params:
-    """Chain the local derivatives from dL/d(output) back to every weight and bias."""
-    grads = Params.zeros([w.shape for w in params.weights],
-                         [b is not None for b in params.biases])
+    """Chain the local derivatives from dL/d(output) back to every weight and bias.
+
+    The gradients are written into ``out`` (shaped like ``params``; a training loop
+    passes the same one every batch) or a new Params.
+    """
+    grads = out if out is not None else Params.zeros(
+        [w.shape for w in params.weights], [b is not None for b in params.biases])
     grad_a = grad_out
     for i in reversed(range(len(steps))):
         step = steps[i]
-        grad_z = grad_a * activation_grad(activations[i], step.z, step.outputs)
+        grad_z = grad_a if activations[i] == "identity" else grad_a * activation_grad(
+            activations[i], step.z, step.outputs)
         np.matmul(step.inputs.T, grad_z, out=grads.weights[i])
         grad_b = grads.biases[i]
         if grad_b is not None:
-            np.sum(grad_z, axis=0, out=grad_b)
+            grad_z.sum(axis=0, out=grad_b)
         if i > 0:
             grad_a = grad_z @ params.weights[i].T
             if keep_masks is not None:
@@ -204,13 +213,17 @@ def loss_and_gradients(
     l1: float = 0.0,
     l2: float = 0.0,
     keep_masks: list[np.ndarray] | None = None,
+    out: Params | None = None,
 ) -> tuple[float, Params]:
-    """The objective on one batch (mean loss + penalty) and its gradient for every parameter."""
+    """The objective on one batch (mean loss + penalty) and its gradient for every parameter
+    (written into ``out`` if given, see ``backward``)."""
     steps = forward(params, activations, x, keep_masks)
     value, grad_out = loss_and_grad(loss, steps[-1].outputs, truth)
-    grads = backward(params, activations, steps, grad_out, keep_masks)
-    add_penalty_grad(grads, params, l1, l2)
-    return value + penalty(params, l1, l2), grads
+    grads = backward(params, activations, steps, grad_out, keep_masks, out)
+    if l1 or l2:
+        add_penalty_grad(grads, params, l1, l2)
+        value += penalty(params, l1, l2)
+    return value, grads
 
 
 def predict_outputs(params: Params, activations: tuple[str, ...], x: np.ndarray) -> np.ndarray:

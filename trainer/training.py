@@ -133,6 +133,7 @@ def fit(
 
     loss_curve: list[float] = []
     val_curve: list[float] = []
+    grads = params.copy()  # the gradient buffer every batch writes into
     best, best_params, since_best = np.inf, params.copy(), 0
     stopped_early = False
     for epoch in range(config.epochs):
@@ -143,7 +144,8 @@ def fit(
             x_batch, truth_batch = x_epoch[start : start + batch], truth_epoch[start : start + batch]
             masks = _keep_masks(config, len(x_batch), rng)
             value, grads = loss_and_gradients(
-                params, acts, config.loss, x_batch, truth_batch, config.l1, config.l2, masks
+                params, acts, config.loss, x_batch, truth_batch, config.l1, config.l2, masks,
+                out=grads,
             )
             optimizer.step(params.vector, grads.vector)
             total += value * len(x_batch)
