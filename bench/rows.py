@@ -28,7 +28,6 @@ MODEL_FLASH_TARGET = 1_024
 MODEL_RAM_TARGET = 64
 FIRMWARE_FLASH_TARGET = 8 * 1024
 FIRMWARE_RAM_TARGET = 1024  # static RAM plus peak stack
-TRAIN_SPEEDUP_TARGET = 10.0
 STREAM_FRACTION_TARGET = 0.9  # of the tighter of the line and ADC limits
 HOST_FRAMES_TARGET = 50_000
 # argmax agreement of integer and float model, by format, on these input sets (issue 3)
@@ -107,34 +106,66 @@ class Row:
 
 
 def train_rows(raw: dict[str, Any]) -> list[Row]:
-    """Time to the accuracy goal: pixelnet's fits against scikit-learn's MLPClassifier."""
+    """Time to the accuracy goal against scikit-learn's MLPClassifier, like for like first,
+    then each with its defaults; then pixelnet's epoch against the floor of any NumPy
+    trainer."""
     contenders = raw["contenders"]
-    peer_name, peer = next((k, v) for k, v in contenders.items() if k.startswith("scikit-learn"))
-    rows = []
-    for name, c in contenders.items():
-        if name == peer_name:
-            continue
-        layers = name.removeprefix("pixelnet ").removesuffix(" (default)")
-        default = name.endswith("(default)")
-        explanation = (
-            f"Median wall-clock seconds for pixelnet's default network ({layers}) to fit the "
-            f"{raw['samples']:,} generated samples to 100% on the clean patterns and ≥ 99% on "
-            "the noisy held-out set, against scikit-learn's MLPClassifier (4-4-8, tanh, Adam) "
-            f"on the same data, alternating over {raw['repetitions']} seeds (goal reached: "
-            f"pixelnet {c['reached_goal']}, scikit-learn {peer['reached_goal']})."
-            if default else
-            f"The same with pixelnet running {layers} (goal reached: {c['reached_goal']}), "
-            "like for like: scikit-learn has one activation for all hidden layers."
-        )
-        rows.append(Row(
-            id="train." + layers.replace(",", "-"), section="train",
-            measure=f"time to goal, {'default ' if default else ''}{layers}", unit="s",
-            pixelnet=c["median_seconds"], peer=peer["median_seconds"], peer_name="scikit-learn",
-            target=Target(">=", TRAIN_SPEEDUP_TARGET, on="ratio"),
-            valid=_all_reached(c["reached_goal"]) and _all_reached(peer["reached_goal"]),
-            explanation=explanation,
-        ))
-    return rows
+    like = raw["comparisons"]["like for like"]
+    defaults = raw["comparisons"]["default vs default"]
+    floor = raw["floor"]
+    ours, peer = contenders[like["pixelnet"]], contenders[like["peer"]]
+    ours_default, peer_default = contenders[defaults["pixelnet"]], contenders[defaults["peer"]]
+    goal = (f"to fit the {raw['samples']:,} generated samples to 100% on the clean patterns "
+            "and ≥ 99% on the noisy held-out set")
+    return [
+        Row(id="train.tanh-tanh-tanh", section="train",
+            measure="time to goal, like for like (tanh,tanh,tanh)", unit="s",
+            pixelnet=ours["median_seconds"], peer=peer["median_seconds"],
+            peer_name="scikit-learn", target=Target(">=", raw["target_speedup"], on="ratio"),
+            valid=_all_reached(ours["reached_goal"]) and _all_reached(peer["reached_goal"]),
+            explanation=(
+                f"Median wall-clock seconds {goal}, alternating over {raw['repetitions']} "
+                "seeds, like for like: pixelnet with tanh in every hidden layer against "
+                "scikit-learn's MLPClassifier given pixelnet's hyperparameters — the same "
+                "4-4-8 tanh layers and softmax cross-entropy, Adam with learning rate 0.03, "
+                "batch 128, no L2 penalty, stopping after 5 epochs without an improvement "
+                "of 1e-3 in training loss (scikit-learn measures the improvement from its "
+                "best loss, pixelnet from its last improvement by more than 1e-3); median "
+                f"epochs: pixelnet {ours['median_epochs']:g}, scikit-learn "
+                f"{peer['median_epochs']:g}; goal reached: pixelnet {ours['reached_goal']}, "
+                f"scikit-learn {peer['reached_goal']}.")),
+        Row(id="train.tanh-tanh-relu", section="train",
+            measure="time to goal, default vs default (tanh,tanh,relu)", unit="s",
+            pixelnet=ours_default["median_seconds"], peer=peer_default["median_seconds"],
+            peer_name="scikit-learn",
+            valid=(_all_reached(ours_default["reached_goal"])
+                   and _all_reached(peer_default["reached_goal"])),
+            explanation=(
+                "Not like for like: each tool with its defaults — pixelnet's default network "
+                "(tanh, tanh, relu) against MLPClassifier's defaults (4-4-8 tanh, learning "
+                "rate 0.001, batch 200, L2 1e-4, 10 epochs of patience at tolerance 1e-4; "
+                "max_iter raised to 500 so that it reaches the goal). Most of this ratio is "
+                "hyperparameters; median epochs: pixelnet "
+                f"{ours_default['median_epochs']:g}, scikit-learn "
+                f"{peer_default['median_epochs']:g}; goal reached: pixelnet "
+                f"{ours_default['reached_goal']}, scikit-learn "
+                f"{peer_default['reached_goal']}.")),
+        Row(id="train.epoch_floor", section="train",
+            measure="time per epoch (tanh,tanh,tanh)", unit="ms",
+            pixelnet=round(floor["pixelnet_median_seconds_per_epoch"] * 1e3, 3),
+            peer=round(floor["median_seconds_per_epoch"] * 1e3, 3),
+            peer_name="NumPy floor",
+            target=Target(">=", round(1 / raw["floor_factor"], 3), on="ratio"),
+            explanation=(
+                "Median milliseconds of one epoch of the like-for-like fit against the "
+                "floor: a minimal batched NumPy forward and backward pass (softmax "
+                "cross-entropy gradient, every weight and bias gradient; no loss value, no "
+                f"update, no shuffle) over the same data in batches of {floor['batch_size']}, "
+                "one floor epoch run after each of pixelnet's "
+                f"{floor['epochs']} epochs; the target, ratio ≥ "
+                f"{1 / raw['floor_factor']:.3g}×, is pixelnet's epoch within "
+                f"{raw['floor_factor']:g}× the floor.")),
+    ]
 
 
 def _all_reached(fraction: str) -> bool:

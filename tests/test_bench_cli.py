@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 PIXELNET = Path(sys.executable).parent / "pixelnet"
 EVERY_ROW = {
-    "train.tanh-tanh-relu", "train.tanh-tanh-tanh",
+    "train.tanh-tanh-relu", "train.tanh-tanh-tanh", "train.epoch_floor",
     *(f"inference.{net}.{fmt}.{what}" for net in ("default", "lesson") for fmt in ("q7", "q15")
       for what in ("cycles", "flash", "ram")),
     *(f"fidelity.{net}.{fmt}.{inputs}" for net in ("default", "lesson") for fmt in ("q7", "q15")

@@ -43,12 +43,25 @@ def _fidelity(agreement: float) -> dict:
 
 RAW = {
     "train": {
-        "samples": 4008, "repetitions": 5, "target_speedup": 10.0,
+        "samples": 4008, "repetitions": 5, "target_speedup": 5.0, "floor_factor": 1.5,
         "contenders": {
-            "pixelnet tanh,tanh,relu (default)": {"median_seconds": 0.1, "reached_goal": "5/5"},
-            "pixelnet tanh,tanh,tanh": {"median_seconds": 0.4, "reached_goal": "4/5"},
-            "scikit-learn MLPClassifier tanh": {"median_seconds": 2.0, "reached_goal": "5/5"},
+            "pixelnet tanh,tanh,tanh": {"median_seconds": 0.4, "median_epochs": 20,
+                                        "reached_goal": "4/5"},
+            "scikit-learn, pixelnet's hyperparameters": {
+                "median_seconds": 1.0, "median_epochs": 18, "reached_goal": "5/5"},
+            "pixelnet tanh,tanh,relu (default)": {"median_seconds": 0.1, "median_epochs": 12,
+                                                  "reached_goal": "5/5"},
+            "scikit-learn, its defaults": {"median_seconds": 2.0, "median_epochs": 250,
+                                           "reached_goal": "5/5"},
         },
+        "comparisons": {
+            "like for like": {"pixelnet": "pixelnet tanh,tanh,tanh",
+                              "peer": "scikit-learn, pixelnet's hyperparameters"},
+            "default vs default": {"pixelnet": "pixelnet tanh,tanh,relu (default)",
+                                   "peer": "scikit-learn, its defaults"},
+        },
+        "floor": {"epochs": 100, "pixelnet_median_seconds_per_epoch": 0.006,
+                  "median_seconds_per_epoch": 0.005, "batch_size": 128},
     },
     "codegen": {
         "avr": {
@@ -123,8 +136,9 @@ def test_ratio_reads_how_many_times_better_pixelnet_is(results, row_id, ratio) -
     ("firmware.stream_simulated", True),  # 340 / 371.6 >= 0.9 of the tighter (line) limit
     ("serial.live_verified", False),  # 300 / 371.6 < 0.9
     ("serial.host_offline", False),  # 40,000 < 50,000
-    ("train.tanh-tanh-relu", True),
-    ("train.tanh-tanh-tanh", False),  # 5x would miss anyway, and one fit missed the goal
+    ("train.tanh-tanh-relu", None),  # default vs default: shown, not a target
+    ("train.tanh-tanh-tanh", False),  # like for like: 2.5x < 5x, and one fit missed the goal
+    ("train.epoch_floor", True),  # 5 / 6 >= 1 / 1.5: the epoch within 1.5x the floor
     ("micropython.q15", None),
     ("fidelity.default.q7.clean", False),  # 98% < 100% of the clean patterns
     ("fidelity.default.q7.random", None),  # q7 has no bar on random inputs

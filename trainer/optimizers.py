@@ -8,6 +8,8 @@ NumPy calls, however many layers the network has.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -51,24 +53,32 @@ class Adam:
         self._t = 0
         self._m: np.ndarray | None = None
         self._v: np.ndarray | None = None
+        self._scratch = np.empty(0)  # per-step temporaries, allocated once
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         if self._m is None or self._v is None:
             self._m = np.zeros_like(params)
             self._v = np.zeros_like(params)
+            self._scratch = np.empty_like(params)
         self._t += 1
         # Bias-corrected step size, as in Kingma & Ba (2015), section 2.
         lr = (
             self.learning_rate
-            * np.sqrt(1.0 - self.beta2**self._t)
+            * math.sqrt(1.0 - self.beta2**self._t)
             / (1.0 - self.beta1**self._t)
         )
-        m, v = self._m, self._v
+        m, v, scratch = self._m, self._v, self._scratch
         m *= self.beta1
-        m += (1.0 - self.beta1) * grads
+        np.multiply(grads, 1.0 - self.beta1, out=scratch)
+        m += scratch
         v *= self.beta2
-        v += (1.0 - self.beta2) * (grads * grads)
-        params -= lr * m / (np.sqrt(v) + self.eps)
+        np.multiply(grads, grads, out=scratch)
+        scratch *= 1.0 - self.beta2
+        v += scratch
+        step = np.sqrt(v, out=scratch)
+        step += self.eps
+        np.divide(lr * m, step, out=step)
+        params -= step
 
 
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9) -> SGD | Momentum | Adam:

@@ -141,7 +141,8 @@ def fit(
         x_epoch, truth_epoch = x[order], truth[order]  # shuffled once: batches are slices
         total = 0.0
         for start in range(0, n, batch):
-            x_batch, truth_batch = x_epoch[start : start + batch], truth_epoch[start : start + batch]
+            x_batch = x_epoch[start : start + batch]
+            truth_batch = truth_epoch[start : start + batch]
             masks = _keep_masks(config, len(x_batch), rng)
             value, grads = loss_and_gradients(
                 params, acts, config.loss, x_batch, truth_batch, config.l1, config.l2, masks,
