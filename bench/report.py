@@ -14,7 +14,8 @@ from typing import Any
 from pixelnet.bench.rows import F_CPU_MHZ, GLOSSARY
 
 COLUMNS = ("section", "measure", "pixelnet", "peer", "ratio", "target", "pass")
-UNIT_SUFFIX = {"cycles": " cycles", "bytes": " B", "s": " s", "ms": " ms", "per_s": "/s"}
+UNIT_SUFFIX = {"cycles": " cycles", "bytes": " B", "s": " s", "ms": " ms", "per_s": "/s",
+               "times": "×"}
 WALL_CLOCK_UNITS = {"s", "ms", "per_s"}
 RATIO_NOTE = ("ratio: how many times better pixelnet is than the peer "
               "(peer / pixelnet for costs, pixelnet / peer for rates)")

@@ -181,13 +181,15 @@ AVR_MEASURES = {  # bench_codegen's key -> (row id suffix, measure, unit, first 
     "cycles_max": (
         "cycles", "cycles/inference", "cycles",
         "Worst-case CPU cycles of one inference of {what} on the ATmega328P (µs at 16 MHz), "
-        "counted exactly by simavr over random inputs, against emlearn's float C for the same "
-        "weights."),
+        "counted exactly by simavr over {inputs:,} inputs (a grid of the input range, each "
+        "first-layer neuron driven to both extremes, and random inputs), against emlearn's "
+        "float C for the same weights with an identity output layer, as pixelnet computes "
+        "(no softmax), over the same inputs."),
     "flash_bytes": (
         "flash", "flash", "bytes",
         "Flash that the weights and inference code of {what} add to a test program (avr-size "
-        "with and without the model, same avr-gcc flags), against emlearn's float C with the "
-        "soft-float library it pulls in."),
+        "with and without the model, same avr-gcc flags and the same activation type), "
+        "against emlearn's float C with the soft-float library it pulls in."),
     "ram_bytes": (
         "ram", "static RAM", "bytes",
         "Static RAM (data + bss) that {what} adds to the same test program (its weights stay "
@@ -263,16 +265,42 @@ def inference_rows(raw: dict[str, Any]) -> list[Row]:
     rows = []
     for key, (suffix, measure, unit, sentence) in AVR_MEASURES.items():
         for i, build in enumerate(builds):
+            ours = raw["avr"][build.net][build.key]
             rows.append(Row(
                 id=f"inference.{build.net}.{build.key}.{suffix}",
                 section="inference", measure=f"{build.label}: {measure}", unit=unit,
-                pixelnet=raw["avr"][build.net][build.key][key],
+                pixelnet=ours[key],
                 peer=raw["avr"][build.net]["emlearn"][key], peer_name="emlearn",
                 target=build.target(key),
-                explanation=(sentence.format(what=build.what) if i == 0
-                             else f"The same for {build.what}."),
+                explanation=(sentence.format(what=build.what, inputs=ours.get("cycle_inputs", 0))
+                             if i == 0 else f"The same for {build.what}."),
             ))
+        if key == "cycles_max":
+            rows += cycle_floor_rows(raw, builds)
     return rows
+
+
+def cycle_floor_rows(raw: dict[str, Any], builds: list[Build]) -> list[Row]:
+    """Each build's worst-case cycles divided by the floor of its network's shape."""
+    return [
+        Row(id=f"inference.{build.net}.{build.key}.cycles_per_floor", section="inference",
+            measure=f"{build.label}: cycles / floor ({ours['cycle_floor']:,})", unit="times",
+            pixelnet=round(ours["cycles_max"] / ours["cycle_floor"], 3),
+            explanation=(
+                "Worst-case cycles divided by the cycle floor of the network's shape: the "
+                "instruction timings of the work no implementation can skip, with inputs and "
+                "accumulators in registers — per weight q7 `lpm` 3 (or `ldi` 1 when weights "
+                "are immediates, the speed build) + `muls` 2 + 1 per accumulator byte, q15 "
+                "6 (or 2) + 8 for the 16×16 multiply + 10 adds, a ternary weight 1 per "
+                "accumulator byte; per neuron the bias (3 or 1 per accumulator byte), tanh "
+                "25 in q7 and 40 in q15 (10 and 14 read directly from a table), ReLU 3, "
+                "the store 2 per byte; argmax 2 + 2 per byte per output and the call 12 "
+                "(pixelnet.bench.cycle_floor)." if i == 0
+                else f"The same for {build.what}."))
+        for i, build in enumerate(builds)
+        for ours in [raw["avr"][build.net][build.key]]
+        if "cycle_floor" in ours
+    ]
 
 
 FIDELITY_SETS = {
@@ -286,17 +314,16 @@ def fidelity_rows(raw: dict[str, Any]) -> list[Row]:
     """Float model against the integer emulator (which the board matches bit for bit)."""
     rows: list[Row] = []
     for net, formats in raw["fidelity"].items():
-        peer_sets = formats.get("emlearn", {})  # emlearn's float C against the float model
         for fmt in (f for f in ("q7", "q15") if f in formats):
-            rows += [_fidelity_row(net, fmt, name, got, peer_sets.get(name), first=not rows)
-                     for name, got in formats[fmt].items()]
+            for name, got in formats[fmt].items():
+                rows.append(_fidelity_row(net, fmt, name, got, first=not rows))
     return rows
 
 
-def _fidelity_row(net: str, fmt: str, name: str, got: dict[str, float],
-                  peer: dict[str, float] | None, first: bool) -> Row:
+def _fidelity_row(net: str, fmt: str, name: str, got: dict[str, Any], first: bool) -> Row:
     inputs = FIDELITY_SETS.get(name, name)
     bar = FIDELITY_TARGETS.get(fmt, {}).get(name)
+    peer = got.get("peer")  # emlearn's float C on the same inputs, same exclusions
     return Row(
         id=f"fidelity.{net}.{fmt}.{name}", section="fidelity",
         measure=f"{net} {fmt}: {inputs}", unit="fidelity",
@@ -307,19 +334,21 @@ def _fidelity_row(net: str, fmt: str, name: str, got: dict[str, float],
             f"How often {network_name(net)}, in {fmt} integers (which the board reproduces bit "
             f"for bit), picks the same class as in floats on {inputs}, and the largest "
             "absolute difference of their outputs; next to it, emlearn's float C for the same "
-            "weights, run on the ATmega328P in simavr (its error is on its softmax "
-            "probabilities; the quick run samples 200 noisy and random inputs). Inputs "
-            "whose two best float outputs differ by less than one output LSB are near-ties "
-            "no integer code of that resolution can resolve: they are counted and left out "
-            "of the agreement." if first
-            else f"The same for {network_name(net)} in {fmt} on {inputs}"
-            + _near_tie_note(got) + "."),
+            "weights and the same (identity) output layer, run on the ATmega328P in simavr on "
+            "the same inputs (the quick run samples 200 noisy and random inputs). Inputs "
+            "whose two best float outputs differ by less than one output LSB of the format "
+            "are near-ties no integer code of that resolution can resolve: they are counted "
+            "and left out of both agreements" if first
+            else f"The same for {network_name(net)} in {fmt} on {inputs}")
+        + _near_tie_note(got) + ".",
     )
 
 
-def _near_tie_note(got: dict[str, float]) -> str:
+def _near_tie_note(got: dict[str, Any]) -> str:
     ties = int(got.get("near_ties", 0))
-    return f" ({ties} near-tie{'s' if ties != 1 else ''} left out)" if ties else ""
+    total = got.get("inputs")
+    of = f" of {int(total):,}" if total is not None else ""
+    return f" ({ties:,}{of} inputs near-ties, left out of both agreements)"
 
 
 def firmware_rows(raw: dict[str, Any]) -> list[Row]:
@@ -398,8 +427,28 @@ def serial_rows(raw: dict[str, Any], adc_limit: float) -> list[Row]:
             explanation=(
                 f"Frames per second the host decodes and verifies from a recorded stream of "
                 f"{offline['frames']:,} frames held in memory (the ratio says how many serial "
-                "lines one laptop could keep up with).")),
+                "lines one laptop could keep up with): the whole recording decoded with NumPy "
+                "(COBS, CRC and the stream counter, every frame) and compared with the "
+                "emulator and the float model in large batches"
+                + _frame_by_frame_note(offline) + ".")),
     ]
+
+
+def _micropython_runs_note(rates: dict[str, Any]) -> str:
+    if "runs" not in rates:
+        return ""
+    return (f" Inputs over the format's whole range, [−{rates['input_max']:,}, "
+            f"{rates['input_max']:,}]; {rates['runs']} runs of each, the median of the runs' "
+            f"own ratios {rates['median_run_ratio']:.3g}×.")
+
+
+def _frame_by_frame_note(offline: dict[str, Any]) -> str:
+    slow = offline.get("frame_by_frame_frames_per_second")
+    if not slow:
+        return ""
+    return (f"; the live path, frame by frame on the same bytes, verifies {slow:,}/s, "
+            f"{offline['frames_per_second'] / slow:.3g}× fewer (medians of "
+            f"{offline['repeats']} alternating runs)")
 
 
 def micropython_rows(raw: dict[str, Any]) -> list[Row]:
@@ -414,6 +463,6 @@ def micropython_rows(raw: dict[str, Any]) -> list[Row]:
                 "@micropython.native (--optimize speed) against plain bytecode "
                 "(--optimize size), on the MicroPython unix port, medians of alternating "
                 "runs: a relative figure, the same code on a board is slower." if i == 0
-                else f"The same for the {fmt} module."))
+                else f"The same for the {fmt} module.") + _micropython_runs_note(rates))
         for i, (fmt, rates) in enumerate(raw["micropython"].items())
     ]

@@ -33,12 +33,17 @@ HEADER = {
 
 def _avr(cycles: int, flash: int, ram: int) -> dict:
     return {"cycles_max": cycles, "cycles_mean": cycles - 10, "flash_bytes": flash,
-            "ram_bytes": ram, "stack_peak_bytes": 70}
+            "ram_bytes": ram, "stack_peak_bytes": 70, "cycle_inputs": 16_569,
+            "cycle_floor": 800}
 
 
-def _fidelity(agreement: float) -> dict:
-    return {name: {"agreement": agreement, "max_abs_error": 0.25}
-            for name in ("clean", "noisy", "random")}
+def _fidelity(agreement: float, peer: float | None = None) -> dict:
+    sets = {name: {"agreement": agreement, "max_abs_error": 0.25, "near_ties": 3,
+                   "inputs": 100} for name in ("clean", "noisy", "random")}
+    if peer is not None:
+        for got in sets.values():
+            got["peer"] = {"agreement": peer, "max_abs_error": 0.25, "near_ties": 3}
+    return sets
 
 
 RAW = {
@@ -70,8 +75,7 @@ RAW = {
             "lesson": {"q7": _avr(401, 700, 0), "q7_speed": _avr(401, 700, 0),
                        "q15": _avr(1_200, 800, 0), "emlearn": _avr(80_000, 4_800, 600)},
         },
-        "fidelity": {"default": {"q7": _fidelity(0.98), "q15": _fidelity(1.0),
-                                 "emlearn": _fidelity(0.999)},
+        "fidelity": {"default": {"q7": _fidelity(0.98, peer=0.999), "q15": _fidelity(1.0)},
                      "lesson": {"q7": _fidelity(1.0), "q15": _fidelity(1.0)}},
         "micropython": {"q7": {"size": 30_000, "speed": 60_000},
                         "q15": {"size": 40_000, "speed": 50_000}},
@@ -162,6 +166,16 @@ def test_fidelity_shows_emlearn_float_against_scikit_learn_where_measured(result
     assert _row(results, "fidelity.default.q7.noisy")["peer"] == [0.999, 0.25]
     assert _row(results, "fidelity.lesson.q7.noisy")["peer"] is None
     assert not [r for r in results["rows"] if "emlearn" in r["id"]]
+
+
+def test_every_fidelity_row_states_its_near_ties_and_every_build_its_cycle_floor(results
+                                                                                 ) -> None:
+    fidelity = [r for r in results["rows"] if r["section"] == "fidelity"]
+    assert fidelity and all("(3 of 100 inputs near-ties, left out of both agreements)"
+                            in r["explanation"] for r in fidelity)
+    row = _row(results, "inference.default.q7_speed.cycles_per_floor")
+    assert row["pixelnet"] == pytest.approx(1_400 / 800, abs=1e-3)
+    assert row["measure"] == "default q7 (speed): cycles / floor (800)"
 
 
 def test_stream_explanation_names_the_simulators_own_ceiling(results) -> None:

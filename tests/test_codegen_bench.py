@@ -11,34 +11,64 @@ from __future__ import annotations
 
 import pytest
 
-from pixelnet.bench.bench_codegen import TARGETS, measure_avr
+from pixelnet.bench.bench_codegen import TARGETS, cycle_inputs, measure_avr
+from pixelnet.bench.cycle_floor import cycle_floor
+from pixelnet.codegen import quantize
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.train import train_default
 
 
+def _inputs(model):
+    """A small grid, the targeted extremes and 50 random inputs: quick, not the worst case."""
+    return cycle_inputs(model, 50, grid=3)
+
+
 @pytest.mark.parametrize("fmt", ["q7", "q15"])
 def test_default_network_meets_the_cycle_target_optimized_for_speed(tmp_path, fmt: str) -> None:
-    got = measure_avr(train_default(), fmt, tmp_path, n=50, optimize="speed")
+    got = measure_avr(train_default(), fmt, tmp_path, _inputs(train_default()),
+                      optimize="speed")
     assert got["cycles_max"] <= TARGETS[f"{fmt}_cycles"], got
     assert got["ram_bytes"] <= TARGETS["ram_bytes"], got
 
 
 @pytest.mark.parametrize("fmt", ["q7", "q15"])
 def test_default_network_meets_the_byte_targets_optimized_for_size(tmp_path, fmt: str) -> None:
-    got = measure_avr(train_default(), fmt, tmp_path, n=50)
+    got = measure_avr(train_default(), fmt, tmp_path, _inputs(train_default()))
     assert got["flash_bytes"] <= TARGETS["flash_bytes"], got
     assert got["ram_bytes"] <= TARGETS["ram_bytes"], got
 
 
 def test_lesson_network_meets_every_target(tmp_path) -> None:
-    got = measure_avr(lesson_model(), "q7", tmp_path, n=50)
+    got = measure_avr(lesson_model(), "q7", tmp_path, _inputs(lesson_model()))
     assert got["cycles_max"] <= TARGETS["lesson_cycles"], got
     assert got["flash_bytes"] <= TARGETS["flash_bytes"], got
     assert got["ram_bytes"] <= TARGETS["ram_bytes"], got
 
 
 def test_default_build_of_the_default_network_in_q7_meets_every_target(tmp_path) -> None:
-    got = measure_avr(train_default(), "q7", tmp_path, n=50)
+    got = measure_avr(train_default(), "q7", tmp_path, _inputs(train_default()))
     assert got["cycles_max"] <= TARGETS["q7_cycles"], got
     assert got["flash_bytes"] <= TARGETS["flash_bytes"], got
     assert got["ram_bytes"] <= TARGETS["ram_bytes"], got
+
+
+def test_cycle_inputs_cover_the_grid_the_extremes_and_the_random_sample() -> None:
+    x = cycle_inputs(train_default(), 10_000)
+    assert len(x) == 9**4 + 2 * 4 + 10_000
+    assert {-1.0, 1.0} <= set(x[:9**4].ravel().tolist())
+    assert abs(x).max() <= 1.0
+
+
+@pytest.mark.parametrize(("net", "fmt", "in_flash", "floor"), [
+    # 96 MACs, 20 neurons (8 tanh, 8 ReLU, 4 identity), 16-bit accumulators, biases:
+    # q7 flash: 96 * (3 + 2 + 2) + 20 * (2 * 3 + 2) + 8 * 25 + 8 * 3 + 4 * 4 + 12
+    ("default", "q7", True, 96 * 7 + 20 * 8 + 8 * 25 + 8 * 3 + 4 * 4 + 12),
+    # q7 immediates: ldi 1 instead of lpm 3, for weights and bias bytes
+    ("default", "q7", False, 96 * 5 + 20 * 4 + 8 * 25 + 8 * 3 + 4 * 4 + 12),
+    # q15 flash: 96 * (6 + 8 + 10) + 20 * (4 * 3 + 4) + 8 * 40 + 8 * 3 + 4 * 6 + 12
+    ("default", "q15", True, 96 * 24 + 20 * 16 + 8 * 40 + 8 * 3 + 4 * 6 + 12),
+])
+def test_cycle_floor_adds_up_the_documented_instruction_costs(net, fmt, in_flash,
+                                                              floor) -> None:
+    model = train_default() if net == "default" else lesson_model()
+    assert cycle_floor(quantize(model, fmt), in_flash) == floor
