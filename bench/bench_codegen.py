@@ -45,7 +45,7 @@ TARGETS = {"q7_cycles": 1_500, "q15_cycles": 4_000, "lesson_cycles": 400,
 RANDOM_INPUTS = 10_000
 CYCLE_GRID = 9  # values per input on the cycle grid: 9**4 = 6,561 vectors
 QUICK_CYCLE_GRID, QUICK_RANDOM_INPUTS = 5, 200
-MP_INFERENCES = 20_000  # per timed run, quick or full, so the two agree
+MP_INFERENCES = 5_000  # per timed run, quick or full, so the two agree
 
 
 def cycle_inputs(model: Model, n_random: int, grid: int = CYCLE_GRID) -> np.ndarray:

@@ -22,7 +22,7 @@ from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
 
 from .c_activation import activation_body, direct_table_name
-from .emulator import calib_shift
+from .emulator import CALIB_SPLIT_BITS, calib_shift
 from .quantize import Format, QuantizedModel, QuantLayer, direct_table, tanh_table
 
 TARGETS = ("arduino", "c", "micropython")
@@ -291,6 +291,7 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
         "table": table,
         "c_table": table + (table[-1],) * (table_entries - len(table)),
         "calib_shift": calib_shift(qm.fmt),
+        "calib_split": CALIB_SPLIT_BITS,
         "layers": layers,
         "pinned_inputs": PINNED_INPUTS,
         "dot_sizes": sorted({len(c) for layer in layers for c in layer.dot_chunks}),
