@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench docs clean
 
 setup:
 	@./scripts/setup.sh
@@ -19,6 +19,11 @@ lint: setup
 
 bench: setup
 	$(BIN)/pixelnet bench
+
+# The README's picture of the HTML report: a fresh demo run, rendered by headless Chromium.
+docs: setup
+	$(BIN)/pixelnet demo --build-dir build/docs
+	$(BIN)/pixelnet report build/docs/demo-report.json --html build/docs/demo-report.html --png docs/report.png
 
 clean:
 	rm -rf build .pytest_cache

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from .messages import STREAM_MAX_RATE, CalOp
 from .metrics import Metrics
 from .monitor import HOME_AND_CLEAR, render
 from .record import RecordingWriter, check_label
-from .report import format_summary, write_json
+from .report import format_summary, load_report, write_html, write_json
 from .samplelog import SampleLog
 from .vectors import RANDOM_VECTORS, UNKNOWN, load_vectors
 from .verify import Verifier
@@ -62,8 +63,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-error", type=_nonnegative_float,
                    help="fail when max |board - float model| exceeds this")
     p.add_argument("--report", type=Path, help="write the JSON report here")
+    p.add_argument("--html", type=Path,
+                   help="write the report as one self-contained HTML page with plots here")
     p.add_argument("--log", type=Path, help="write every sample to this CSV")
     p.set_defaults(handler=run_verify)
+
+    p = sub.add_parser(
+        "report", help="render a saved JSON report again: terminal summary, HTML page, PNG",
+        description="Render the JSON report of an earlier `pixelnet verify` or `pixelnet demo` "
+        "run: the terminal summary, and optionally the self-contained HTML page and a PNG "
+        "screenshot of it (needs Chromium).",
+        epilog="examples:\n  pixelnet report r.json\n"
+        "  pixelnet report r.json --html r.html --png r.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("report_file", type=Path, metavar="REPORT", help="a JSON report")
+    p.add_argument("--html", type=Path, help="write the HTML page here")
+    p.add_argument("--png", type=Path,
+                   help="also write a screenshot of the HTML page here (headless Chromium)")
+    p.set_defaults(handler=run_report)
 
     p = sub.add_parser("monitor", help="live view: the 2x2 image, outputs, class, errors")
     _board_options(p)
@@ -184,6 +202,8 @@ def run_verify(args: argparse.Namespace) -> int:
     print(format_summary(report))
     if args.report:
         write_json(report, args.report)
+    if args.html:
+        write_html(report, args.html)
     if aborted == "interrupted":
         return EXIT_INTERRUPTED
     return 0 if report["passed"] else EXIT_FAILED
@@ -191,6 +211,23 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def _where(args: argparse.Namespace) -> str:
     return f"the board on {args.port or 'the auto-detected port'}"
+
+
+# -- report ------------------------------------------------------------------
+
+
+def run_report(args: argparse.Namespace) -> int:
+    report = load_report(args.report_file)
+    print(format_summary(report))
+    if args.html is not None:
+        print(f"HTML report: {write_html(report, args.html)}")
+    if args.png is not None:
+        from .browser import save_screenshot
+
+        with tempfile.TemporaryDirectory(prefix="pixelnet-report-") as folder:
+            page = args.html or write_html(report, Path(folder) / "report.html")
+            print(f"screenshot: {save_screenshot(page, args.png)}")
+    return 0 if report["passed"] else EXIT_FAILED
 
 
 # -- monitor -----------------------------------------------------------------
@@ -298,5 +335,6 @@ def run_demo(args: argparse.Namespace) -> int:
         result = demo(args.board, args.port, args.build_dir, say=lambda s: print(s, flush=True))
     print()
     print(format_summary(result.report))
-    print(f"\nreport: {result.report_path}\nevery sample: {result.log_path}")
+    print(f"\nreport: {result.report_path}\npage with plots: {result.html_path}"
+          f"\nevery sample: {result.log_path}")
     return 0 if result.report["passed"] else EXIT_FAILED

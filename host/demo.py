@@ -23,7 +23,7 @@ from .client import BoardClient
 from .compare import Reference
 from .connect import check_handshake, connect
 from .messages import CalOp
-from .report import write_json
+from .report import write_html, write_json
 from .samplelog import SampleLog
 from .vectors import random_vectors
 from .verify import Verifier
@@ -40,6 +40,7 @@ UNLABELLED_LIVE = 1_000  # live samples on a real board, whose scene we cannot s
 class DemoResult:
     report: dict[str, Any]
     report_path: Path
+    html_path: Path
     log_path: Path
 
 
@@ -87,7 +88,8 @@ def run_demo(
         report = verifier.report(client.info(), client.stats.to_dict())
     _require_clean_scenes(report)
     report_path = write_json(report, build_dir / "demo-report.json")
-    return DemoResult(report, report_path, log_path)
+    html_path = write_html(report, build_dir / "demo-report.html")
+    return DemoResult(report, report_path, html_path, log_path)
 
 
 def _train() -> Model:

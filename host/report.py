@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
 
-_COLUMNS = (
+SUMMARY_COLUMNS = (
     ("max_abs", "max|e|"), ("max_abs_lsb", "LSB"), ("mae", "MAE"), ("rmse", "RMSE"),
     ("mean", "mean"), ("std", "std"), ("l2_ratio", "L2 ratio"), ("cosine", "cosine"),
 )
@@ -45,11 +46,11 @@ def format_summary(report: dict[str, Any]) -> str:
             f"({report['labelled_samples']:,} samples with a known pattern)"
         )
     lines += ["", f"quantisation error, board - float model (1 LSB = {report['lsb']:.6g}):"]
-    header = "  output      " + "".join(title.rjust(9) for _, title in _COLUMNS)
+    header = "  output      " + "".join(title.rjust(9) for _, title in SUMMARY_COLUMNS)
     lines.append(header)
     rows = [*report["error_per_output"].items(), ("all", report["error"])]
     for name, stats in rows:
-        lines.append(f"  {name:<12}" + "".join(_num(stats[key]) for key, _ in _COLUMNS))
+        lines.append(f"  {name:<12}" + "".join(_num(stats[key]) for key, _ in SUMMARY_COLUMNS))
     if report["labelled_samples"]:
         lines += ["", "confusion (rows: true class, columns: board class):"]
         classes = report["classes"]
@@ -92,6 +93,42 @@ def format_summary(report: dict[str, Any]) -> str:
     verdict = "PASS" if report["passed"] else "FAIL: " + "; ".join(report["failures"])
     lines += ["", verdict]
     return "\n".join(lines)
+
+
+def write_html(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Render the report as a self-contained HTML page and write it atomically."""
+    from .html_report import render_html  # matplotlib loads only when a page is wanted
+
+    try:
+        page = render_html(report)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise PixelnetError(f"a damaged report ({type(exc).__name__}: {exc})") from None
+    return write_atomically(path, page, what="the HTML report")
+
+
+REQUIRED_KEYS = ("tool", "model_hash", "classes", "board", "samples", "bit_exact_mismatches",
+                 "argmax_agreement", "lsb", "error", "error_per_output", "link", "failures",
+                 "passed")
+
+
+def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a JSON report written by ``pixelnet verify`` or ``demo``, or say what is wrong."""
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PixelnetError(f"{path}: cannot read the report ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise PixelnetError(f"{path}: not a JSON report ({exc})") from None
+    if not isinstance(report, dict):
+        raise PixelnetError(f"{path}: not a pixelnet report (a JSON object was expected)")
+    missing = [key for key in REQUIRED_KEYS if key not in report]
+    if missing:
+        raise PixelnetError(f"{path}: not a pixelnet report (missing {', '.join(missing)})")
+    try:
+        format_summary(report)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise PixelnetError(f"{path}: a damaged report ({type(exc).__name__}: {exc})") from None
+    return report
 
 
 def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:

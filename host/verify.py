@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from pixelnet.codegen.emulator import infer_trace, quantize_inputs
 from .client import BoardClient
 from .compare import STAGES, Checked, Reference, SampleArrays, check_batch, first_diverging_layer
 from .connect import FORMAT_NAMES
+from .evidence import Evidence
 from .messages import STREAM_MAX_RATE, Info, Sample
 from .metrics import Metrics
 from .samplelog import SampleLog
@@ -70,6 +72,7 @@ class Verifier:
         self.log = log
         self.on_batch = on_batch
         self.metrics = Metrics(ref.qm.n_outputs, len(ref.model.classes))
+        self.evidence = Evidence(tuple(ref.model.classes), ref.lsb)
         self.mismatch_examples: list[dict[str, Any]] = []
         self.phases: list[Phase] = []
         self.started = time.monotonic()
@@ -159,6 +162,8 @@ class Verifier:
         phase.labelled += int(np.count_nonzero(known))
         phase.correct += int(np.count_nonzero(b.cls[known] == truth[known]))
         phase.mismatches += int(np.count_nonzero(~checked.exact))
+        self.evidence.add(checked, truth, self.phases.index(phase), self.elapsed,
+                          client.stats.to_dict(), self.ref.input_scale)
         if self.log is not None:
             self.log.write(checked, self.elapsed, phase.source, seqs, truth)
         for i in np.flatnonzero(~checked.exact):
@@ -218,6 +223,7 @@ class Verifier:
         elapsed = self.elapsed
         return {
             "tool": f"pixelnet {__version__}",
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "model_hash": self.ref.qm.model_hash,
             "format": self.ref.qm.fmt,
             "classes": list(classes),
@@ -237,6 +243,7 @@ class Verifier:
             "phases": [p.to_dict(classes) for p in self.phases],
             "mismatch_examples": self.mismatch_examples,
             "link": link,
+            "evidence": self.evidence.to_dict(),
             "throughput": {
                 "seconds": round(elapsed, 3),
                 "samples_per_second": round(self.metrics.samples / elapsed, 1) if elapsed else None,

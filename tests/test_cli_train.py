@@ -37,6 +37,20 @@ def test_train_writes_a_model_and_reports(tmp_path: Path) -> None:
     assert final == pytest.approx(model.training["loss"]["final"], abs=1e-6)
 
 
+def test_train_plots_its_curves_and_keeps_them(tmp_path: Path) -> None:
+    result = run("train", "--epochs", "6", "--patience", "0", "--out", "m.json",
+                 "--plot", "curves.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "training curves drawn to curves.png" in result.stdout
+    curves = load_model(tmp_path / "m.json").training["curves"]
+    assert len(curves["loss"]) == len(curves["clean_accuracy"]) == len(curves["noisy_accuracy"])
+    assert len(curves["loss"]) == 6 and all(0 <= a <= 1 for a in curves["noisy_accuracy"])
+    assert curves["clean_accuracy"][-1] == 1.0  # the default network learns the patterns fast
+    image = Image.open(tmp_path / "curves.png").convert("L")
+    assert image.size == (900, 340)
+    assert len(set(image.tobytes())) > 20  # lines, labels and legend, not a blank canvas
+
+
 def test_train_on_recordings_with_the_lessons_options(tmp_path: Path) -> None:
     rows = [f"{scene},{','.join(str(0.9 * v) for v in image)}"
             for scene, image in SCENES.items()] * 20

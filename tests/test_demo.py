@@ -35,6 +35,7 @@ def test_demo_on_the_virtual_uno(tmp_path):
     progress: list[str] = []
     result = run_demo("uno", None, tmp_path, say=progress.append)
     _check_demo_report(result.report, result.log_path)
+    assert result.html_path.read_text().count('<figure class="plot"') >= 4
     assert progress[0].startswith("[1/5]") and any(s.startswith("[5/5]") for s in progress)
 
 

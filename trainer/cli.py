@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pixelnet.errors import PixelnetError
+from pixelnet.files import write_atomically
 
 from .activations import ACTIVATIONS
 from .evaluate import format_confusion
@@ -66,6 +67,8 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    help="labelled recordings (header label,tl,tr,bl,br) to train on as well")
     p.add_argument("--no-generated", action="store_true",
                    help="train on the recordings only, not the generated patterns")
+    p.add_argument("--plot", type=Path, metavar="PNG",
+                   help="also draw the loss and the clean/noisy accuracy per epoch to this PNG")
     p.add_argument("--out", type=Path, default=Path("build/model.json"),
                    help="model file to write (default: build/model.json)")
     p.set_defaults(handler=_train)
@@ -140,7 +143,7 @@ def _train(args: argparse.Namespace) -> int:
     progress = _Progress(config.epochs)
     try:
         model = train_model(config, args.data, generated=not args.no_generated,
-                            on_epoch=progress)
+                            on_epoch=progress, curves=args.plot is not None)
     finally:
         progress.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +159,11 @@ def _train(args: argparse.Namespace) -> int:
     print("confusion matrix (noisy held-out):")
     print(format_confusion(result["noisy_confusion"], model.classes))
     print(f"model {model.short_hash} written to {args.out}")
+    if args.plot is not None:
+        from .curves import curves_title, draw_curves_png
+
+        png = draw_curves_png(model.training["curves"], curves_title(model))
+        print(f"training curves drawn to {write_atomically(args.plot, png, what='the plot')}")
     return 0
 
 

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .model_file import Layer, Model
 from .network import Params, predict_outputs, softmax
-from .training import TrainConfig, fit
+from .training import EpochWatch, TrainConfig, fit
 
 
 class PixelnetClassifier(ClassifierMixin, BaseEstimator):
@@ -100,15 +100,23 @@ class PixelnetClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def fit(
-        self, X: Any, y: Any, on_epoch: Callable[[int, float], None] | None = None
+        self,
+        X: Any,
+        y: Any,
+        on_epoch: Callable[[int, float], None] | None = None,
+        watch: EpochWatch | None = None,
     ) -> PixelnetClassifier:
-        """Train from scratch on ``X`` [n, n_features] and labels ``y``."""
+        """Train from scratch on ``X`` [n, n_features] and labels ``y``.
+
+        ``watch`` (see ``training.fit``) is given the parameters after every
+        epoch; its answers end up in ``history_``.
+        """
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         config = self._config()
         self.classes_, encoded = np.unique(y, return_inverse=True)
         truth = np.eye(len(self.classes_))[encoded]
-        result = fit(X, truth, config, on_epoch)
+        result = fit(X, truth, config, on_epoch, watch)
         self.config_ = config
         self.params_ = result.params
         self.coefs_ = result.params.weights
@@ -118,6 +126,7 @@ class PixelnetClassifier(ClassifierMixin, BaseEstimator):
         ]
         self.loss_curve_ = result.loss_curve
         self.validation_curve_ = result.validation_curve
+        self.history_ = result.history
         self.n_iter_ = result.epochs_run
         self.stopped_early_ = result.stopped_early
         return self

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .data import NOISE_STD, load_recordings, training_set
+from .data import NOISE_STD, load_recordings, noisy_test_set, training_set
 from .estimator import PixelnetClassifier
 from .evaluate import evaluate
 from .model_file import Layer, Model
-from .patterns import CLASSES
-from .training import TrainConfig, TrainingError
+from .network import Params, predict_outputs
+from .patterns import CLASSES, clean_patterns
+from .training import EpochWatch, TrainConfig, TrainingError
 
 
 def train_model(
@@ -31,8 +32,14 @@ def train_model(
     data_paths: Iterable[str | os.PathLike[str]] = (),
     generated: bool = True,
     on_epoch: Callable[[int, float], None] | None = None,
+    curves: bool = False,
 ) -> Model:
-    """Fit ``config`` on the generated patterns and/or recordings; metadata says which."""
+    """Fit ``config`` on the generated patterns and/or recordings; metadata says which.
+
+    With ``curves`` the clean and noisy held-out accuracy are measured after
+    every epoch and kept with the loss in the metadata's ``curves`` (for
+    ``pixelnet train --plot``).
+    """
     paths = [str(p) for p in data_paths]
     if not generated and not paths:
         raise TrainingError("no training data: pass recordings or keep the generated patterns")
@@ -50,11 +57,44 @@ def train_model(
         parts_y.append(y)
         described.append(f"recordings: {len(y)} samples from {', '.join(paths)}")
     x, y = np.vstack(parts_x), np.concatenate(parts_y)
-    estimator = _estimator(config).fit(x, np.asarray(CLASSES)[y], on_epoch=on_epoch)
-    model = estimator.to_model({"data": described})
+    labels = np.asarray(CLASSES)[y]
+    watch = _accuracy_watch(config, np.unique(labels)) if curves else None
+    estimator = _estimator(config).fit(x, labels, on_epoch=on_epoch, watch=watch)
+    extra: dict = {"data": described}
+    if curves:
+        extra["curves"] = {
+            "loss": list(estimator.loss_curve_),
+            **{key: [h[key] for h in estimator.history_] for key in ACCURACY_CURVES},
+        }
+    model = estimator.to_model(extra)
     # classes_ are the names sorted alphabetically; the board counts in CLASSES order.
     model = _in_class_order(model)
     return Model(model.layers, model.classes, {**model.training, "evaluation": evaluate(model)})
+
+
+ACCURACY_CURVES = ("clean_accuracy", "noisy_accuracy")
+
+
+def _accuracy_watch(config: TrainConfig, fitted_classes: np.ndarray) -> EpochWatch:
+    """Clean and noisy held-out accuracy of the network as it stands after an epoch.
+
+    The estimator numbers its outputs in ``fitted_classes`` order (sorted
+    names); the truth here is in CLASSES order, so compare names.
+    """
+    clean_x, clean_y = clean_patterns()
+    noisy_x, noisy_y = noisy_test_set()
+    names = np.asarray(CLASSES)
+    acts = config.all_activations
+
+    def accuracy(params: Params, x: np.ndarray, y: np.ndarray) -> float:
+        predicted = fitted_classes[np.argmax(predict_outputs(params, acts, x), axis=1)]
+        return float(np.mean(predicted == names[y]))
+
+    def watch(params: Params) -> dict[str, float]:
+        return {"clean_accuracy": accuracy(params, clean_x, clean_y),
+                "noisy_accuracy": accuracy(params, noisy_x, noisy_y)}
+
+    return watch
 
 
 def train_default(seed: int = 0, data_paths: Iterable[str | os.PathLike[str]] = ()) -> Model:

@@ -21,6 +21,8 @@ from .network import LOSSES, Params, init_params, loss_and_grad, loss_and_gradie
 from .optimizers import OPTIMIZERS, make_optimizer
 
 EpochCallback = Callable[[int, float], None]
+# Called with the parameters after each epoch; what it returns is kept in FitResult.history.
+EpochWatch = Callable[[Params], dict[str, float]]
 
 
 class TrainingError(PixelnetError, ValueError):
@@ -111,6 +113,7 @@ class FitResult:
     validation_curve: list[float]  # validation loss per epoch (early stopping only)
     epochs_run: int
     stopped_early: bool
+    history: list[dict[str, float]]  # what ``watch`` said after each epoch (empty without one)
 
 
 def fit(
@@ -118,8 +121,13 @@ def fit(
     truth: np.ndarray,
     config: TrainConfig,
     on_epoch: EpochCallback | None = None,
+    watch: EpochWatch | None = None,
 ) -> FitResult:
-    """Train a network on inputs ``x`` [n, n_in] against one-hot ``truth`` [n, n_out]."""
+    """Train a network on inputs ``x`` [n, n_in] against one-hot ``truth`` [n, n_out].
+
+    ``watch`` measures the network after every epoch (e.g. accuracy for a
+    training-curve plot); it costs nothing when left out.
+    """
     rng = np.random.default_rng(config.seed)
     sizes = (x.shape[1], *config.hidden, truth.shape[1])
     params = init_params(sizes, config.bias, rng)
@@ -134,6 +142,7 @@ def fit(
     loss_curve: list[float] = []
     val_curve: list[float] = []
     grads = params.copy()  # the gradient buffer every batch writes into
+    history: list[dict[str, float]] = []
     best, best_params, since_best = np.inf, params.copy(), 0
     stopped_early = False
     for epoch in range(config.epochs):
@@ -154,6 +163,8 @@ def fit(
         if x_val is not None:
             val_curve.append(loss_and_grad(config.loss, predict_outputs(params, acts, x_val),
                                            t_val)[0])
+        if watch is not None:
+            history.append(watch(params))
         if on_epoch is not None:
             on_epoch(epoch + 1, loss_curve[-1])
         monitored = val_curve[-1] if val_curve else loss_curve[-1]
@@ -168,7 +179,7 @@ def fit(
             break
     if config.early_stopping:
         params = best_params
-    return FitResult(params, loss_curve, val_curve, len(loss_curve), stopped_early)
+    return FitResult(params, loss_curve, val_curve, len(loss_curve), stopped_early, history)
 
 
 def _split_validation(
