@@ -44,7 +44,7 @@ TARGETS = {"q7_cycles": 1_500, "q15_cycles": 4_000, "lesson_cycles": 400,
            "flash_bytes": 1_024, "ram_bytes": 64}
 RANDOM_INPUTS = 10_000
 CYCLE_GRID = 9  # values per input on the cycle grid: 9**4 = 6,561 vectors
-QUICK_CYCLE_GRID, QUICK_RANDOM_INPUTS = 5, 200
+QUICK_CYCLE_GRID, QUICK_RANDOM_INPUTS = 3, 200
 MP_INFERENCES = 5_000  # per timed run, quick or full, so the two agree
 
 

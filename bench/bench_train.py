@@ -50,7 +50,7 @@ from pixelnet.trainer.training import TrainConfig
 TARGET_SPEEDUP = 5.0  # like for like
 FLOOR_FACTOR = 1.5  # pixelnet's epoch may cost at most this many floor epochs
 REPETITIONS = 7
-QUICK_REPETITIONS = 3
+QUICK_REPETITIONS = 2
 
 LIKE_FOR_LIKE = "like for like"
 DEFAULTS = "default vs default"
