@@ -44,7 +44,11 @@ def sample_arrays(payload: np.ndarray) -> SampleArrays:
 def verify_recording(ref: Reference, data: bytes, calibration: Calibration,
                      layout: FixedLayout | None = None) -> OfflineResult:
     """Check every stream sample in ``data`` (SAMPLE frames of ``layout``, by default the
-    protocol's for ``ref``'s model) against the references."""
+    protocol's for ``ref``'s model) against the references.
+
+    Frames of other types are counted (``other_frames``), not interpreted: where the
+    live client hears a board restart (a boot INFO) and starts the counter afresh, a
+    recording across a restart shows the counter's jump as one more gap."""
     layout = layout or sample_layout(ref.qm.layers[0].n_in, ref.qm.n_outputs)
     decoded = decode_stream(data, layout)
     counts = sequence_counts(decoded.seq)
