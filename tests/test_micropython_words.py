@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_codegen_c import random_model
 
+from pixelnet.codegen import quantize
 from pixelnet.codegen.emulator import (
     ADC_MAX,
     MIN_SPAN,
@@ -20,6 +22,9 @@ from pixelnet.codegen.emulator import (
     calib_shift,
     split_calibration,
 )
+from pixelnet.codegen.quantize import tanh_table
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.train import train_default
 
 SMALL_INT = 1 << 30
 
@@ -36,3 +41,34 @@ def test_split_calibration_is_exact_and_small_for_every_span_and_count(fmt: str)
     np.testing.assert_array_equal(got, (v * mul + (1 << (k - 1))) >> k)
     assert max(int(np.max(np.abs(t))) for t in intermediates) < SMALL_INT
     assert int(np.max(v * mul)) >= SMALL_INT  # the direct product would not have been
+
+
+def layer_peaks(qm) -> list[int]:
+    """The largest magnitude of every intermediate of the generated module's layers, by
+    interval analysis: each partial sum of ``b + x0 * w0 + ...`` (bounded by the sum of
+    magnitudes, inputs at the previous layer's output bounds), the rounding add before a
+    right shift, and the table interpolation ``(T[i + 1] - T[i]) * f + half``."""
+    f = qm.format
+    table = np.asarray(tanh_table(qm.fmt), dtype=np.int64)
+    interpolation = int(np.max(np.abs(np.diff(table)))) * ((1 << f.interp_bits) - 1) + (
+        1 << (f.interp_bits - 1))
+    peaks, in_max = [], np.full(qm.n_inputs, f.act_max, dtype=np.int64)
+    for layer in qm.layers:
+        sums = np.abs(layer.biases) + np.abs(layer.weights).T @ in_max
+        peak = int(sums.max()) + (1 << (layer.shift - 1) if layer.shift > 0 else 0)
+        peaks.append(max(peak, interpolation, f.position_max))
+        in_max = np.maximum(np.abs(layer.out_lo), np.abs(layer.out_hi)).astype(np.int64)
+    return peaks
+
+
+@pytest.mark.parametrize("fmt", ["q7", "q15"])
+def test_every_intermediate_fits_a_32_bit_board(fmt: str) -> None:
+    """q7: small ints on a 32-bit board (below 2**30, no long int); q15: 32-bit machine
+    words (below 2**31), so a viper or C int32 holds every value, while plain MicroPython
+    on a 32-bit board may go through long ints for the larger q15 accumulators."""
+    rng = np.random.default_rng(5)
+    models = [train_default(), lesson_model(), *(random_model(rng) for _ in range(20))]
+    limit = SMALL_INT if fmt == "q7" else 1 << 31
+    for model in models:
+        qm = quantize(model, fmt)
+        assert max(layer_peaks(qm)) < limit, (model.short_hash, layer_peaks(qm))
