@@ -23,7 +23,7 @@ bench: setup
 # The README's picture of the HTML report: a fresh demo run, rendered by headless Chromium.
 docs: setup
 	$(BIN)/pixelnet demo --build-dir build/docs
-	$(BIN)/pixelnet report build/docs/demo-report.json --html build/docs/demo-report.html --png docs/report.png
+	$(BIN)/pixelnet report --from build/docs/demo-report.json --html build/docs/demo-report.html --png docs/report.png
 
 clean:
 	rm -rf build .pytest_cache

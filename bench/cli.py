@@ -6,8 +6,8 @@
 
 Progress goes to stderr, the table to stdout; the JSON is rewritten after every
 area so an interrupted run keeps what it measured. Exit status 0 when every
-section ran, whether or not it met its targets (a benchmark reports; the tests
-guard the deterministic targets), 1 when a section failed, 2 on a usage error.
+section ran and every row met its target, 1 when a section failed or a row missed
+its target (as `pixelnet verify` fails a check), 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from pixelnet.bench.report import format_markdown, format_table
 from pixelnet.bench.rows import SECTIONS
 from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
+from pixelnet.options import add_command
 
-EXIT_SECTION_FAILED = 1
+EXIT_FAILED = 1
 
 
 def section_list(text: str) -> list[str]:
@@ -40,19 +41,26 @@ def section_list(text: str) -> list[str]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this folder's subcommands to the `pixelnet` parser."""
-    p = sub.add_parser(
-        "bench", help="measure pixelnet against its peers (scikit-learn, emlearn, the line rate)",
+    p = add_command(
+        sub, "bench",
+        help="measure pixelnet against its peers (scikit-learn, emlearn, the line rate)",
         description="Measure training speed, inference cycles and bytes on the ATmega328P, "
         "fidelity, firmware size, serial throughput and MicroPython speed, each next to a peer; "
-        "print one table.")
+        "print one table. Exit 1 when a section failed to run or a row missed its target.",
+        examples=[
+            "pixelnet bench --quick",
+            "pixelnet bench --markdown perf.md --out perf.json",
+            "pixelnet bench --from perf.json --markdown perf.md   # re-render, no run",
+        ])
     p.add_argument("--quick", action="store_true",
                    help="a smoke run in under a minute (fewer repetitions and samples)")
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--out", type=Path, metavar="JSON", help="write the raw numbers here")
+    source.add_argument("--out", type=Path, metavar="JSON",
+                        help="JSON file to write the raw numbers to")
     p.add_argument("--markdown", type=Path, metavar="MD",
                    help="write the README's Performance section here")
     p.add_argument("--only", type=section_list, default=list(SECTIONS), metavar="SECTIONS",
-                   help=f"comma-separated subset of {','.join(SECTIONS)}")
+                   help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     source.add_argument("--from", dest="source", type=Path, metavar="JSON",
                         help="render a saved --out file instead of running")
     p.set_defaults(handler=handle_bench)
@@ -121,4 +129,9 @@ def handle_bench(args: argparse.Namespace) -> int:
     for path in (args.out, args.markdown):
         if path is not None:
             print(f"wrote {path}", file=sys.stderr)
-    return EXIT_SECTION_FAILED if results.get("errors") else 0
+    return EXIT_FAILED if results.get("errors") or missed_targets(results) else 0
+
+
+def missed_targets(results: dict[str, Any]) -> list[str]:
+    """The ids of the rows that were judged against a target and missed it."""
+    return [row["id"] for row in results["rows"] if row.get("passed") is False]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pixelnet.bench.rows import F_CPU_MHZ, GLOSSARY
+from pixelnet.table import aligned
 
 COLUMNS = ("section", "measure", "pixelnet", "peer", "ratio", "target", "pass")
 UNIT_SUFFIX = {"cycles": " cycles", "bytes": " B", "s": " s", "ms": " ms", "per_s": "/s",
@@ -104,18 +105,12 @@ def verdict_line(rows: Sequence[dict[str, Any]]) -> str:
     return line + (f"; missed: {', '.join(failed)}" if failed else "")
 
 
-def _aligned(table: list[list[str]]) -> list[str]:
-    widths = [max(len(cells[i]) for cells in table) for i in range(len(COLUMNS))]
-    return ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-            for cells in table]
-
-
 def format_table(results: dict[str, Any]) -> str:
     """The terminal table, headed by the machine line and closed by the verdict and errors."""
     rows = results["rows"]
     header = results["header"]
     lines = [f"{header['command']}, {readable_date(header['date'])}", machine_line(header), ""]
-    lines += _aligned([list(COLUMNS)] + [row_cells(r) for r in rows])
+    lines += aligned([list(COLUMNS)] + [row_cells(r) for r in rows], left=len(COLUMNS))
     lines += ["", RATIO_NOTE, verdict_line(rows)]
     lines += [f"section {name} failed: {msg}" for name, msg in results.get("errors", {}).items()]
     return "\n".join(lines)

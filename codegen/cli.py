@@ -3,41 +3,58 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from pixelnet.errors import PixelnetError
-from pixelnet.trainer.lesson import lesson_model
-from pixelnet.trainer.model_file import load_model
+from pixelnet.options import (
+    add_command,
+    add_deprecated_alias,
+    add_format_option,
+    add_model_options,
+    resolve_model,
+)
 
-from .quantize import FORMATS, quantize
+from .quantize import quantize
 from .render import OPTIMIZE, TARGETS, render, write_files
 from .report import render_report
+
+TARGET_HELP = {
+    "arduino": "C for the Arduino/AVR, weights in flash (PROGMEM)",
+    "c": "C99 for any compiler",
+    "micropython": "a MicroPython module with the same integer arithmetic",
+}
+DEFAULT_OUT_DIR = Path("build/gen")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this folder's subcommands to the `pixelnet` parser."""
-    p = sub.add_parser("generate", help="generate fixed-point C or MicroPython from a model",
-                       description="Quantise a model and write C (Arduino/AVR or any C99 "
-                       "compiler) or a MicroPython module; print the quantisation report.")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("model", nargs="?", help="model file (JSON)")
-    source.add_argument("--lesson", action="store_true", help="the lesson's hand-wired network")
-    p.add_argument("--target", choices=TARGETS, required=True)
-    p.add_argument("--format", choices=tuple(FORMATS), default="q7", dest="fmt")
+    p = add_command(
+        sub, "generate", help="generate fixed-point C or MicroPython from a model",
+        description="Quantise a model and write C (Arduino/AVR or any C99 compiler) or a "
+        "MicroPython module; print the quantisation report.",
+        examples=[
+            "pixelnet generate --model model.json --target arduino --format q7 --out-dir gen/",
+            "pixelnet generate --lesson --target micropython --format q15 --out-dir gen/",
+        ],
+    )
+    add_model_options(p, required=True, positional_alias=True)
+    targets = "; ".join(f"{t}: {TARGET_HELP.get(t, t)}" for t in TARGETS)
+    p.add_argument("--target", choices=TARGETS, required=True, help=f"what to generate ({targets})")
+    add_format_option(p)
     p.add_argument("--prefix", default="pixelnet", help="prefix of every generated name")
     p.add_argument("--optimize", choices=OPTIMIZE, default="size",
                    help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
-    p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, metavar="DIR",
+                   help="folder for the generated files (created)")
+    add_deprecated_alias(p, "--out", "out_dir")
     p.set_defaults(handler=_generate)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    if args.lesson and args.model:
-        raise PixelnetError("give a model file or --lesson, not both")
-    model = lesson_model() if args.lesson else load_model(args.model)
+    model = resolve_model(args)
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
-    paths = write_files(files, args.out)
-    print(render_report(model, qm, args.optimize))
+    paths = write_files(files, args.out_dir)
+    print(render_report(model, qm, args.optimize, target=args.target))
     for path in paths:
         print(f"wrote {path}")
     return 0

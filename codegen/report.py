@@ -37,8 +37,14 @@ def fidelity(model: Model, qm: QuantizedModel, x: np.ndarray) -> Fidelity:
     return Fidelity([float(e) for e in err], agree, len(x))
 
 
-def render_report(model: Model, qm: QuantizedModel, optimize: str = "size") -> str:
-    """Human-readable report; one line per layer, then fidelity and memory."""
+def render_report(
+    model: Model, qm: QuantizedModel, optimize: str = "size", target: str = "arduino"
+) -> str:
+    """Human-readable report; one line per layer, then fidelity and, for C, memory.
+
+    The memory figures are those of the C tables (in AVR flash); a MicroPython module's
+    memory depends on the port and the board, so the report says nothing about it.
+    """
     lines = [f"model {qm.model_hash}, format {qm.fmt} (activations int{qm.format_bits + 1})"]
     for i, q in enumerate(qm.layers):
         lines.append(
@@ -53,6 +59,8 @@ def render_report(model: Model, qm: QuantizedModel, optimize: str = "size") -> s
     lines.append(f"float vs integer on a {GRID_LEVELS}^4 grid ({fid.n} inputs):")
     lines.append(f"  max |error| per output: {errors}")
     lines.append(f"  class agreement: {fid.agreement:.4%}")
+    if target == "micropython":
+        return "\n".join(lines)
     act = 1 if qm.format_bits == 7 else 2
     lines.append(
         f"memory: {flash_tables(qm, optimize)} B of tables in flash (plus code: "

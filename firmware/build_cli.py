@@ -5,49 +5,81 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pixelnet.trainer.model_file import Model, load_model
+from pixelnet.errors import PixelnetError
+from pixelnet.options import (
+    add_board_option,
+    add_build_dir_option,
+    add_command,
+    add_deprecated_alias,
+    add_format_option,
+    add_model_options,
+    add_port_options,
+    resolve_model,
+    warn,
+)
+from pixelnet.progress import ticking
 
-BOARDS = ("uno", "micropython")
-DEFAULT_OUT = Path("build")
+# The boards `build` and `flash` know, and what each is: the --board choices and their help.
+BOARDS = {
+    "uno": "Arduino Uno, ATmega328P, built with the Arduino core",
+    "micropython": "any MicroPython board with four ADC inputs",
+}
+DEFAULT_BUILD_DIR = Path("build")
 UNO_FLASH_BYTES = 32_256  # 32 KB minus the 512-byte Optiboot bootloader
 UNO_RAM_BYTES = 2048
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--board", choices=BOARDS, required=True)
-    parser.add_argument("--model", type=Path, help="model file (default: the lesson's network)")
-    parser.add_argument("--format", dest="fmt", choices=("q7", "q15"), default="q7",
-                        help="number format of the generated model (default q7)")
+    add_board_option(parser, BOARDS)
+    add_model_options(parser, required=False, lesson_fallback=True)
+    add_format_option(parser)
     parser.add_argument("--prefix", default="pixelnet",
-                        help="name prefix of the generated C (uno only)")
+                        help="uno only: name prefix of the generated C")
     parser.add_argument("--no-core", dest="core", action="store_false",
-                        help="uno: build with plain avr-gcc, without the Arduino core")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="build directory (default ./build); each board gets a subfolder")
+                        help="uno only: build with plain avr-gcc, without the Arduino core")
+    add_build_dir_option(parser, DEFAULT_BUILD_DIR)
+    add_deprecated_alias(parser, "--out", "build_dir")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `build` and `flash` to the `pixelnet` parser."""
-    build = sub.add_parser("build", help="generate the model and build the board's firmware")
+    build = add_command(
+        sub, "build", help="generate the model and build the board's firmware",
+        description="Generate the model's code and build the board's firmware: for the Uno the "
+        "sketch with the Arduino core (.elf/.hex, flash and RAM use), for MicroPython the "
+        "folder of board files. Without --model, the lesson's network (said on stderr).",
+        examples=[
+            "pixelnet build --board uno --model model.json",
+            "pixelnet build --board micropython --model model.json --format q15",
+        ],
+    )
     _add_model_options(build)
     build.set_defaults(handler=run_build)
-    flash = sub.add_parser("flash", help="build, then put the firmware on a board")
+    flash = add_command(
+        sub, "flash", help="build, then put the firmware on a board",
+        description="Build as `pixelnet build` does, then write it to the board: avrdude for "
+        "the Uno, mpremote for MicroPython. A virtual board is not flashed: restart "
+        "`pixelnet sim` with the new model instead.",
+        examples=[
+            "pixelnet flash --board uno --model model.json   # the one board plugged in",
+            "pixelnet flash --board uno --port /dev/ttyACM0 --model model.json",
+            "pixelnet flash --board micropython --port /dev/ttyUSB0 --model model.json",
+        ],
+    )
     _add_model_options(flash)
-    flash.add_argument("--port", required=True, help="serial port of the board, e.g. /dev/ttyACM0")
+    add_port_options(flash)
     flash.set_defaults(handler=run_flash)
-
-
-def _model(args: argparse.Namespace) -> Model | None:
-    return None if args.model is None else load_model(args.model)
 
 
 def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
-    out = Path(args.out) / args.board
+    model = resolve_model(args)
+    out = Path(args.build_dir) / args.board
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
-        result = build_uno(_model(args), args.fmt, out, prefix=args.prefix, core=args.core)
+        with ticking(f"building the uno firmware in {out}"):
+            result = build_uno(model, args.fmt, out, prefix=args.prefix, core=args.core)
         print(f"firmware: {result.hex}")
         print(f"sketch:   {result.sketch_dir}")
         print(f"flash:    {result.flash_bytes} of {UNO_FLASH_BYTES} bytes "
@@ -55,10 +87,9 @@ def _build(args: argparse.Namespace) -> Path:
         print(f"RAM:      {result.ram_bytes} of {UNO_RAM_BYTES} bytes "
               f"({100 * result.ram_bytes / UNO_RAM_BYTES:.1f}%) before the stack")
         return result.hex
-    from pixelnet.firmware.build import default_model
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
-    files = prepare_micropython_files(_model(args) or default_model(), args.fmt, out)
+    files = prepare_micropython_files(model, args.fmt, out)
     print(f"board files: {files}")
     return files
 
@@ -68,15 +99,39 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def refuse_virtual(port: str, args: argparse.Namespace) -> None:
+    """A virtual board runs the firmware it was started with: say how to restart it, at once
+    (rather than after a minute of avrdude retries on a port with no bootloader)."""
+    from pixelnet.host.registry import virtual_board_on
+
+    virtual = virtual_board_on(port)
+    if virtual is None and not port.startswith("/dev/pts/"):
+        return
+    model = f"--model {args.model}" if args.model is not None else "--lesson"
+    what = f"the {virtual.description}" if virtual else "a pseudo-terminal, not a USB board"
+    raise PixelnetError(
+        f"{port} is {what}: a virtual board is not flashed; end it (Ctrl-C or `quit` in its "
+        f"terminal) and start it with the new model: "
+        f"pixelnet sim --board {virtual.board if virtual else args.board} {model}"
+    )
+
+
 def run_flash(args: argparse.Namespace) -> int:
+    from pixelnet.host.connect import auto_detect
+
+    port = args.port
+    if port is None:
+        port = auto_detect()
+        warn(args, f"flashing the board on {port}")
+    refuse_virtual(port, args)
     if args.board == "uno":
         from pixelnet.firmware.flash import check_flash_tools, flash_uno
 
-        check_flash_tools(args.port)
-        flash_uno(_build(args), args.port)
+        check_flash_tools(port)
+        flash_uno(_build(args), port)
     else:
         from pixelnet.firmware.flash_micropython import flash_micropython
 
-        flash_micropython(_build(args), args.port)
-    print(f"flashed {args.board} on {args.port}")
+        flash_micropython(_build(args), port)
+    print(f"flashed {args.board} on {port}")
     return 0

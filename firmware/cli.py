@@ -1,28 +1,53 @@
-"""`pixelnet sim` (a virtual board on a pseudo-terminal), plus `build` and `flash`.
-
-`pixelnet sim` prints ``port /dev/pts/N`` on stdout, then reads control commands from
-the terminal (``scene vertical_left``, ``light 0.5``, ``noise 0.02``, ``reset``,
-``cycles`` on the Uno …; see firmware/sim/SCENE.md), answering each ``ok`` or
-``error: …``, until Ctrl-C or ``quit``.
-"""
+"""`pixelnet sim` (a virtual board on a pseudo-terminal), plus `build` and `flash`."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import signal
 import sys
 from pathlib import Path
 
+from pixelnet.errors import PixelnetError
 from pixelnet.firmware import build_cli
-from pixelnet.firmware.build import FORMATS
 from pixelnet.firmware.virtual import (
-    BOARDS,
     DEFAULT_BUILD_DIR,
     VirtualBoard,
     start_virtual_board,
 )
+from pixelnet.host.registry import VirtualPort, registered
+from pixelnet.options import (
+    add_board_option,
+    add_build_dir_option,
+    add_command,
+    add_format_option,
+    add_model_options,
+    resolve_model,
+)
+from pixelnet.progress import ticking
 from pixelnet.trainer.patterns import SCENES
 
+# The virtual boards `pixelnet sim` runs: the --board choices and their help.
+SIM_BOARDS = {
+    "uno": "the Uno firmware, the very ELF you would flash, in simavr",
+    "micropython": "the MicroPython program on the MicroPython unix port",
+}
+SIM_DESCRIPTION = """\
+Run a virtual board on a pseudo-terminal that pixelnet (and any serial program)
+talks to as to a board on USB. It prints "port /dev/pts/N" on stdout and registers
+itself, so verify, monitor, record, calibrate and boards find it without --port.
+
+Then type control commands on this terminal, each answered "ok" or "error: ...":
+  scene NAME          one of the eight scenes, e.g. scene vertical_left
+  pixels a b c d      four intensities -1..1 (TL TR BL BR; black -1, white +1)
+  light L             ambient light, 1 = full scale (light 0: the sensor covered)
+  gain g0 g1 g2 g3    per-pixel gain;  offset o0 o1 o2 o3: per-pixel offset
+  noise S             sensor noise 0..1;  seed N: its random seed
+  reset               reset the board (the calibration survives)
+  cycles              uno only: cycle counts of the last inferences
+  quit                end (as Ctrl-C does)
+More in firmware/sim/SCENE.md."""
 COMMANDS_HELP = (
     "commands: scene NAME | pixels a b c d | light L | gain g0 g1 g2 g3 | "
     "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (uno) | quit   (Ctrl-C ends)"
@@ -31,29 +56,34 @@ COMMANDS_HELP = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `sim` (and the firmware build/flash commands) to the `pixelnet` parser."""
-    sim = sub.add_parser(
-        "sim",
+    sim = add_command(
+        sub, "sim",
         help="run a virtual board (Uno in simavr, or MicroPython) on a pseudo-terminal",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=SIM_DESCRIPTION,
+        examples=[
+            "pixelnet sim --board uno --model model.json",
+            "pixelnet sim --board micropython --lesson --scene vertical_left",
+            "pixelnet sim --board uno --firmware build/uno/pixelnet_uno.elf",
+        ],
     )
-    sim.add_argument("--board", choices=BOARDS, required=True)
-    source = sim.add_mutually_exclusive_group()
-    source.add_argument(
-        "--firmware", type=Path, help="ELF (uno) or folder of MicroPython files, already built"
-    )
-    source.add_argument(
-        "--model", type=Path, help="model file to build the firmware from (default: the lesson's)"
-    )
-    sim.add_argument("--format", dest="fmt", choices=FORMATS, default="q7")
-    sim.add_argument("--scene", choices=tuple(SCENES), default="solid_white")
-    sim.add_argument("--noise", type=float, default=0.0, help="sensor noise, 0..1")
-    sim.add_argument("--light", type=float, help="ambient light, 0..1 of full scale (default 0.9)")
-    sim.add_argument("--realtime", action="store_true", help="run at the board's real speed")
+    add_board_option(sim, SIM_BOARDS)
+    add_model_options(sim, required=False, lesson_fallback=True)
     sim.add_argument(
-        "--state-dir", type=Path, help="what survives a restart (default BUILD/sim-BOARD)"
-    )
-    sim.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+        "--firmware", type=Path, metavar="PATH",
+        help="run this already built firmware instead of building one from a model: "
+        "the ELF (uno) or the folder of board files (micropython)")
+    add_format_option(sim)
+    sim.add_argument("--scene", choices=tuple(SCENES), default="solid_white", metavar="SCENE",
+                     help=f"what the sensor looks at when the board starts: {', '.join(SCENES)}")
+    sim.add_argument("--noise", type=float, default=0.0, help="sensor noise, 0..1")
+    sim.add_argument("--light", type=float,
+                     help="ambient light, 1 = full scale (default: 0.9)")
+    sim.add_argument("--realtime", action="store_true",
+                     help="run at the board's real speed rather than as fast as possible")
+    sim.add_argument(
+        "--state-dir", type=Path,
+        help="what survives a restart, e.g. the EEPROM (default: BUILD_DIR/sim-BOARD)")
+    add_build_dir_option(sim, DEFAULT_BUILD_DIR)
     sim.set_defaults(handler=run_sim)
     build_cli.register(sub)
 
@@ -61,16 +91,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _firmware(args: argparse.Namespace) -> Path:
     """The firmware to run: given, or built from the model into the build directory."""
     if args.firmware is not None:
+        if args.model is not None or args.lesson:
+            raise PixelnetError("give --firmware or a model (--model, --lesson), not both")
         return args.firmware
-    from pixelnet.firmware.build import default_model
-    from pixelnet.trainer.model_file import load_model
-
-    model = default_model() if args.model is None else load_model(args.model)
+    model = resolve_model(args)
     out = args.build_dir / args.board
     if args.board == "uno":
         from pixelnet.firmware.build import build_uno
 
-        return build_uno(model, args.fmt, out).elf
+        with ticking(f"building the uno firmware for model {model.short_hash} in {out}"):
+            return build_uno(model, args.fmt, out).elf
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
     return prepare_micropython_files(model, args.fmt, out)
@@ -110,8 +140,34 @@ def run_sim(args: argparse.Namespace) -> int:
     ) as board:
         if args.light is not None:
             board.set_scene(light=args.light)
-        print(f"port {board.port}", flush=True)
-        print(f"{board.board} running {firmware}; state in {state_dir}", file=sys.stderr)
-        print(COMMANDS_HELP, file=sys.stderr, flush=True)
-        _serve_terminal(board)
+        entry = VirtualPort(board.port, args.board, str(firmware), os.getpid())
+        with registered(entry):
+            print(f"port {board.port}", flush=True)
+            print(f"{board.board} running {firmware}; state in {state_dir}", file=sys.stderr)
+            print(next_commands(board.port, _model_words(args)), file=sys.stderr)
+            print(COMMANDS_HELP, file=sys.stderr, flush=True)
+            _serve_terminal(board)
     return 0
+
+
+def _model_words(args: argparse.Namespace) -> str:
+    """How the next commands name the model this board runs."""
+    if args.model is not None:
+        return f"--model {shlex.quote(str(args.model))}"
+    if args.firmware is not None:
+        return "--model MODEL.json"  # the model that firmware was built from
+    return "--lesson"
+
+
+def next_commands(port: str, model_words: str) -> str:
+    """What to paste in a second terminal while this board runs (the port is found without
+    --port too, as long as this is the only board)."""
+    steps = [
+        (f"pixelnet verify {model_words} --vectors random --port {port}", ""),
+        (f"pixelnet monitor {model_words} --port {port}", "Ctrl-C ends"),
+        (f"pixelnet calibrate --port {port}", "it says what to type here for dark and bright"),
+        (f"pixelnet record --label horizontal --samples 500 --out horiz.csv --port {port}",
+         "here: `scene horizontal_top` first"),
+    ]
+    lines = [f"  {command}" + (f"   # {note}" if note else "") for command, note in steps]
+    return "next, in a second terminal (pixelnet boards lists this board):\n" + "\n".join(lines)

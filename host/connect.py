@@ -19,6 +19,7 @@ from pixelnet.errors import PixelnetError
 
 from .client import BoardClient, BoardTimeout
 from .messages import PROTOCOL_VERSION, Info
+from .registry import running_virtual_boards
 
 BAUDRATE = 115200
 BANNER_WAIT = 2.0  # s to wait for a boot INFO after opening (an Uno's DTR reset + bootloader)
@@ -73,15 +74,22 @@ def find_candidates(ports: Sequence[Any]) -> list[Candidate]:
     return found
 
 
-def auto_detect(ports: Sequence[Any] | None = None) -> str:
-    """The one board's port; PortError when there is none or more than one."""
+def all_candidates(ports: Sequence[Any] | None = None) -> list[Candidate]:
+    """Every port that looks like a pixelnet board: known USB IDs, then running virtual boards."""
     if ports is None:
         ports = serial.tools.list_ports.comports()
-    found = find_candidates(ports)
+    virtual = [Candidate(v.port, v.description) for v in running_virtual_boards()]
+    return find_candidates(ports) + virtual
+
+
+def auto_detect(ports: Sequence[Any] | None = None) -> str:
+    """The one board's port; PortError when there is none or more than one."""
+    found = all_candidates(ports)
     if not found:
         raise PortError(
-            "no board found (looked for Arduino, CH340, FTDI, CP210x and MicroPython USB IDs); "
-            "plug one in or give --port (or run `pixelnet demo` for a virtual board)"
+            "no board found (looked for Arduino, CH340, FTDI, CP210x and MicroPython USB IDs "
+            "and for a running `pixelnet sim`); plug one in, start `pixelnet sim --board uno`, "
+            "or give --port"
         )
     if len(found) > 1:
         listed = ", ".join(f"{c.device} ({c.description})" for c in found)

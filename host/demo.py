@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pixelnet.progress import Progress, ticking
 from pixelnet.trainer.model_file import Model, save_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
@@ -50,6 +51,8 @@ def run_demo(
     """Run the demo (see the module docstring); ``board`` is "uno" or "micropython"."""
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
+    progress = Progress("      verified")
+    say = _clearing(progress, say)
     say("[1/5] training the four-pixel network")
     model = _train()
     model_path = save_model(model, build_dir / "model.json")
@@ -57,7 +60,8 @@ def run_demo(
     say(f"      {_training_line(model)}")
     say(f"      network drawn as in the lesson -> {_draw(model, build_dir / 'net.png')}")
     say(f"[2/5] generating {DEMO_FORMAT} code and building the {board} firmware")
-    firmware = _build(board, model, build_dir)
+    with ticking(f"      building the {board} firmware"):
+        firmware = _build(board, model, build_dir)
     with contextlib.ExitStack() as stack:
         if port is None:
             say(f"[3/5] starting the virtual {board}")
@@ -74,7 +78,9 @@ def run_demo(
         say(f"      connected: {info.board}, firmware {'.'.join(map(str, info.firmware))}")
         log_path = build_dir / "demo-log.csv"
         log = stack.enter_context(contextlib.closing(SampleLog(log_path, model.classes)))
-        verifier = Verifier(Reference.from_model(model, DEMO_FORMAT), log)
+        verifier = Verifier(Reference.from_model(model, DEMO_FORMAT), log, on_batch=lambda v:
+                            progress.update(v.metrics.samples,
+                                            f"{v.metrics.mismatches} mismatches"))
         say("[4/5] verifying the live stream")
         if virtual is not None:
             _calibrate_on_scenes(client, virtual, say)
@@ -86,6 +92,7 @@ def run_demo(
         phase = verifier.verify_vectors(client, x, truth, label="random vectors")
         say(f"      {_phase_line(phase)}")
         report = verifier.report(client.info(), client.stats.to_dict())
+    progress.close()
     _require_clean_scenes(report)
     report_path = write_json(report, build_dir / "demo-report.json")
     html_path = write_html(report, build_dir / "demo-report.html")
@@ -111,6 +118,16 @@ def _draw(model: Model, path: Path) -> Path:
     from pixelnet.trainer.show import draw_network, save_png
 
     return save_png(draw_network(model), path)
+
+
+def _clearing(progress: Progress, say: Callable[[str], None]) -> Callable[[str], None]:
+    """``say`` that first clears the progress line, so the two never share a line."""
+
+    def clear_then_say(line: str) -> None:
+        progress.close()
+        say(line)
+
+    return clear_then_say
 
 
 def _build(board: str, model: Model, build_dir: Path) -> Path:

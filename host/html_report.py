@@ -2,7 +2,7 @@
 
 The JSON report is the source (``pixelnet verify --report``); this page and the
 terminal summary are two renderings of it, so any earlier run can be rendered
-again with ``pixelnet report r.json --html r.html``. The page is meant to be
+again with ``pixelnet report --from r.json --html r.html``. The page is meant to be
 attached to a bug report or a release: it opens from disk or a CI artifact with
 no network, so it has no scripts, no external fonts or stylesheets, and every
 plot is inline SVG drawn by matplotlib's SVG backend with text as paths (so the
@@ -275,7 +275,8 @@ def _footer(report: dict[str, Any]) -> str:
     return (
         f"<footer><p>link: {link['frames']:,} good frames; {_e(faults)}.</p>"
         f"<p>Rendered by pixelnet {__version__} from the JSON report of {_e(report['tool'])}. "
-        "Re-render any run with <code>pixelnet report REPORT.json --html OUT.html</code>.</p>"
+        "Re-render any run with "
+        "<code>pixelnet report --from REPORT.json --html OUT.html</code>.</p>"
         "</footer>"
     )
 

@@ -13,8 +13,9 @@ from .client import LinkStats
 from .compare import Checked
 from .metrics import Metrics
 
-SHADES = " ░▒▓█"  # black .. white
+SHADES = "·░▒▓█"  # black (dotted, so it shows on a dark terminal too) .. white
 BLOCK_WIDTH = 6  # characters per pixel (two rows per pixel keep it square-ish)
+PIXEL_HEIGHT = 2
 BAR_WIDTH = 30
 HOME_AND_CLEAR = "\x1b[H\x1b[J"
 
@@ -23,6 +24,18 @@ def shade(value: float) -> str:
     """The block character for an intensity in [-1, 1] (black -1 .. white +1)."""
     level = round((min(1.0, max(-1.0, value)) + 1) / 2 * (len(SHADES) - 1))
     return SHADES[level]
+
+
+def framed_image(x: Sequence[float]) -> list[str]:
+    """The 2x2 image (TL TR / BL BR) in a frame, one cell per pixel, so that the four pixels
+    read as a square even when some are black."""
+    rule = "─" * BLOCK_WIDTH
+    lines = [f"┌{rule}┬{rule}┐"]
+    for top in (0, 2):
+        cells = [shade(v) * BLOCK_WIDTH for v in x[top : top + 2]]
+        lines += [f"│{cells[0]}│{cells[1]}│"] * PIXEL_HEIGHT
+        lines.append(f"├{rule}┼{rule}┤" if top == 0 else f"└{rule}┴{rule}┘")
+    return lines
 
 
 def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
@@ -46,26 +59,17 @@ def render(
     """The whole screen for sample ``row`` of ``checked``."""
     b = checked.board
     x = b.x[row] * input_scale
-    pixel_rows = []
-    for top in (0, 2):
-        line = "  " + "".join(shade(v) * BLOCK_WIDTH for v in x[top : top + 2])
-        pixel_rows += [line, line]
+    info = [
+        "",
+        f"adc  {' '.join(f'{v:4d}' for v in b.adc[row])}",
+        f"x    {' '.join(f'{v:+.2f}' for v in x)}",
+    ]
+    picture = framed_image(x)
+    info += [""] * (len(picture) - len(info))
     lines = [
         "pixelnet monitor  (Ctrl-C to stop)",
         "",
-        *(
-            f"{pixel}    {info}"
-            for pixel, info in zip(
-                pixel_rows,
-                [
-                    f"adc  {' '.join(f'{v:4d}' for v in b.adc[row])}",
-                    f"x    {' '.join(f'{v:+.2f}' for v in x)}",
-                    "",
-                    "",
-                ],
-                strict=True,
-            )
-        ),
+        *(f"  {pixels}    {text}".rstrip() for pixels, text in zip(picture, info, strict=True)),
         "",
     ]
     outs = checked.board_real[row]

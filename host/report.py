@@ -9,6 +9,7 @@ from typing import Any
 
 from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
+from pixelnet.table import aligned
 
 SUMMARY_COLUMNS = (
     ("max_abs", "max|e|"), ("max_abs_lsb", "LSB"), ("mae", "MAE"), ("rmse", "RMSE"),
@@ -16,10 +17,8 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _num(value: float | None, width: int = 9) -> str:
-    if value is None:
-        return "-".rjust(width)
-    return f"{value:.4g}".rjust(width)
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _pct(part: float | None) -> str:
@@ -46,11 +45,10 @@ def format_summary(report: dict[str, Any]) -> str:
             f"({report['labelled_samples']:,} samples with a known pattern)"
         )
     lines += ["", f"quantisation error, board - float model (1 LSB = {report['lsb']:.6g}):"]
-    header = "  output      " + "".join(title.rjust(9) for _, title in SUMMARY_COLUMNS)
-    lines.append(header)
     rows = [*report["error_per_output"].items(), ("all", report["error"])]
-    for name, stats in rows:
-        lines.append(f"  {name:<12}" + "".join(_num(stats[key]) for key, _ in SUMMARY_COLUMNS))
+    table = [["output", *(title for _, title in SUMMARY_COLUMNS)]]
+    table += [[name, *(_num(stats[key]) for key, _ in SUMMARY_COLUMNS)] for name, stats in rows]
+    lines += aligned(table, indent="  ", gap="   ")
     if report["labelled_samples"]:
         lines += ["", "confusion (rows: true class, columns: board class):"]
         classes = report["classes"]

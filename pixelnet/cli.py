@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pixelnet",
         description="Train a four-pixel-camera network, put it on a microcontroller, "
         "and verify over serial that the board computes what the laptop computed.",
+        epilog="`pixelnet COMMAND --help` describes a command, its options and their defaults, "
+        "with examples.",
     )
     parser.add_argument("--version", action="version", version=f"pixelnet {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")

@@ -68,7 +68,7 @@ def test_build_command_prints_sizes(tmp_path, capsys):
     model_file = save_model(lesson_model(), tmp_path / "lesson.json")
     out = tmp_path / "out"
     code = main(["build", "--board", "uno", "--model", str(model_file), "--format", "q15",
-                 "--out", str(out)])
+                 "--build-dir", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
     assert (out / "uno" / "pixelnet_uno.hex").is_file()
@@ -76,16 +76,16 @@ def test_build_command_prints_sizes(tmp_path, capsys):
 
 
 def test_build_without_the_core(tmp_path, capsys):
-    assert main(["build", "--board", "uno", "--no-core", "--out", str(tmp_path)]) == 0
+    assert main(["build", "--board", "uno", "--no-core", "--build-dir", str(tmp_path)]) == 0
     assert (tmp_path / "uno" / "pixelnet_uno_bare.hex").is_file()
     assert "pixelnet_uno_bare.hex" in capsys.readouterr().out
 
 
 def test_build_and_flash_errors_are_one_line(tmp_path, capsys):
     assert main(["build", "--board", "uno", "--model", str(tmp_path / "none.json"),
-                 "--out", str(tmp_path)]) == 2
+                 "--build-dir", str(tmp_path)]) == 2
     assert main(["flash", "--board", "uno", "--port", str(tmp_path / "ttyNONE"),
-                 "--out", str(tmp_path)]) == 2
+                 "--build-dir", str(tmp_path)]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and "none.json" in errors[0] and "ttyNONE" in errors[1]
     assert not (tmp_path / "uno").exists()  # flash checked its port before building

@@ -326,14 +326,31 @@ def test_a_missing_peer_package_names_the_bench_extra(monkeypatch, tmp_path) -> 
         suite.run_module("train", quick=True)
 
 
+def _all_met(rows: list[dict]) -> list[dict]:
+    """The rows, each target met."""
+    return [dict(r, passed=None if r["passed"] is None else True) for r in rows]
+
+
 def test_a_result_with_failed_sections_exits_1(results, tmp_path, capsys) -> None:
     path = tmp_path / "r.json"
     path.write_text(json.dumps(dict(results, errors={"host": "boom"})))
     assert main(["bench", "--from", str(path)]) == 1
     assert "section host failed: boom" in capsys.readouterr().out
-    path.write_text(json.dumps(results))
+    met = dict(results, rows=_all_met(results["rows"]))
+    path.write_text(json.dumps(met))
     assert main(["bench", "--from", str(path), "--markdown", str(tmp_path / "p.md")]) == 0
-    assert (tmp_path / "p.md").read_text() == format_markdown(results)
+    assert (tmp_path / "p.md").read_text() == format_markdown(met)
+
+
+def test_a_row_that_misses_its_target_exits_1(results, tmp_path, capsys) -> None:
+    """As `pixelnet verify` fails a check, the benchmark fails a missed target."""
+    rows = _all_met(results["rows"])
+    judged = next(i for i, r in enumerate(rows) if r["passed"])
+    rows[judged] = dict(rows[judged], passed=False)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(dict(results, rows=rows)))
+    assert main(["bench", "--from", str(path)]) == 1
+    assert f"missed: {rows[judged]['id']}" in capsys.readouterr().out
 
 
 def test_an_output_in_a_missing_directory_is_refused_before_running(tmp_path, capsys) -> None:

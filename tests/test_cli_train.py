@@ -61,13 +61,13 @@ def test_train_on_recordings_with_the_lessons_options(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     model = load_model(tmp_path / "m.json")
     assert all(layer.biases is None for layer in model.layers)
-    assert model.training["data"] == ["recordings: 160 samples from rec.csv"]
+    assert model.training["data"] == ["recordings: 160 samples from rec.csv, 32 of them held out"]
     assert model.training["evaluation"]["clean_accuracy"] == 1.0
 
 
 def test_show_prints_the_summary_and_draws_the_png(tmp_path: Path) -> None:
     save_model(lesson_model(), tmp_path / "lesson.json")
-    result = run("show", "lesson.json", "--png", "pics/net.png", cwd=tmp_path)
+    result = run("show", "--model", "lesson.json", "--png", "pics/net.png", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "accuracy on the 8 clean patterns: 8/8 (100%)" in result.stdout
     with Image.open(tmp_path / "pics" / "net.png") as image:
@@ -83,9 +83,9 @@ def test_show_lesson_needs_no_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["show", "bad.json"],
+        (["show", "--model", "bad.json"],
          "pixelnet show: error: bad.json: invalid JSON at line 1 (truncated?)"),
-        (["show"], "pixelnet show: error: give either a model file or --lesson"),
+        (["show"], "pixelnet show: error: give a model file with --model FILE, or --lesson"),
         (["train", "--activations", "tanh,tanh,sine", "--out", "m.json"],
          "pixelnet train: error: unknown activation 'sine'"),
         (["train", "--data", "rec.csv", "--out", "m.json"],
@@ -106,6 +106,6 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str],
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{")
-    result = run("--debug", "show", "bad.json", cwd=tmp_path)
+    result = run("--debug", "show", "--model", "bad.json", cwd=tmp_path)
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "ModelFileError" in result.stderr

@@ -138,7 +138,7 @@ def test_lesson_network_fidelity_on_clean_and_noisy_patterns() -> None:
 
 def test_generate_command_writes_files_and_prints_the_report(tmp_path, capsys) -> None:
     code = main(["generate", "--lesson", "--target", "micropython", "--format", "q15",
-                 "--out", str(tmp_path)])
+                 "--out-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0
     assert (tmp_path / "pixelnet_model.py").exists()
@@ -146,7 +146,7 @@ def test_generate_command_writes_files_and_prints_the_report(tmp_path, capsys) -
 
 
 def test_generate_command_rejects_a_bad_prefix(tmp_path, capsys) -> None:
-    code = main(["generate", "--lesson", "--target", "c", "--prefix", "for", "--out",
+    code = main(["generate", "--lesson", "--target", "c", "--prefix", "for", "--out-dir",
                  str(tmp_path)])
     assert code == 2
     assert "reserved word" in capsys.readouterr().err

@@ -138,8 +138,11 @@ def test_calibrate_measures_dark_then_bright(board, capsys, monkeypatch):
     monkeypatch.setattr("builtins.input", _sequence(board))
     assert main(["calibrate", "--port", board.port]) == 0
     out = capsys.readouterr().out
-    assert "dark [30, 31, 32, 33], bright [850, 860, 870, 880]" in out
+    assert "calibration stored on the board (kept across restarts): dark [30, 31, 32, 33], " \
+        "bright [850, 860, 870, 880]" in out
     assert "reading (TL TR BL BR):   30   31   32   33" in out
+    # a pseudo-terminal is a virtual board: the steps say what to type into `pixelnet sim`
+    assert "(a virtual board: type `light 0` into its pixelnet sim terminal)" in out
 
 
 def _sequence(board):
@@ -201,3 +204,31 @@ def test_sigterm_leaves_a_valid_log_and_a_report(board, model_file, tmp_path):
     assert rows and all(r["exact"] == "1" and r["stage"] == "" for r in rows)
     data = json.loads(report.read_text())
     assert data["aborted"] == "interrupted" and data["samples"] == len(rows)
+
+
+def test_verify_and_record_say_how_far_they_are_in_a_log(board, model_file, tmp_path, capsys,
+                                                          monkeypatch):
+    monkeypatch.setattr("pixelnet.progress.PERIOD", 0.0)  # a line per batch, not per 5 s
+    assert main(["verify", "--port", board.port, "--model", str(model_file), "--vectors",
+                 "random", "--vector-count", "300", "--samples", "100"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert lines and all(line.startswith("verifying ") for line in lines)
+    assert lines[-1].startswith("verifying 400/400, 0 mismatches")
+    assert main(["record", "--port", board.port, "--label", "vertical", "--samples", "50",
+                 "--out", str(tmp_path / "r.csv")]) == 0
+    assert "recording 50/50" in capsys.readouterr().err
+
+
+def test_monitor_frames_the_image_and_shows_black_pixels():
+    from pixelnet.host.monitor import framed_image
+
+    picture = framed_image([1.0, -1.0, 1.0, -1.0])  # vertical_left: white left, black right
+    assert picture == [
+        "┌──────┬──────┐",
+        "│██████│······│",
+        "│██████│······│",
+        "├──────┼──────┤",
+        "│██████│······│",
+        "│██████│······│",
+        "└──────┴──────┘",
+    ]

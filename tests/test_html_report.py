@@ -213,11 +213,11 @@ def test_an_older_report_without_evidence_still_renders(reports):
 
 def test_report_command_renders_any_earlier_run(reports, tmp_path, capsys):
     _, path = reports["pass"]
-    assert main(["report", str(path), "--html", str(tmp_path / "r.html")]) == 0
+    assert main(["report", "--from", str(path), "--html", str(tmp_path / "r.html")]) == 0
     out = capsys.readouterr().out
     assert "PASS" in out and (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     _, failed = reports["fail"]
-    assert main(["report", str(failed)]) == 1  # a failed run stays failed
+    assert main(["report", "--from", str(failed)]) == 1  # a failed run stays failed
     assert "FAIL" in capsys.readouterr().out
 
 
@@ -229,7 +229,7 @@ def test_report_command_renders_any_earlier_run(reports, tmp_path, capsys):
 def test_report_command_refuses_what_is_not_a_report(tmp_path, capsys, content, says):
     path = tmp_path / "r.json"
     path.write_text(content)
-    assert main(["report", str(path), "--html", str(tmp_path / "r.html")]) == 2
+    assert main(["report", "--from", str(path), "--html", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0]
     assert not (tmp_path / "r.html").exists()
@@ -240,7 +240,7 @@ def test_report_command_refuses_a_damaged_report(reports, tmp_path, capsys):
     report["board"] = "uno"
     path = tmp_path / "r.json"
     path.write_text(json.dumps(report))
-    assert main(["report", str(path)]) == 2
+    assert main(["report", "--from", str(path)]) == 2
     assert "damaged report" in capsys.readouterr().err
 
 

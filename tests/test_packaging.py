@@ -13,15 +13,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[zipfile.ZipFile, str]:
+    """The wheel, and everything the build printed."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(out), str(ROOT)],
-        check=True,
+        check=True, capture_output=True, text=True,
     )
     (path,) = out.glob("pixelnet-*.whl")
-    return zipfile.ZipFile(path)
+    return zipfile.ZipFile(path), done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(built: tuple[zipfile.ZipFile, str]) -> zipfile.ZipFile:
+    return built[0]
+
+
+def test_our_configuration_builds_without_a_warning(built: tuple[zipfile.ZipFile, str]) -> None:
+    """Deprecated fields or data folders missing from `packages` make setuptools warn here."""
+    output = built[1]
+    assert "warning" not in output.lower(), output
 
 
 def test_wheel_installs_only_the_pixelnet_namespace(wheel: zipfile.ZipFile) -> None:

@@ -82,3 +82,23 @@ def test_png_is_written_atomically(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["net.png"]
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size[0] > 400
+
+
+def test_the_title_names_the_model_its_shape_accuracy_and_links() -> None:
+    from pixelnet.trainer.show import title
+
+    model = lesson_model()
+    assert title(model, 32) == (f"model {model.short_hash}   ·   4-4-4-8-4   ·   "
+                                "clean patterns 100%   ·   32 of 96 links drawn")
+
+
+def test_the_legend_shows_a_white_and_a_black_link_below_the_network() -> None:
+    from pixelnet.trainer.show import LEGEND_HEIGHT, MARGIN
+
+    image = draw_network(lesson_model())
+    middle_of_first_row = image.height - LEGEND_HEIGHT + 6 + 7
+    assert image.getpixel((MARGIN + 20, middle_of_first_row)) == (255, 255, 255)
+    assert image.getpixel((MARGIN + 220, middle_of_first_row)) == (0, 0, 0)
+    lowest_tile = max(tile_position(lesson_model().sizes, layer, unit)[1]
+                      for layer, n in enumerate(lesson_model().sizes) for unit in range(n))
+    assert lowest_tile + TILE < image.height - LEGEND_HEIGHT  # the legend covers nothing

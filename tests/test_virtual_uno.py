@@ -30,6 +30,7 @@ from pixelnet.firmware.virtual import (
     scene_commands,
     start_virtual_board,
 )
+from pixelnet.host.registry import running_virtual_boards
 from pixelnet.trainer.patterns import SCENES
 
 AVR_DIR = Path(__file__).parent / "avr"
@@ -397,6 +398,7 @@ def test_pixelnet_sim_serves_a_board_and_ends_cleanly_on_ctrl_c(programs, tmp_pa
     try:
         line = cli.stdout.readline()
         assert line.startswith("port /dev/"), line
+        assert [v.port for v in running_virtual_boards()] == [line.split()[1]]
         with serial.Serial(line.split()[1], 115200, timeout=SERIAL_TIMEOUT) as ser:
             sync(ser)
             ser.write(b"a")
@@ -410,6 +412,7 @@ def test_pixelnet_sim_serves_a_board_and_ends_cleanly_on_ctrl_c(programs, tmp_pa
             assert list(struct.unpack("<4H", body)) == expected_counts(SCENES["diagonal_main"])
         cli.send_signal(signal.SIGINT)
         assert cli.wait(GONE_TIMEOUT) == 130
+        assert running_virtual_boards() == []  # unregistered on the way out
     finally:
         if cli.poll() is None:
             cli.kill()

@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
+from pixelnet.options import add_command, add_model_options, resolve_model, warn
+from pixelnet.progress import Progress
 
 from .activations import ACTIVATIONS
+from .data import HOLD_OUT
 from .evaluate import format_confusion
-from .lesson import lesson_model
-from .model_file import load_model, save_model
+from .model_file import save_model
 from .network import LOSSES
 from .optimizers import OPTIMIZERS
 from .training import TrainConfig
 
 DEFAULTS = TrainConfig()
+EXIT_FAILED = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,11 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train",
+    p = add_command(
+        sub, "train",
         help="train a four-pixel network and write its model file",
         description="Train on the generated 2x2 patterns (and/or recordings) by backpropagation, "
         "print accuracy on the clean and held-out noisy patterns, write the model file.",
+        examples=[
+            "pixelnet train --out model.json",
+            "pixelnet train --l1 0.001 --out sparse.json   # sparse: a readable `show --png`",
+            "pixelnet train --data horiz.csv vert.csv --out model.json   # + your recordings",
+        ],
     )
     p.add_argument("--hidden", type=_int_list, default=DEFAULTS.hidden,
                    help="hidden layer sizes (default: 4,4,8)")
@@ -39,7 +47,7 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    help=f"one per hidden layer, from {', '.join(ACTIVATIONS)} "
                    "(default: tanh,tanh,relu)")
     p.add_argument("--output-activation", choices=list(ACTIVATIONS),
-                   default=DEFAULTS.output_activation, help="(default: %(default)s)")
+                   default=DEFAULTS.output_activation, help="activation of the output layer")
     p.add_argument("--loss", choices=list(LOSSES), default=DEFAULTS.loss,
                    help="squared: the lesson's error against the one-hot truth; "
                    "cross-entropy: softmax (default: %(default)s)")
@@ -53,7 +61,8 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
                    help="at most this many passes over the data (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=None,
                    help="examples per step (default: 1 for sgd, 128 otherwise)")
-    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty: a sparse network")
+    p.add_argument("--l1", type=float, default=0.0,
+                   help="L1 penalty: a sparse network, readable when drawn (try 0.001)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty")
     p.add_argument("--dropout", type=float, default=0.0, help="hidden-neuron dropout rate")
     p.add_argument("--no-bias", action="store_true", help="no biases (the lesson's form)")
@@ -62,28 +71,42 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=DEFAULTS.patience,
                    help="stop after this many epochs without improvement; 0: never "
                    "(default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--data", nargs="+", default=[], metavar="CSV",
-                   help="labelled recordings (header label,tl,tr,bl,br) to train on as well")
+                   help="labelled recordings (header label,tl,tr,bl,br, as `pixelnet record` "
+                   "writes them) to train on as well")
     p.add_argument("--no-generated", action="store_true",
                    help="train on the recordings only, not the generated patterns")
     p.add_argument("--plot", type=Path, metavar="PNG",
                    help="also draw the loss and the clean/noisy accuracy per epoch to this PNG")
     p.add_argument("--out", type=Path, default=Path("build/model.json"),
                    help="model file to write (default: build/model.json)")
+    p.add_argument("--min-accuracy", type=float, default=0.9,
+                   help="with --data: fail (exit 1, nothing written) below this accuracy on "
+                   f"the {100 * HOLD_OUT:.0f}%% of each class of the recordings held out of "
+                   "training")
+    p.add_argument("--force", action="store_true",
+                   help="write the model even when it fails its held-out recordings")
     p.set_defaults(handler=_train)
 
 
 def _register_show(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "show",
+    p = add_command(
+        sub, "show",
         help="summarise a model file and draw it",
         description="Print layers, parameters, sparsity and clean-pattern accuracy; optionally "
-        "draw the network as the lesson does (receptive fields, white/black links).",
+        "draw the network as the lesson does (receptive fields, white/black links).\n"
+        "A network trained with --l1 (e.g. `pixelnet train --l1 0.001`) has few links "
+        "and draws readably.",
+        examples=[
+            "pixelnet show --model model.json --png net.png",
+            "pixelnet show --lesson --png lesson.png",
+        ],
     )
-    p.add_argument("model", nargs="?", type=Path, help="model file")
-    p.add_argument("--lesson", action="store_true", help="show the lesson's hand-wired network")
-    p.add_argument("--png", type=Path, help="also write the picture to this PNG file")
+    add_model_options(p, required=True, positional_alias=True)
+    p.add_argument("--png", type=Path, metavar="FILE",
+                   help="also draw the network to this PNG file (white link = positive weight, "
+                   "black = negative, thickness = |weight|, tile = what the neuron responds to)")
     p.set_defaults(handler=_show)
 
 
@@ -98,25 +121,6 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 def _name_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(","))
-
-
-class _Progress:
-    """One self-overwriting line on stderr, only when stderr is a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, epoch: int, loss: float) -> None:
-        if self.enabled:
-            filled = 30 * epoch // self.total
-            bar = "#" * filled + "." * (30 - filled)
-            print(f"\rtraining [{bar}] epoch {epoch}/{self.total} loss {loss:.5f}",
-                  end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.enabled:
-            print(file=sys.stderr, flush=True)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -140,14 +144,15 @@ def _train(args: argparse.Namespace) -> int:
         patience=args.patience or None,
         seed=args.seed,
     )
-    progress = _Progress(config.epochs)
+    progress = Progress("training", config.epochs)
     try:
-        model = train_model(config, args.data, generated=not args.no_generated,
-                            on_epoch=progress, curves=args.plot is not None)
+        model = train_model(
+            config, args.data, generated=not args.no_generated,
+            on_epoch=lambda epoch, loss: progress.update(epoch, f"loss {loss:.5f}"),
+            curves=args.plot is not None,
+        )
     finally:
         progress.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_model(model, args.out)
     result = model.training["evaluation"]
     loss = model.training["loss"]
     print(f"trained {'-'.join(map(str, model.sizes))} "
@@ -158,6 +163,13 @@ def _train(args: argparse.Namespace) -> int:
     print(f"noisy held-out: {result['noisy_accuracy']:.2%} of {result['noisy_samples']}")
     print("confusion matrix (noisy held-out):")
     print(format_confusion(result["noisy_confusion"], model.classes))
+    recordings = model.training.get("recordings")
+    if recordings is not None and not _passes_own_recordings(args, recordings, model.classes):
+        print(f"model {model.short_hash} not written: it fails its own recordings "
+              "(--force writes it anyway)", file=sys.stderr)
+        return EXIT_FAILED
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, args.out)
     print(f"model {model.short_hash} written to {args.out}")
     if args.plot is not None:
         from .curves import curves_title, draw_curves_png
@@ -167,12 +179,35 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _passes_own_recordings(args: argparse.Namespace, recordings: dict[str, Any],
+                           classes: tuple[str, ...]) -> bool:
+    """Report rows per class and the held-out accuracy; True when the model may be written."""
+    counts = recordings["rows_per_class"]
+    print(f"recordings: {sum(counts.values()):,} rows: "
+          + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    if recordings["missing_classes"]:
+        warn(args, f"warning: no recordings of {', '.join(recordings['missing_classes'])}: "
+             "learnt from the generated patterns alone")
+    accuracy = recordings["held_out_accuracy"]
+    if accuracy is None:
+        warn(args, "warning: too few recordings to hold any out: accuracy on them not measured")
+        return True
+    print(f"held-out recordings: {accuracy:.2%} of {recordings['held_out']:,} "
+          f"({HOLD_OUT:.0%} of each recorded class, not trained on)")
+    print("confusion matrix (held-out recordings):")
+    print(format_confusion(recordings["held_out_confusion"], classes))
+    if accuracy >= args.min_accuracy:
+        return True
+    warn(args, f"FAIL: {accuracy:.2%} on the held-out recordings, below "
+         f"--min-accuracy {args.min_accuracy:.0%}" + ("; written anyway (--force)"
+                                                       if args.force else ""))
+    return args.force
+
+
 def _show(args: argparse.Namespace) -> int:
     from .show import draw_network, save_png, summary
 
-    if args.lesson == (args.model is not None):
-        raise PixelnetError("give either a model file or --lesson")
-    model = lesson_model() if args.lesson else load_model(args.model)
+    model = resolve_model(args)
     print(summary(model))
     if args.png is not None:
         args.png.parent.mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,22 @@ def noisy_test_set() -> tuple[np.ndarray, np.ndarray]:
     return noisy_patterns(TEST_SAMPLES_PER_IMAGE, np.random.default_rng(TEST_SEED))
 
 
+HOLD_OUT = 0.2  # of each recorded class, kept out of training to test the model on
+MIN_HELD_OUT = 5  # rows a class needs before some of them are held out
+
+
+def hold_out(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A mask of the rows kept out of training: ``fraction`` of each class (stratified, seeded),
+    none of a class with fewer than MIN_HELD_OUT rows (it needs them all to be learnt)."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(y), dtype=bool)
+    for cls in np.unique(y):
+        rows = np.flatnonzero(y == cls)
+        if len(rows) >= MIN_HELD_OUT:
+            mask[rng.choice(rows, size=max(1, round(fraction * len(rows))), replace=False)] = True
+    return mask
+
+
 def load_recordings(paths: Iterable[str | os.PathLike[str]]) -> tuple[np.ndarray, np.ndarray]:
     """Labelled samples from recording CSVs, as (X [n, 4], class indices [n])."""
     xs: list[list[float]] = []

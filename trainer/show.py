@@ -5,7 +5,10 @@ The picture: a grey background; every neuron drawn as its receptive field, a
 positive weights and black for negative ones, thickness proportional to
 |weight| relative to the largest weight in the network. Links under
 ``MIN_LINK_FRACTION`` of that are left out, as the lesson leaves out zero
-weights, so a sparse network looks sparse.
+weights, so a sparse network looks sparse. A title names the model (hash, shape,
+accuracy) and a legend says what white, black, thickness and tiles mean. A
+dense network (most links drawn) reads best retrained with an L1 penalty,
+``pixelnet train --l1 0.001``; the legend then says so.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ ROW = 64  # vertical distance between neurons
 COLUMN = 190  # horizontal distance between layers
 MARGIN = 40
 MAX_LINK_WIDTH = 9
+TITLE_HEIGHT = 34  # band above the network for the title
+LEGEND_HEIGHT = 96  # band below the layer names for the legend
+DENSE_FRACTION = 0.6  # more links drawn than this: suggest an L1 penalty
+LEGEND_TILE = (1.0, -1.0, 1.0, -1.0)  # an example tile: a vertical edge
 
 
 def summary(model: Model) -> str:
@@ -99,7 +106,8 @@ def draw_network(model: Model) -> Image.Image:
     sizes = model.sizes
     tallest = max(sizes)
     width = 2 * MARGIN + COLUMN * (len(sizes) - 1) + TILE + 90  # room for class names
-    height = 2 * MARGIN + ROW * (tallest - 1) + TILE + 24
+    network_bottom = TITLE_HEIGHT + 2 * MARGIN + ROW * (tallest - 1) + TILE + 24
+    height = network_bottom + LEGEND_HEIGHT
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=14)
@@ -113,6 +121,9 @@ def draw_network(model: Model) -> Image.Image:
         for (src, dst), w in np.ndenumerate(layer.weights):
             if abs(w) >= MIN_LINK_FRACTION * largest:
                 links.append((abs(w), i, src, dst, w))
+    draw.text((MARGIN, 12), title(model, len(links)), fill=LABEL, font=font)
+    n_weights = sum(layer.weights.size for layer in model.layers)
+    _draw_legend(draw, font, network_bottom, dense=len(links) > DENSE_FRACTION * n_weights)
     for magnitude, i, src, dst, w in sorted(links):  # thick links drawn last, on top
         x0, y0 = corner(i, src)
         x1, y1 = corner(i + 1, dst)
@@ -127,28 +138,68 @@ def draw_network(model: Model) -> Image.Image:
     labels = ["input", *(layer.activation for layer in model.layers)]
     for layer_index, text in enumerate(labels):
         x, _ = corner(layer_index, 0)
-        draw.text((x, height - MARGIN + 4), text, fill=LABEL, font=font)
+        draw.text((x, network_bottom - MARGIN + 4), text, fill=LABEL, font=font)
     for unit, name in enumerate(model.classes):
         x, y = corner(len(sizes) - 1, unit)
         draw.text((x + TILE + 8, y + TILE // 2 - 5), name, fill=LABEL, font=font)
     return image
 
 
+def title(model: Model, n_links: int) -> str:
+    """The picture's title: which model, its shape, how good it is, how many links are drawn."""
+    parts = [f"model {model.short_hash}", "-".join(map(str, model.sizes))]
+    if model.classes == CLASSES:
+        x, y = clean_patterns()
+        parts.append(f"clean patterns {np.mean(model.predict(x) == y):.0%}")
+    evaluation = model.training.get("evaluation")
+    if isinstance(evaluation, dict) and "noisy_accuracy" in evaluation:
+        parts.append(f"noisy held-out {evaluation['noisy_accuracy']:.2%}")
+    total = sum(layer.weights.size for layer in model.layers)
+    parts.append(f"{n_links} of {total} links drawn")
+    return "   ·   ".join(parts)
+
+
+def _draw_legend(draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+                 top: int, dense: bool) -> None:
+    """What the colours, widths and tiles mean, in the picture's own marks."""
+    x, y = MARGIN, top + 6
+    for colour, text in (((255, 255, 255), "positive weight"), ((0, 0, 0), "negative weight")):
+        draw.line([(x, y + 7), (x + 40, y + 7)], fill=colour, width=5)
+        draw.text((x + 50, y), text, fill=LABEL, font=font)
+        x += 200
+    for step, width in enumerate((1, 4, MAX_LINK_WIDTH)):
+        draw.line([(x + 14 * step, y), (x + 14 * step, y + 16)], fill=(255, 255, 255),
+                  width=width)
+    draw.text((x + 50, y), "thickness = |weight| (links under 2% of the largest left out)",
+              fill=LABEL, font=font)
+    y += 30
+    half_tile = TILE // 2
+    _draw_field(draw, (MARGIN, y), np.asarray(LEGEND_TILE), size=half_tile)
+    draw.text((MARGIN + half_tile + 12, y + 2),
+              "tile = the 2x2 image the neuron responds to most (white +1, grey 0, black -1)",
+              fill=LABEL, font=font)
+    if dense:
+        draw.text((MARGIN, y + half_tile + 8),
+                  "dense: retrain with an L1 penalty (pixelnet train --l1 0.001) "
+                  "for fewer, clearer links", fill=LABEL, font=font)
+
+
 def tile_position(sizes: tuple[int, ...], layer: int, unit: int) -> tuple[int, int]:
     """Top-left corner of a neuron's tile; layer 0 is the input, columns centred vertically."""
-    top = MARGIN + (max(sizes) - sizes[layer]) * ROW // 2 + unit * ROW
+    top = TITLE_HEIGHT + MARGIN + (max(sizes) - sizes[layer]) * ROW // 2 + unit * ROW
     return MARGIN + layer * COLUMN, top
 
 
-def _draw_field(draw: ImageDraw.ImageDraw, at: tuple[int, int], field: np.ndarray) -> None:
+def _draw_field(draw: ImageDraw.ImageDraw, at: tuple[int, int], field: np.ndarray,
+                size: int = TILE) -> None:
     """A 2x2 image: TL, TR on top, BL, BR below; -1 black, 0 grey, +1 white."""
-    half = TILE // 2
+    half = size // 2
     for index, value in enumerate(field):
         shade = round(127.5 * (float(value) + 1.0))
         x = at[0] + (index % 2) * half
         y = at[1] + (index // 2) * half
         draw.rectangle([x, y, x + half - 1, y + half - 1], fill=(shade, shade, shade))
-    draw.rectangle([at[0] - 1, at[1] - 1, at[0] + TILE, at[1] + TILE], outline=OUTLINE, width=2)
+    draw.rectangle([at[0] - 1, at[1] - 1, at[0] + size, at[1] + size], outline=OUTLINE, width=2)
 
 
 def save_png(image: Image.Image, path: str | os.PathLike[str]) -> Path:

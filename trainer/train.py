@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .data import NOISE_STD, load_recordings, noisy_test_set, training_set
+from .data import HOLD_OUT, NOISE_STD, hold_out, load_recordings, noisy_test_set, training_set
 from .estimator import PixelnetClassifier
-from .evaluate import evaluate
+from .evaluate import confusion_matrix, evaluate
 from .model_file import Layer, Model
 from .network import Params, predict_outputs
 from .patterns import CLASSES, clean_patterns
@@ -51,11 +51,17 @@ def train_model(
         described.append(
             f"generated: {len(y)} samples (8 clean images + contrast/level/noise std {NOISE_STD})"
         )
+    recorded_y = held_y = np.empty(0, dtype=np.int64)
+    held_x = np.empty((0, 4))
     if paths:
-        x, y = load_recordings(paths)
-        parts_x.append(x)
-        parts_y.append(y)
-        described.append(f"recordings: {len(y)} samples from {', '.join(paths)}")
+        x, recorded_y = load_recordings(paths)
+        _check_every_class_recorded(recorded_y, generated)
+        held = hold_out(recorded_y, HOLD_OUT, config.seed)
+        held_x, held_y = x[held], recorded_y[held]
+        parts_x.append(x[~held])
+        parts_y.append(recorded_y[~held])
+        described.append(f"recordings: {len(recorded_y)} samples from {', '.join(paths)}, "
+                         f"{int(held.sum())} of them held out")
     x, y = np.vstack(parts_x), np.concatenate(parts_y)
     labels = np.asarray(CLASSES)[y]
     watch = _accuracy_watch(config, np.unique(labels)) if curves else None
@@ -69,7 +75,35 @@ def train_model(
     model = estimator.to_model(extra)
     # classes_ are the names sorted alphabetically; the board counts in CLASSES order.
     model = _in_class_order(model)
-    return Model(model.layers, model.classes, {**model.training, "evaluation": evaluate(model)})
+    training = {**model.training, "evaluation": evaluate(model)}
+    if paths:
+        training["recordings"] = recordings_report(model, recorded_y, held_x, held_y)
+    return Model(model.layers, model.classes, training)
+
+
+def recordings_report(model: Model, y: np.ndarray, held_x: np.ndarray,
+                      held_y: np.ndarray) -> dict[str, object]:
+    """Rows per class, the classes never recorded, and the accuracy on the held-out rows."""
+    counts = np.bincount(y, minlength=len(CLASSES))
+    predicted = model.predict(held_x) if len(held_y) else np.empty(0, dtype=np.int64)
+    return {
+        "rows_per_class": {name: int(n) for name, n in zip(CLASSES, counts, strict=True)},
+        "missing_classes": [name for name, n in zip(CLASSES, counts, strict=True) if n == 0],
+        "held_out": len(held_y),
+        "held_out_accuracy": float(np.mean(predicted == held_y)) if len(held_y) else None,
+        "held_out_confusion": confusion_matrix(held_y, predicted, len(CLASSES)).tolist(),
+    }
+
+
+def _check_every_class_recorded(y: np.ndarray, generated: bool) -> None:
+    """Without the generated patterns, a class never recorded cannot be learnt at all."""
+    missing = [name for i, name in enumerate(CLASSES) if not np.any(y == i)]
+    if missing and not generated:
+        raise TrainingError(
+            f"the recordings have no {', '.join(missing)}: record them "
+            f"(pixelnet record --label {missing[0]} …) or train on the generated patterns "
+            "as well (leave out --no-generated)"
+        )
 
 
 ACCURACY_CURVES = ("clean_accuracy", "noisy_accuracy")
