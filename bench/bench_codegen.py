@@ -256,7 +256,8 @@ def micropython_rates(model: Model, fmt: str, build: Path, repeats: int) -> dict
     (size) and native (speed), on inputs over the whole range of ``fmt``: the median of
     ``repeats`` alternating runs of each, and the median of the runs' ratios."""
     act_max = quantize(model, fmt).format.act_max
-    sources = {opt: _micropython_module(model, fmt, opt, build) for opt in ("size", "speed")}
+    sources = {opt: _micropython_module(model, fmt, opt, build)
+               for opt in ("size", "speed", "viper")}
     runs: dict[str, list[int]] = {opt: [] for opt in sources}
     for _ in range(repeats):
         for opt, src in sources.items():
@@ -266,6 +267,8 @@ def micropython_rates(model: Model, fmt: str, build: Path, repeats: int) -> dict
     result["input_max"] = act_max
     result["median_run_ratio"] = round(statistics.median(
         fast / slow for fast, slow in zip(runs["speed"], runs["size"], strict=True)), 3)
+    result["viper_median_run_ratio"] = round(statistics.median(
+        fast / slow for fast, slow in zip(runs["viper"], runs["speed"], strict=True)), 3)
     return result
 
 

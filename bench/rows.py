@@ -452,7 +452,26 @@ def _frame_by_frame_note(offline: dict[str, Any]) -> str:
 
 
 def micropython_rows(raw: dict[str, Any]) -> list[Row]:
-    """The generated MicroPython module on the unix port: @native against plain bytecode."""
+    """The generated MicroPython module on the unix port: @native against plain bytecode,
+    then @viper against @native."""
+    return _native_rows(raw) + [
+        Row(id=f"micropython.{fmt}.viper", section="micropython",
+            measure=f"{fmt}: inferences/s, viper", unit="per_s",
+            pixelnet=rates["viper"], peer=rates["speed"], peer_name="native",
+            higher_is_better=True,
+            explanation=(
+                f"Inferences per second of the generated {fmt} module compiled with "
+                "@micropython.viper (--optimize viper: machine-word integers, bit-exact "
+                "against the emulator, every intermediate bounded for 32-bit words) against "
+                "@micropython.native, same runs; the median of the runs' own ratios "
+                f"{rates['viper_median_run_ratio']:.3g}×." if i == 0
+                else f"The same for the {fmt} module; the median of the runs' own ratios "
+                f"{rates['viper_median_run_ratio']:.3g}×."))
+        for i, (fmt, rates) in enumerate(raw["micropython"].items()) if "viper" in rates
+    ]
+
+
+def _native_rows(raw: dict[str, Any]) -> list[Row]:
     return [
         Row(id=f"micropython.{fmt}", section="micropython",
             measure=f"{fmt}: inferences/s, native", unit="per_s",

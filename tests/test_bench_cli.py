@@ -27,7 +27,7 @@ EVERY_ROW = {
     "firmware.flash", "firmware.static_ram", "firmware.peak_stack", "firmware.ram_with_stack",
     "firmware.stream_simulated",
     "serial.live_verified", "serial.host_offline",
-    "micropython.q7", "micropython.q15",
+    "micropython.q7", "micropython.q15", "micropython.q7.viper", "micropython.q15.viper",
 }
 # `--optimize speed` builds: the default network's differ from its size builds, so they are
 # listed; the lesson's ternary network generates the same code either way.

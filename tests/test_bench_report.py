@@ -77,7 +77,8 @@ RAW = {
         },
         "fidelity": {"default": {"q7": _fidelity(0.98, peer=0.999), "q15": _fidelity(1.0)},
                      "lesson": {"q7": _fidelity(1.0), "q15": _fidelity(1.0)}},
-        "micropython": {"q7": {"size": 30_000, "speed": 60_000},
+        "micropython": {"q7": {"size": 30_000, "speed": 60_000, "viper": 90_000,
+                               "viper_median_run_ratio": 1.49},
                         "q15": {"size": 40_000, "speed": 50_000}},
     },
     "firmware": {
@@ -115,6 +116,7 @@ def test_every_section_gives_rows_in_table_order(results) -> None:
     ("train.tanh-tanh-relu", 20.0),  # cost: peer / pixelnet
     ("inference.default.q7.cycles", 52.5),
     ("micropython.q7", 2.0),  # rate: pixelnet / peer
+    ("micropython.q7.viper", 1.5),  # viper against native
     ("serial.live_verified", 300.0 / 371.6),
     ("inference.default.q7.ram", None),  # nothing to divide by
 ])

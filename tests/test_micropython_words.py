@@ -10,6 +10,8 @@ on the unix port (tests/test_codegen_micropython.py).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from test_codegen_c import random_model
@@ -23,6 +25,7 @@ from pixelnet.codegen.emulator import (
     split_calibration,
 )
 from pixelnet.codegen.quantize import tanh_table
+from pixelnet.codegen.render import render
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.train import train_default
 
@@ -72,3 +75,15 @@ def test_every_intermediate_fits_a_32_bit_board(fmt: str) -> None:
     for model in models:
         qm = quantize(model, fmt)
         assert max(layer_peaks(qm)) < limit, (model.short_hash, layer_peaks(qm))
+
+
+@pytest.mark.parametrize("fmt", ["q7", "q15"])
+def test_viper_code_has_no_literal_a_32_bit_board_cannot_compile(fmt: str) -> None:
+    """viper refuses integer literals of 2**30 and more on a 32-bit port: the import fails."""
+    rng = np.random.default_rng(6)
+    for model in [train_default(), lesson_model(), *(random_model(rng) for _ in range(10))]:
+        text = render(quantize(model, fmt), "micropython", optimize="viper")["pixelnet_model.py"]
+        viper_code = "\n".join(block.split("\n\n\n")[0]
+                               for block in text.split("@micropython.viper")[1:])
+        assert viper_code
+        assert max(int(n) for n in re.findall(r"\b\d+\b", viper_code)) < SMALL_INT
