@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pixelnet.errors import PixelnetError
 from pixelnet.options import (
     add_command,
     add_deprecated_alias,
@@ -13,14 +14,17 @@ from pixelnet.options import (
     resolve_model,
 )
 
+from .generate import write_generated
 from .quantize import quantize
-from .render import OPTIMIZE, TARGETS, render, write_files
+from .render import OPTIMIZE, TARGETS, render
 from .report import render_report
 
 TARGET_HELP = {
     "arduino": "C for the Arduino/AVR, weights in flash (PROGMEM)",
     "c": "C99 for any compiler",
     "micropython": "a MicroPython module with the same integer arithmetic",
+    "arduino-library": "an Arduino library (the arduino C, an example, library.properties, "
+    "library.json) in DIR and zipped as DIR.zip",
 }
 DEFAULT_OUT_DIR = Path("build/gen")
 
@@ -43,18 +47,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prefix", default="pixelnet", help="prefix of every generated name")
     p.add_argument("--optimize", choices=OPTIMIZE, default="size",
                    help="size: weight tables and loops; speed: unrolled (MicroPython: native)")
+    p.add_argument("--mpy", action="store_true",
+                   help="micropython: also compile the module to .mpy bytecode with mpy-cross")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, metavar="DIR",
-                   help="folder for the generated files (created)")
+                   help="folder for the generated files (created); with --target "
+                   "arduino-library the library folder, zipped beside it as DIR.zip")
     add_deprecated_alias(p, "--out", "out_dir")
     p.set_defaults(handler=_generate)
 
 
 def _generate(args: argparse.Namespace) -> int:
+    if args.mpy and args.target != "micropython":
+        raise PixelnetError("--mpy goes with --target micropython")
     model = resolve_model(args)
     qm = quantize(model, args.fmt)
     files = render(qm, args.target, prefix=args.prefix, optimize=args.optimize)
-    paths = write_files(files, args.out_dir)
+    paths = write_generated(files, args.target, args.out_dir, args.prefix)
     print(render_report(model, qm, args.optimize, target=args.target))
     for path in paths:
         print(f"wrote {path}")
+    if args.mpy:
+        from pixelnet.firmware.virtual_micropython import compile_to_mpy
+
+        mpy = compile_to_mpy(paths[0], keep_source=True)
+        print(f"wrote {mpy} ({mpy.stat().st_size:,} bytes of bytecode; "
+              f"the .py is {paths[0].stat().st_size:,} bytes)")
     return 0

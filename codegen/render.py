@@ -25,7 +25,7 @@ from .c_activation import activation_body, direct_table_name
 from .emulator import CALIB_SPLIT_BITS, calib_shift
 from .quantize import Format, QuantizedModel, QuantLayer, direct_table, tanh_table
 
-TARGETS = ("arduino", "c", "micropython")
+TARGETS = ("arduino", "c", "micropython", "arduino-library")
 OPTIMIZE = ("size", "speed", "viper")  # viper: MicroPython only, @micropython.viper
 C_RESERVED = frozenset(
     (
@@ -303,6 +303,7 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
         ],
         "native": optimize == "speed",
         "viper": optimize == "viper",
+        "py_classes": repr(tuple(qm.classes)),
     }
 
 
@@ -320,17 +321,24 @@ def render(qm: QuantizedModel, target: str, prefix: str = "pixelnet",
     ctx = _context(qm, prefix, optimize, target)
     if target == "micropython":
         return {f"{prefix}_model.py": env.get_template("micropython.py.jinja").render(ctx)}
-    return {
+    model_files = {
         f"{prefix}_model.h": env.get_template("model.h.jinja").render(ctx),
         f"{prefix}_model.c": env.get_template("model.c.jinja").render(ctx),
     }
+    if target == "arduino-library":
+        from .arduino_library import render_library
+
+        return render_library(env, ctx, model_files)
+    return model_files
 
 
 def write_files(files: dict[str, str], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write each file atomically into ``out_dir`` (created); the paths written."""
+    """Write each file atomically into ``out_dir`` (created, with the subfolders that
+    relative names like ``src/x.h`` need); the paths written."""
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        for folder in sorted({(out / name).parent for name in files} | {out}):
+            folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GenerateError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     return [

@@ -26,6 +26,7 @@ from pathlib import Path
 from pixelnet import __version__
 from pixelnet.codegen.toolchain import find_tool
 from pixelnet.errors import PixelnetError, ToolMissingError
+from pixelnet.firmware.boards import Board, board_row
 from pixelnet.trainer.model_file import Model
 
 SKETCH_NAME = "pixelnet_uno"
@@ -36,22 +37,35 @@ ARDUINO_AVR_ENV = "PIXELNET_ARDUINO_AVR"
 ARDUINO_AVR_DEFAULT = Path("/usr/share/arduino/hardware/arduino/avr")
 # simavr's header that stamps chip and clock into the ELF (harness reads it).
 MCU_SECTION_HEADER_DIRS = (Path("/usr/include/simavr"), Path("/usr/local/include/simavr"))
-MCU = "atmega328p"
-F_CPU = 16_000_000
 FORMATS = ("q7", "q15")
+# Boards whose chip the bare build's registers (pn_bare.c: USART0, ADC, Timer1) fit.
+BARE_MCUS = ("atmega328p",)
 
-TARGET_FLAGS = (
-    f"-mmcu={MCU}", f"-DF_CPU={F_CPU}L", "-DARDUINO=10807", "-DARDUINO_AVR_UNO",
-    "-DARDUINO_ARCH_AVR", "-Os", "-ffunction-sections", "-fdata-sections",
-)
 C_FLAGS = ("-std=gnu11",)
 CXX_FLAGS = ("-std=gnu++11", "-fno-exceptions", "-fno-threadsafe-statics", "-fpermissive")
 # Debian's gcc-avr 5.4 lacks DECIMAL_DIG, which the core's WString.cpp needs.
 CORE_FLAGS = ("-w", "-DDECIMAL_DIG=__DECIMAL_DIG__")
 OUR_FLAGS = ("-Wall", "-Wextra", "-Werror")
-LINK_FLAGS = (f"-mmcu={MCU}", "-Os", "-Wl,--gc-sections")
 # Keep simavr's .mmcu section (anchored by the symbol _mmcu) at its conventional address.
 MCU_SECTION_LINK_FLAGS = ("-Wl,--undefined=_mmcu,--section-start=.mmcu=0x910000",)
+
+
+def target_flags(board: Board) -> tuple[str, ...]:
+    """The chip, clock and board macros, as the Arduino IDE passes them for ``board``."""
+    return (
+        f"-mmcu={board.mcu}", f"-DF_CPU={board.f_cpu}L", "-DARDUINO=10807", f"-D{board.define}",
+        "-DARDUINO_ARCH_AVR", *board.usb_defines, "-Os", "-ffunction-sections",
+        "-fdata-sections",
+    )
+
+
+def link_flags(board: Board) -> tuple[str, ...]:
+    return (f"-mmcu={board.mcu}", "-Os", "-Wl,--gc-sections")
+
+
+def board_defines(board: Board) -> tuple[str, ...]:
+    """What the firmware core reports (INFO's board name) and stamps for simavr."""
+    return (f'-DPN_BOARD_NAME="{board.name}"', f'-DPN_MCU_NAME="{board.mcu}"')
 
 
 class BuildError(PixelnetError):
@@ -77,11 +91,11 @@ class Toolchain:
     core: Path | None  # .../hardware/arduino/avr, None for a bare build
     mcu_section_dir: Path | None
 
-    @property
-    def core_includes(self) -> tuple[str, ...]:
+    def core_includes(self, board: Board) -> tuple[str, ...]:
         if self.core is None:
             return ()
-        return (f"-I{self.core / 'cores' / 'arduino'}", f"-I{self.core / 'variants' / 'standard'}")
+        return (f"-I{self.core / 'cores' / 'arduino'}",
+                f"-I{self.core / 'variants' / board.variant}")
 
 
 def _which(name: str) -> str:
@@ -125,22 +139,25 @@ def sketch_defines(prefix: str, version: tuple[int, int, int]) -> tuple[str, ...
     """The -D flags that bind the sketch to a model prefix and the firmware version."""
     major, minor, patch = version
     return (
-        f'-DPN_MODEL_HEADER="{prefix}_model.h"', f"-DPN_PREFIX={prefix}",
+        f'-DPN_MODEL_HEADER="{prefix}_model.h"', f'-DPN_LIBRARY_HEADER="{prefix}.h"',
+        f"-DPN_PREFIX={prefix}",
         f"-DPN_PREFIX_UPPER={prefix.upper()}", f"-DPN_FW_MAJOR={major}",
         f"-DPN_FW_MINOR={minor}", f"-DPN_FW_PATCH={patch}",
     )
 
 
-def compile_command(tools: Toolchain, source: Path, obj: Path, extra: Sequence[str]) -> list[str]:
+def compile_command(tools: Toolchain, board: Board, source: Path, obj: Path,
+                    extra: Sequence[str]) -> list[str]:
     """avr-gcc/avr-g++ for one source; .ino is C++ as in the Arduino IDE."""
     suffix = source.suffix
+    target = target_flags(board)
     if suffix == ".c":
-        return [tools.gcc, *TARGET_FLAGS, *C_FLAGS, *extra, "-c", str(source), "-o", str(obj)]
+        return [tools.gcc, *target, *C_FLAGS, *extra, "-c", str(source), "-o", str(obj)]
     if suffix == ".S":
-        return [tools.gcc, *TARGET_FLAGS, "-x", "assembler-with-cpp", *extra, "-c", str(source),
+        return [tools.gcc, *target, "-x", "assembler-with-cpp", *extra, "-c", str(source),
                 "-o", str(obj)]
     language = ["-x", "c++"] if suffix == ".ino" else []
-    return [tools.gxx, *TARGET_FLAGS, *CXX_FLAGS, *extra, *language, "-c", str(source), "-o",
+    return [tools.gxx, *target, *CXX_FLAGS, *extra, *language, "-c", str(source), "-o",
             str(obj)]
 
 
@@ -168,14 +185,14 @@ def _sources(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".c", ".cpp", ".S", ".ino"))
 
 
-def build_core(tools: Toolchain, build_dir: Path) -> Path:
+def build_core(tools: Toolchain, board: Board, build_dir: Path) -> Path:
     """core.a of the Arduino core, rebuilt only when the flags or the core change."""
     assert tools.core is not None
     core_src = tools.core / "cores" / "arduino"
     sources = _sources(core_src)
+    flags = [*target_flags(board), *CORE_FLAGS, *tools.core_includes(board)]
     key = hashlib.sha256(
-        "\n".join([*TARGET_FLAGS, *CORE_FLAGS, *(f"{s}:{s.stat().st_mtime_ns}" for s in sources)])
-        .encode()
+        "\n".join([*flags, *(f"{s}:{s.stat().st_mtime_ns}" for s in sources)]).encode()
     ).hexdigest()[:12]
     archive = build_dir / f"core-{key}" / "core.a"
     if archive.is_file():
@@ -184,7 +201,7 @@ def build_core(tools: Toolchain, build_dir: Path) -> Path:
     objects = []
     for source in sources:
         obj = archive.parent / f"{source.name}.o"
-        _run(compile_command(tools, source, obj, [*CORE_FLAGS, *tools.core_includes]))
+        _run(compile_command(tools, board, source, obj, [*CORE_FLAGS, *tools.core_includes(board)]))
         objects.append(str(obj))
     partial = archive.with_suffix(f".a.{os.getpid()}.part")  # parallel builds never clash
     _run([tools.ar, "rcs", str(partial), *objects])
@@ -193,13 +210,19 @@ def build_core(tools: Toolchain, build_dir: Path) -> Path:
 
 
 def export_sketch(model: Model, fmt: str, sketch_dir: Path, prefix: str) -> Path:
-    """A complete sketch folder: our sources plus the model generated for Arduino."""
-    from pixelnet.codegen import generate
+    """A complete sketch folder: our sources plus the model's Arduino library sources
+    (``src/`` of ``generate --target arduino-library``: the generated model and the
+    header with class names and output scale), so the firmware is one user of that
+    library's C."""
+    from pixelnet.codegen import quantize
+    from pixelnet.codegen.render import render, write_files
 
     if sketch_dir.exists():
         shutil.rmtree(sketch_dir)
     shutil.copytree(SKETCH_SOURCE, sketch_dir)
-    generate(model, target="arduino", fmt=fmt, out_dir=sketch_dir, prefix=prefix)
+    library = render(quantize(model, fmt), "arduino-library", prefix=prefix)
+    write_files({name.removeprefix("src/"): text for name, text in library.items()
+                 if name.startswith("src/")}, sketch_dir)
     return sketch_dir
 
 
@@ -223,18 +246,24 @@ def build_uno(
     *,
     prefix: str = "pixelnet",
     core: bool = True,
+    board: str = "uno",
 ) -> BuildResult:
-    """Generate the model, compile the sketch (with the Arduino core or bare), link, make .hex."""
+    """Generate the model, compile the sketch (with the Arduino core or bare) for ``board``
+    (a row of the board table, firmware/boards.py), link, make .hex."""
     if fmt not in FORMATS:
         raise PixelnetError(f"unknown number format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    row = board_row(board)
+    if not core and row.mcu not in BARE_MCUS:
+        raise PixelnetError(f"--no-core is for the {', '.join(BARE_MCUS)} only, not the "
+                            f"{row.title}'s {row.mcu}")
     tools = find_toolchain(with_core=core)
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     sketch = export_sketch(model or default_model(), fmt, build_dir / SKETCH_NAME, prefix)
-    libraries = [str(build_core(tools, build_dir))] if core else []
-    ours = [*OUR_FLAGS, *sketch_defines(prefix, firmware_version()), f"-I{sketch}",
-            *tools.core_includes]
-    link = list(LINK_FLAGS)
+    libraries = [str(build_core(tools, row, build_dir))] if core else []
+    ours = [*OUR_FLAGS, *sketch_defines(prefix, firmware_version()), *board_defines(row),
+            f"-I{sketch}", *tools.core_includes(row)]
+    link = list(link_flags(row))
     if tools.mcu_section_dir is not None:
         ours += ["-DPN_EMBED_MCU_INFO", f"-isystem{tools.mcu_section_dir}"]
         link += MCU_SECTION_LINK_FLAGS
@@ -243,7 +272,7 @@ def build_uno(
     objects = []
     for source in _our_sources(sketch, core):
         obj = obj_dir / f"{source.name}.o"
-        _run(compile_command(tools, source, obj, ours))
+        _run(compile_command(tools, row, source, obj, ours))
         objects.append(str(obj))
     stem = SKETCH_NAME if core else f"{SKETCH_NAME}_bare"
     elf, hex_file = build_dir / f"{stem}.elf", build_dir / f"{stem}.hex"

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pixelnet.errors import PixelnetError
+from pixelnet.firmware.boards import BOARDS as AVR_BOARDS
 from pixelnet.options import (
     add_board_option,
     add_build_dir_option,
@@ -21,12 +22,11 @@ from pixelnet.progress import ticking
 
 # The boards `build` and `flash` know, and what each is: the --board choices and their help.
 BOARDS = {
-    "uno": "Arduino Uno, ATmega328P, built with the Arduino core",
+    **{name: f"{row.title}, {row.mcu}, built with the Arduino core"
+       for name, row in AVR_BOARDS.items()},
     "micropython": "any MicroPython board with four ADC inputs",
 }
 DEFAULT_BUILD_DIR = Path("build")
-UNO_FLASH_BYTES = 32_256  # 32 KB minus the 512-byte Optiboot bootloader
-UNO_RAM_BYTES = 2048
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +34,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser, required=False, lesson_fallback=True)
     add_format_option(parser)
     parser.add_argument("--prefix", default="pixelnet",
-                        help="uno only: name prefix of the generated C")
+                        help="AVR boards only: name prefix of the generated C")
     parser.add_argument("--no-core", dest="core", action="store_false",
-                        help="uno only: build with plain avr-gcc, without the Arduino core")
+                        help="uno, nano only: build with plain avr-gcc, without the Arduino core")
     add_build_dir_option(parser, DEFAULT_BUILD_DIR)
     add_deprecated_alias(parser, "--out", "build_dir")
 
@@ -75,17 +75,19 @@ def _build(args: argparse.Namespace) -> Path:
     """Builds for the board and returns what gets flashed: the .hex or the files folder."""
     model = resolve_model(args)
     out = Path(args.build_dir) / args.board
-    if args.board == "uno":
+    if args.board in AVR_BOARDS:
         from pixelnet.firmware.build import build_uno
 
-        with ticking(f"building the uno firmware in {out}"):
-            result = build_uno(model, args.fmt, out, prefix=args.prefix, core=args.core)
-        print(f"firmware: {result.hex}")
+        row = AVR_BOARDS[args.board]
+        with ticking(f"building the {args.board} firmware in {out}"):
+            result = build_uno(model, args.fmt, out, prefix=args.prefix, core=args.core,
+                               board=args.board)
+        print(f"firmware: {result.hex}  ({row.title}, {row.mcu})")
         print(f"sketch:   {result.sketch_dir}")
-        print(f"flash:    {result.flash_bytes} of {UNO_FLASH_BYTES} bytes "
-              f"({100 * result.flash_bytes / UNO_FLASH_BYTES:.1f}%)")
-        print(f"RAM:      {result.ram_bytes} of {UNO_RAM_BYTES} bytes "
-              f"({100 * result.ram_bytes / UNO_RAM_BYTES:.1f}%) before the stack")
+        print(f"flash:    {result.flash_bytes} of {row.flash_max} bytes "
+              f"({100 * result.flash_bytes / row.flash_max:.1f}%)")
+        print(f"RAM:      {result.ram_bytes} of {row.ram_max} bytes "
+              f"({100 * result.ram_bytes / row.ram_max:.1f}%) before the stack")
         return result.hex
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
@@ -124,11 +126,12 @@ def run_flash(args: argparse.Namespace) -> int:
         port = auto_detect()
         warn(args, f"flashing the board on {port}")
     refuse_virtual(port, args)
-    if args.board == "uno":
-        from pixelnet.firmware.flash import check_flash_tools, flash_uno
+    if args.board in AVR_BOARDS:
+        from pixelnet.firmware.flash import check_flash_tools, flash_board
 
         check_flash_tools(port)
-        flash_uno(_build(args), port)
+        baud = flash_board(_build(args), port, args.board)
+        print(f"avrdude: {AVR_BOARDS[args.board].avrdude_programmer} at {baud} baud")
     else:
         from pixelnet.firmware.flash_micropython import flash_micropython
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pixelnet.errors import PixelnetError
 from pixelnet.firmware import build_cli
+from pixelnet.firmware.boards import BOARDS as AVR_BOARDS
+from pixelnet.firmware.boards import simulated_boards
 from pixelnet.firmware.virtual import (
     DEFAULT_BUILD_DIR,
     VirtualBoard,
@@ -31,6 +33,8 @@ from pixelnet.trainer.patterns import SCENES
 # The virtual boards `pixelnet sim` runs: the --board choices and their help.
 SIM_BOARDS = {
     "uno": "the Uno firmware, the very ELF you would flash, in simavr",
+    **{name: f"the {AVR_BOARDS[name].title} firmware ({AVR_BOARDS[name].mcu}) in simavr"
+       for name in simulated_boards() if name != "uno"},
     "micropython": "the MicroPython program on the MicroPython unix port",
 }
 SIM_DESCRIPTION = """\
@@ -45,12 +49,12 @@ Then type control commands on this terminal, each answered "ok" or "error: ...":
   gain g0 g1 g2 g3    per-pixel gain;  offset o0 o1 o2 o3: per-pixel offset
   noise S             sensor noise 0..1;  seed N: its random seed
   reset               reset the board (the calibration survives)
-  cycles              uno only: cycle counts of the last inferences
+  cycles              AVR boards only: cycle counts of the last inferences
   quit                end (as Ctrl-C does)
 More in firmware/sim/SCENE.md."""
 COMMANDS_HELP = (
     "commands: scene NAME | pixels a b c d | light L | gain g0 g1 g2 g3 | "
-    "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (uno) | quit   (Ctrl-C ends)"
+    "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (AVR) | quit   (Ctrl-C ends)"
 )
 
 
@@ -58,12 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `sim` (and the firmware build/flash commands) to the `pixelnet` parser."""
     sim = add_command(
         sub, "sim",
-        help="run a virtual board (Uno in simavr, or MicroPython) on a pseudo-terminal",
+        help="run a virtual board (Uno, Nano, Mega in simavr, or MicroPython) on a "
+        "pseudo-terminal",
         description=SIM_DESCRIPTION,
         examples=[
             "pixelnet sim --board uno --model model.json",
             "pixelnet sim --board micropython --lesson --scene vertical_left",
             "pixelnet sim --board uno --firmware build/uno/pixelnet_uno.elf",
+            "pixelnet sim --board mega --lesson",
         ],
     )
     add_board_option(sim, SIM_BOARDS)
@@ -96,11 +102,11 @@ def _firmware(args: argparse.Namespace) -> Path:
         return args.firmware
     model = resolve_model(args)
     out = args.build_dir / args.board
-    if args.board == "uno":
+    if args.board != "micropython":
         from pixelnet.firmware.build import build_uno
 
-        with ticking(f"building the uno firmware for model {model.short_hash} in {out}"):
-            return build_uno(model, args.fmt, out).elf
+        with ticking(f"building the {args.board} firmware for model {model.short_hash} in {out}"):
+            return build_uno(model, args.fmt, out, board=args.board).elf
     from pixelnet.firmware.virtual_micropython import prepare_micropython_files
 
     return prepare_micropython_files(model, args.fmt, out)

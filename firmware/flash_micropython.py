@@ -1,6 +1,9 @@
-"""Copy the board files (main.py, its modules, the generated model) to a MicroPython board.
+"""Install the board files (main.py, its modules, the generated model) on a MicroPython board.
 
-The copying is mpremote's (``python -m mpremote connect PORT fs cp ... :``). One
+The installing is mpremote's mip, from the package.json that
+``pixelnet build --board micropython`` writes beside the files
+(``python -m mpremote connect PORT mip install --target= DIR/package.json``,
+see mip_package.py). One
 thing comes first: a running ``main.py`` has Ctrl-C switched off (0x03 is an
 ordinary byte inside protocol frames), so mpremote could not stop it. We send
 the protocol's RESET and then Ctrl-C until the REPL prompt appears; main.py keeps
@@ -48,12 +51,12 @@ def board_files(files_dir: Path) -> list[Path]:
     return sorted(p for p in files_dir.iterdir() if p.suffix in (".py", ".mpy"))
 
 
-def mpremote_command(port: str, files: list[Path]) -> list[str]:
-    """mpremote: copy every file to the board's root, then reset it to run main.py."""
+def mpremote_command(port: str, package: Path) -> list[str]:
+    """mpremote: mip-install the package to the board's root, then reset it to run main.py."""
     if importlib.util.find_spec("mpremote") is None:
         raise ToolMissingError("mpremote is not installed: pip install mpremote")
-    return [sys.executable, "-m", "mpremote", "connect", port, "fs", "cp",
-            *(str(f) for f in files), ":", "+", "reset"]
+    return [sys.executable, "-m", "mpremote", "connect", port, "mip", "install", "--target=",
+            Path(package).as_posix(), "+", "reset"]
 
 
 def _open_port(port: str) -> serial.SerialBase:
@@ -98,8 +101,10 @@ def break_into_repl(port: str) -> None:
 
 def flash_micropython(files_dir: Path, port: str) -> None:
     """Copy the board files in ``files_dir`` to the MicroPython board on ``port``."""
-    files = board_files(files_dir)
-    command = mpremote_command(port, files)
+    from pixelnet.firmware.mip_package import write_mip_package
+
+    board_files(files_dir)  # refuses an incomplete folder
+    command = mpremote_command(port, write_mip_package(files_dir))
     break_into_repl(port)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=COPY_TIMEOUT)

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.trainer.patterns import SCENES
 
+from .boards import board_row, simulated_boards
 from .scene import scene_lines
 
 SIM_DIR = Path(__file__).resolve().parent / "sim"
@@ -49,7 +50,7 @@ TERMINATE_TIMEOUT = 5.0  # seconds after SIGTERM before SIGKILL
 
 EXIT_MAX_CYCLES = 3
 EXIT_CRASHED = 4
-BOARDS = ("uno", "micropython")
+BOARDS = (*simulated_boards(), "micropython")
 
 
 class SimulationError(PixelnetError):
@@ -240,14 +241,18 @@ class VirtualUno:
         noise: float = 0.0,
         realtime: bool = False,
         build_dir: Path = DEFAULT_BUILD_DIR,
+        board: str = "uno",
     ) -> None:
         firmware = Path(firmware)
         if not firmware.is_file():
             raise SimulationError(f"{firmware}: no such firmware file")
+        row = board_row(board)
+        self.board = f"virtual-{row.name}"
         harness = build_harness(build_dir)
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        command = [str(harness), "--pty", "--eeprom", str(state_dir / EEPROM_FILE)]
+        command = [str(harness), "--pty", "--mcu", row.mcu, "--frequency", str(row.f_cpu),
+                   "--eeprom", str(state_dir / EEPROM_FILE)]
         for line in scene_commands(scene, noise=noise):
             command += ["-c", line]
         if realtime:
@@ -369,15 +374,15 @@ def start_virtual_board(
     realtime: bool = False,
     build_dir: Path = DEFAULT_BUILD_DIR,
 ) -> VirtualBoard:
-    """Start a virtual board ("uno" or "micropython"); close it (or use `with`) when done.
+    """Start a virtual board (one of BOARDS: the simulated rows of the board table, or
+    "micropython"); close it (or use `with`) when done.
 
-    `firmware` is the ELF for the Uno, the folder of MicroPython files for the MicroPython
+    `firmware` is the ELF for an AVR board, the folder of MicroPython files for the MicroPython
     board; `state_dir` keeps what survives a restart (EEPROM image, board filesystem).
     """
-    if board == "uno":
-        return VirtualUno(
-            firmware, state_dir, scene=scene, noise=noise, realtime=realtime, build_dir=build_dir
-        )
+    if board in simulated_boards():
+        return VirtualUno(firmware, state_dir, scene=scene, noise=noise, realtime=realtime,
+                          build_dir=build_dir, board=board)
     if board == "micropython":
         from pixelnet.firmware.virtual_micropython import VirtualMicroPython
 

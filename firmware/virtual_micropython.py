@@ -46,7 +46,7 @@ BOOT_TIMEOUT = 10.0  # s for the first boot INFO (a loaded CI machine)
 STOP_TIMEOUT = 5.0  # s for a board process to die after SIGKILL
 LOG_TAIL = 2000  # characters of the board's stderr quoted in an error
 FIRMWARE_SOURCE = Path(__file__).with_name("micropython")
-BOARD_FILES = ("main.py", "pxapp.py", "pxboard.py", "pxcal.py", "pxframe.py")
+BOARD_FILES = ("main.py", "pxapp.py", "pxboard.py", "pxcal.py", "pxframe.py", "pxtext.py")
 MODEL_MODULE = "pixelnet_model.py"
 DEFAULT_LIGHT = 0.9
 DEFAULT_OFFSET = 0.05
@@ -306,7 +306,8 @@ def start_virtual_micropython(
 def prepare_micropython_files(
     model: Model, fmt: str, out_dir: Path, *, precompile: bool = False
 ) -> Path:
-    """Assemble what goes on the board: main.py, its modules and the generated model.
+    """Assemble what goes on the board: main.py, its modules and the generated model,
+    with a mip package.json (firmware/mip_package.py) for `mpremote mip install`.
 
     ``precompile`` turns every module but main.py into .mpy bytecode: a board then
     imports without compiling, which halves the heap needed at boot (the .mpy
@@ -325,16 +326,21 @@ def prepare_micropython_files(
         for source in (out_dir / name for name in (*BOARD_FILES, MODEL_MODULE)):
             if source.name != "main.py":
                 compile_to_mpy(source)
+    from pixelnet.firmware.mip_package import write_mip_package
+
+    write_mip_package(out_dir)
     return out_dir
 
 
-def compile_to_mpy(source: Path) -> Path:
-    """``source`` compiled to ``.mpy`` beside it; the ``.py`` goes (it would be imported first)."""
+def compile_to_mpy(source: Path, keep_source: bool = False) -> Path:
+    """``source`` compiled to ``.mpy`` beside it; the ``.py`` goes (on a board it would be
+    imported first) unless ``keep_source``."""
     target = source.with_suffix(".mpy")
     done = subprocess.run(
         [find_mpy_cross(), "-o", str(target), str(source)], capture_output=True, text=True
     )
     if done.returncode != 0:
         raise BoardFilesError(f"mpy-cross cannot compile {source.name}: {done.stderr.strip()}")
-    source.unlink()
+    if not keep_source:
+        source.unlink()
     return target

@@ -51,13 +51,16 @@ def board(request, tmp_path_factory):
     fmt = request.param
     work = tmp_path_factory.mktemp(f"host_board_{fmt}")
     model = lesson_model()
-    codegen.generate(model, target="c", fmt=fmt, out_dir=work, prefix="pixelnet")
+    codegen.generate(model, target="arduino-library", fmt=fmt, out_dir=work / "lib",
+                     prefix="pixelnet")
+    src = work / "lib" / "src"
     cc = shutil.which("gcc") or shutil.which("cc")
     assert cc, "a host C compiler (gcc) is needed to test the protocol core"
     exe = work / "pn_host_driver"
-    sources = [SKETCH / "pn_app.c", SKETCH / "pn_frame.c", DRIVER, work / "pixelnet_model.c"]
+    sources = [SKETCH / "pn_app.c", SKETCH / "pn_frame.c", SKETCH / "pn_text.c", DRIVER,
+               src / "pixelnet_model.c", src / "pixelnet.c"]
     subprocess.run(
-        [cc, *CFLAGS, f"-I{SKETCH}", f"-I{work}", "-o", str(exe), *map(str, sources)],
+        [cc, *CFLAGS, f"-I{SKETCH}", f"-I{src}", "-o", str(exe), *map(str, sources)],
         check=True, capture_output=True, text=True,
     )
     return HostBoard(exe, work / "eeprom.bin", codegen.quantize(model, fmt))
@@ -351,3 +354,66 @@ def test_random_commands_with_random_payloads_are_all_answered(board):
         _, replies = board.run(b"".join(frames))
         assert set(range(1, 256)) <= {f.seq for f in replies}
         assert all(f.type in set(Msg) for f in replies)
+
+
+# ---- text mode (PROTOCOL.md): a person's lines on the same wire ----
+
+
+def _text_and_frames(wire: bytes) -> tuple[str, list]:
+    """The printable text the board wrote, and the frames the host decoder still finds."""
+    text = bytes(b for b in wire if 0x20 <= b < 0x7F or b in b"\r\n").decode("ascii")
+    return text, FrameDecoder().feed(wire)
+
+
+def _sample_line(qm, adc=ADC) -> str:
+    x = codegen.preprocess(qm, np.array([adc]), np.zeros(4, np.int64), np.full(4, 1023))
+    out = codegen.infer(qm, x)[0]
+    cls = qm.classes[int(np.argmax(out))]
+    return f"class:{cls} " + " ".join(f"{c}:{int(v)}" for c, v in zip(qm.classes, out,
+                                                                        strict=True))
+
+
+def test_help_and_sample_answer_in_text(board):
+    wire = board.run_bytes(b"help\r\nsample\n")
+    text, frames = _text_and_frames(wire)
+    assert [f.type for f in frames] == [Msg.INFO]  # the boot banner only: no binary errors
+    lines = text[text.index("pixelnet"):].split("\r\n")
+    version = ".".join(map(str, firmware_version()))
+    assert lines[0] == (f"pixelnet uno firmware {version} model {board.qm.model_hash} "
+                        f"q{board.qm.format_bits}, outputs in units of "
+                        f"2^-{board.qm.layers[-1].out_frac}")
+    assert lines[1].startswith("commands: help, sample")
+    assert lines[2] == _sample_line(board.qm)
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r\n\r\n"])
+def test_start_prints_lines_and_a_frame_returns_to_binary(board, line_end):
+    # the driver's clock runs 100 us per byte: 3000 idle bytes after `start` are 0.3 s
+    idle = b"\x00" * 3000
+    wire = board.run_bytes(b"start" + line_end + idle + cmd(Cmd.INFO, 77) + b"help\n")
+    text, frames = _text_and_frames(wire)
+    assert text.count(_sample_line(board.qm)) in (3, 4)
+    # after the frame the board answers in binary, the text ended by a lone 0x00
+    assert [(f.type, f.seq) for f in frames[1:]] == [(Msg.INFO, 77)]
+    after_text = wire[wire.rindex(b"class:"):].split(b"\r\n", 1)[1]
+    assert after_text[:1] == b"\x00" and after_text[1:2] != b"\x00"
+    assert text.endswith("commands: help, sample (one line), start (10 lines/s), stop; "
+                         "a binary frame ends text mode\r\n")
+
+
+def test_unknown_lines_are_garbage_until_text_mode(board):
+    wire = board.run_bytes(b"hello\n" + b"\x00" + b"sample\nhello\n")
+    text, frames = _text_and_frames(wire)
+    assert [error_of(f) for f in frames[1:]] == [(0, ErrorCode.BAD_FRAME, 0)]
+    assert text.endswith("unknown command; type help\r\n")
+    assert "hello" not in text
+
+
+def test_a_frame_that_holds_a_command_word_stays_a_frame(board):
+    """Text is only taken from a segment whose first byte no frame can start with."""
+    tricky = cmd(Cmd.INFER, 12, b"\nhelp\n\x01\x01")
+    assert b"\nhelp\n" in tricky
+    _, replies = board.run(tricky)
+    # q7 refuses 0x680A (> 127) with BAD_ARG; q15 computes it
+    expected = Msg.RESULT if board.qm.fmt == "q15" else Msg.ERROR
+    assert [(f.type, f.seq) for f in replies] == [(expected, 12)]

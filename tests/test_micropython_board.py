@@ -201,7 +201,8 @@ def test_mpy_cross_errors_are_reported(tmp_path):
 def test_precompiled_board_files_compute_the_same(model, qm, tmp_path):
     files = prepare_micropython_files(model, FORMAT, tmp_path / "board", precompile=True)
     assert sorted(p.name for p in files.iterdir()) == [
-        "main.py", "pixelnet_model.mpy", "pxapp.mpy", "pxboard.mpy", "pxcal.mpy", "pxframe.mpy"
+        "main.py", "package.json", "pixelnet_model.mpy", "pxapp.mpy", "pxboard.mpy", "pxcal.mpy",
+        "pxframe.mpy", "pxtext.mpy",
     ]
     x = np.random.default_rng(11).integers(-127, 128, size=(1_000, 4))
     with start_virtual_micropython(files, tmp_path / "fs") as vb, BoardClient.open(vb.port) as c:

@@ -212,6 +212,8 @@ class Model:
     FORMAT = 7
     LAYER_SIZES = (4,)
     MODEL_HASH = bytes(range(8))
+    CLASSES = ("a", "b", "c", "d")
+    OUTPUT_FRAC = 7
     @staticmethod
     def calib_init(dark, bright):
         return None
@@ -252,3 +254,11 @@ def test_a_board_without_a_fourth_pixel_refuses_only_sensor_commands(tmp_path):
     assert frames[3].payload[16:24] == bytes.fromhex("ffff02000000fbff")  # out = -x
     info = unpack_info(frames[4].payload)
     assert (info.board, info.model_hash, info.n_layers) == ("rp2-pico", "0001020304050607", 1)
+
+
+def test_text_mode_on_a_board_without_a_fourth_pixel_says_so(tmp_path):
+    typed = b"sample\r\nstart\r\n" + encode_frame(Cmd.INFO, 8)
+    out = bytes.fromhex(run_micropython(_THREE_PIXEL_SCRIPT, tmp_path, typed.hex()).strip())
+    text, _, binary = out.partition(b"\x00")  # leaving text mode writes a lone 0x00
+    assert text == b"no sample: this board has no ADC for the fourth pixel\r\n"
+    assert [(f.type, f.seq) for f in FrameDecoder().feed(binary)] == [(Msg.INFO, 8)]

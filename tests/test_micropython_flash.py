@@ -43,11 +43,11 @@ def test_an_incomplete_or_missing_directory_is_refused(files_dir):
         flash.board_files(files_dir / "nowhere")
 
 
-def test_mpremote_copies_every_file_then_resets(files_dir):
-    files = flash.board_files(files_dir)
-    command = flash.mpremote_command("/dev/ttyUSB0", files)
+def test_mpremote_installs_the_package_then_resets(files_dir):
+    command = flash.mpremote_command("/dev/ttyUSB0", files_dir / "package.json")
     assert command[:5] == [sys.executable, "-m", "mpremote", "connect", "/dev/ttyUSB0"]
-    assert command[5:] == ["fs", "cp", *map(str, files), ":", "+", "reset"]
+    assert command[5:] == ["mip", "install", "--target=", f"{files_dir.as_posix()}/package.json",
+                           "+", "reset"]
 
 
 def test_a_missing_mpremote_is_named(files_dir, monkeypatch):

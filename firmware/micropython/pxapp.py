@@ -9,6 +9,7 @@ import time
 import pxboard
 import pxcal
 import pxframe
+import pxtext
 from micropython import const
 
 FIRMWARE = (0, 1, 0)
@@ -76,6 +77,7 @@ class App:
         self.cal_path = cal_path
         self.reader = pxframe.FrameReader()
         self.writer = pxframe.FrameWriter(port)
+        self.text = pxtext.Text(port, self._measure, self._info_line(), model.CLASSES)
         self.n_in = model.N_INPUTS
         self.n_out = model.N_OUTPUTS
         self.limit = (1 << model.FORMAT) - 1  # inputs lie in [-limit, limit] (symmetric formats)
@@ -141,16 +143,43 @@ class App:
         # keep the rate on average, but do not burst to catch up a long stall
         step = self.period_us if late < self.period_us else late + self.period_us
         self.due = time.ticks_add(self.due, step)
+        if self.text.active:
+            self.text.sample()
+            return
         self._send_sample(self.stream_seq)
         self.stream_seq = (self.stream_seq + 1) & 0xFF
 
     # --- frames in ---------------------------------------------------------
     def receive(self, byte):
+        status = self.text.on_byte(byte)
+        if status:  # a person's command line, answered in text
+            self.reader.n = 0
+            self.reader.dropping = False
+            if status != pxtext.SKIP:
+                start = status == pxtext.START and self.sensor.complete
+                self._start_stream(pxtext.RATE if start else 0)
+            return
         n = self.reader.push(byte)
         if n > 0:
+            self.text.leave()
             self.handle(self.reader.body, n - 4)
-        elif n < 0:
+        elif n < 0 and not self.text.active:
             self.error(0, -n, 0)
+
+    # --- text mode (pxtext.py) ------------------------------------------------
+    def _measure(self):
+        if not self.sensor.complete:
+            return None
+        self.sensor.read(self.adc)
+        self.model.preprocess(self.cal, self.adc, self.x)
+        return self.model.infer(self.x, self.out), self.out
+
+    def _info_line(self):
+        m = self.model
+        line = "pixelnet %s firmware %d.%d.%d model %s q%d, outputs in units of 2^-%d\r\n" % (
+            self.board_name.decode(), FIRMWARE[0], FIRMWARE[1], FIRMWARE[2],
+            "".join("%02x" % b for b in m.MODEL_HASH), m.FORMAT, m.OUTPUT_FRAC)
+        return line.encode()
 
     def handle(self, body, n):
         # one checked frame: body[0] type, body[1] seq, n payload bytes at body[2:]
@@ -220,6 +249,10 @@ class App:
         if rate and not self.sensor.complete:
             return self.error(seq, E_BAD_ARG, STREAM)
         self.ack(seq, STREAM)
+        self._start_stream(rate)
+
+    def _start_stream(self, rate):
+        # the stream: SAMPLE frames, or text lines while text mode is on
         self.period_us = 1000000 // rate if rate else 0
         self.due = time.ticks_us()
 

@@ -520,7 +520,8 @@ static void no_sleep(avr_t *avr, avr_cycle_count_t how_long)
 
 /* ---- set-up ---- */
 
-static avr_t *load_board(const char *elf_path, vuno_t *v)
+/* mcu / frequency (0: none given) from the command line win over the ELF's .mmcu section */
+static avr_t *load_board(const char *elf_path, const char *mcu, uint32_t frequency, vuno_t *v)
 {
 	elf_firmware_t fw;
 	memset(&fw, 0, sizeof(fw));
@@ -528,6 +529,10 @@ static avr_t *load_board(const char *elf_path, vuno_t *v)
 		die("%s: %s", elf_path, strerror(errno));
 	if (elf_read_firmware(elf_path, &fw) != 0)
 		die("%s: not an AVR ELF file simavr can load", elf_path);
+	if (mcu)
+		snprintf(fw.mmcu, sizeof(fw.mmcu), "%s", mcu);
+	if (frequency)
+		fw.frequency = frequency;
 	if (!fw.mmcu[0])
 		strcpy(fw.mmcu, DEFAULT_MCU);
 	if (!fw.frequency)
@@ -597,8 +602,8 @@ static int claim_stdout(void)
 
 static void usage(void)
 {
-	die("usage: vuno (--pty | --stdio) [--eeprom FILE] [--realtime] [--max-cycles N] "
-	    "[-c COMMAND]... FIRMWARE.elf");
+	die("usage: vuno (--pty | --stdio) [--mcu NAME] [--frequency HZ] [--eeprom FILE] "
+	    "[--realtime] [--max-cycles N] [-c COMMAND]... FIRMWARE.elf");
 }
 
 static void report_batch(const vuno_t *v, const char *end)
@@ -663,7 +668,8 @@ static int run(vuno_t *v)
 int main(int argc, char **argv)
 {
 	static vuno_t v;
-	const char *elf = NULL;
+	const char *elf = NULL, *mcu = NULL;
+	uint32_t frequency = 0;
 	const char *commands[64];
 	int n_commands = 0, mode_set = 0;
 	v.master_fd = -1;
@@ -676,6 +682,14 @@ int main(int argc, char **argv)
 			mode_set++;
 		} else if (strcmp(a, "--realtime") == 0) {
 			v.realtime = 1;
+		} else if (strcmp(a, "--mcu") == 0 && has_value) {
+			mcu = argv[++i];
+		} else if (strcmp(a, "--frequency") == 0 && has_value) {
+			char *end;
+			unsigned long hz = strtoul(argv[++i], &end, 10);
+			if (*end || argv[i][0] == '-' || hz == 0 || hz > 100000000UL)
+				die("--frequency needs a clock in Hz (1..100000000)");
+			frequency = (uint32_t)hz;
 		} else if (strcmp(a, "--eeprom") == 0 && has_value) {
 			v.eeprom_path = argv[++i];
 		} else if (strcmp(a, "--max-cycles") == 0 && has_value) {
@@ -700,7 +714,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	v.avr = load_board(elf, &v);
+	v.avr = load_board(elf, mcu, frequency, &v);
 	v.lowest_sp = v.avr->ramend;
 	for (int i = 0; i < n_commands; i++) {
 		char line[CONTROL_LINE_MAX + 1], reply[CONTROL_LINE_MAX + 64];

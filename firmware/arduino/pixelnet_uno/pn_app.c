@@ -4,6 +4,7 @@
 #include "pn_frame.h"
 #include "pn_hw.h"
 #include "pn_model.h"
+#include "pn_text.h"
 
 #ifdef __AVR__
 #include <avr/io.h>
@@ -250,6 +251,18 @@ static void send_result(uint8_t type, uint8_t seq, const uint16_t adc[N_PIXELS],
     send(type, seq, n);
 }
 
+uint8_t pn_app_measure(uint16_t adc[N_PIXELS], pn_act_t out[PN_N_OUTPUTS])
+{
+    pn_act_t x[PN_N_INPUTS];
+    uint8_t cls;
+    read_sensor(adc);
+    pn_preprocess(&model_cal, adc, x);
+    PN_MARK_INFERENCE(1);
+    cls = pn_infer(x, out);
+    PN_MARK_INFERENCE(0);
+    return cls;
+}
+
 static void sample_sensor(uint8_t type, uint8_t seq)
 {
     uint16_t adc[N_PIXELS];
@@ -363,13 +376,19 @@ static void cmd_calibrate(uint8_t seq, const uint8_t *p, uint8_t len)
     }
 }
 
+/* The stream: SAMPLE frames, or text lines while text mode is on. */
+static void start_stream(uint16_t rate)
+{
+    stream_rate = rate;
+    stream_due = pn_hw_micros();
+}
+
 static void cmd_stream(uint8_t seq, const uint8_t *p, uint8_t len)
 {
     if (!length_ok(seq, CMD_STREAM, len, 2)) {
         return;
     }
-    stream_rate = get_u16(p);
-    stream_due = pn_hw_micros();
+    start_stream(get_u16(p));
     send_ack(seq, CMD_STREAM);
 }
 
@@ -434,6 +453,7 @@ void pn_app_boot(void)
     averaging = 1;
     stream_rate = 0;
     stream_seq = 0;
+    pn_text_boot();
     load_calibration();
     {
         /* A lone delimiter ends any frame the restart cut short, so the host
@@ -446,10 +466,20 @@ void pn_app_boot(void)
 
 void pn_app_on_byte(uint8_t byte)
 {
-    uint8_t status = pn_rx_feed(&rx, byte);
+    uint8_t status = pn_text_on_byte(byte);
+    if (status != PN_TEXT_NONE) { /* a person's command line, answered in text */
+        rx.len = 0;
+        rx.overflow = 0;
+        if (status != PN_TEXT_SKIP) {
+            start_stream(status == PN_TEXT_START ? PN_TEXT_RATE : 0);
+        }
+        return;
+    }
+    status = pn_rx_feed(&rx, byte);
     if (status == PN_RX_FRAME) {
+        pn_text_leave();
         dispatch(rx.buf[0], rx.buf[1], rx.buf + 2, (uint8_t)(rx.body_len - 2));
-    } else if (status != PN_RX_NONE) {
+    } else if (status != PN_RX_NONE && !pn_text_active()) {
         send_error(0, status, 0);
     }
 }
@@ -470,5 +500,9 @@ void pn_app_poll(void)
         }
         stream_due = (now - stream_due >= period) ? now + period : stream_due + period;
     }
-    sample_sensor(MSG_SAMPLE, stream_seq++);
+    if (pn_text_active()) {
+        pn_text_sample();
+    } else {
+        sample_sensor(MSG_SAMPLE, stream_seq++);
+    }
 }

@@ -1,16 +1,19 @@
-/* Names of the generated model (pixelnet_model.h, see codegen/API.md) under any prefix.
- * `pixelnet build --prefix NAME` passes PN_MODEL_HEADER, PN_PREFIX and PN_PREFIX_UPPER;
- * the Arduino IDE uses the default prefix `pixelnet`. */
+/* Names of the generated model (pixelnet_model.h, see codegen/API.md) and of the
+ * Arduino library header around it (pixelnet.h: class names, output scale) under any
+ * prefix. `pixelnet build --prefix NAME` passes PN_MODEL_HEADER, PN_LIBRARY_HEADER,
+ * PN_PREFIX and PN_PREFIX_UPPER; the Arduino IDE uses the default prefix `pixelnet`. */
 #ifndef PN_MODEL_H
 #define PN_MODEL_H
 
 #ifndef PN_PREFIX
 #define PN_MODEL_HEADER "pixelnet_model.h"
+#define PN_LIBRARY_HEADER "pixelnet.h"
 #define PN_PREFIX pixelnet
 #define PN_PREFIX_UPPER PIXELNET
 #endif
 
 #include PN_MODEL_HEADER
+#include PN_LIBRARY_HEADER
 
 #define PN_CAT_(a, b) a##b
 #define PN_CAT(a, b) PN_CAT_(a, b)
@@ -30,5 +33,7 @@ typedef PN_FN(_calib_t) pn_calib_t;
 #define pn_preprocess PN_FN(_preprocess)
 #define pn_infer PN_FN(_infer)
 #define pn_infer_trace PN_FN(_infer_trace)
+#define pn_class_names PN_FN(_class_names)
+#define PN_OUTPUT_FRAC PN_DEF(_OUTPUT_FRAC)
 
 #endif

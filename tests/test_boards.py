@@ -1,0 +1,130 @@
+"""The board table against the Arduino core's own boards.txt; every AVR board built; the
+simulated ones (Nano, Mega) verified bit for bit on their virtual board; flash's baud
+fallback for the Nano's old bootloader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pixelnet.cli import main
+from pixelnet.codegen.emulator import infer, quantize_inputs
+from pixelnet.codegen.quantize import quantize
+from pixelnet.firmware.boards import BOARDS, board_row, simulated_boards
+from pixelnet.firmware.build import build_uno, find_arduino_core
+from pixelnet.firmware.flash import FlashError, flash_board
+from pixelnet.firmware.virtual import start_virtual_board
+from pixelnet.host.connect import connect
+from pixelnet.host.vectors import random_vectors
+from pixelnet.trainer.lesson import lesson_model
+
+
+def _boards_txt() -> dict[str, str]:
+    text = (find_arduino_core() / "boards.txt").read_text()
+    pairs = (line.split("=", 1) for line in text.splitlines()
+             if "=" in line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _setting(props: dict[str, str], fqbn: str, key: str) -> str:
+    """A board setting as the IDE resolves it: the menu option's value, else the board's."""
+    board_id, *options = fqbn.split(":")[2:]
+    for option in options:
+        menu, choice = option.split("=")
+        found = props.get(f"{board_id}.menu.{menu}.{choice}.{key}")
+        if found is not None:
+            return found
+    return props[f"{board_id}.{key}"]
+
+
+@pytest.mark.parametrize("name", list(BOARDS))
+def test_board_table_agrees_with_the_cores_boards_txt(name):
+    row, props = BOARDS[name], _boards_txt()
+    assert _setting(props, row.fqbn, "build.mcu") == row.mcu
+    assert _setting(props, row.fqbn, "build.f_cpu") == f"{row.f_cpu}L"
+    assert _setting(props, row.fqbn, "build.variant") == row.variant
+    assert f"ARDUINO_{_setting(props, row.fqbn, 'build.board')}" == row.define
+    assert _setting(props, row.fqbn, "upload.protocol") == row.avrdude_programmer
+    assert int(_setting(props, row.fqbn, "upload.maximum_size")) == row.flash_max
+    assert int(_setting(props, row.fqbn, "upload.maximum_data_size")) == row.ram_max
+    assert int(_setting(props, row.fqbn, "upload.speed")) == row.upload_bauds[0]
+
+
+def test_nano_falls_back_to_the_old_bootloader_baud():
+    props = _boards_txt()
+    assert props["nano.menu.cpu.atmega328old.upload.speed"] == str(board_row("nano")
+                                                                   .upload_bauds[1])
+
+
+def test_flash_tries_each_baud_until_one_answers(tmp_path):
+    port = tmp_path / "ttyUSB9"
+    port.touch()
+    hex_file = tmp_path / "fw.hex"
+    hex_file.write_text(":00000001FF\n")
+    tried = []
+
+    def avrdude(command):
+        tried.append((command[command.index("-c") + 1], int(command[command.index("-b") + 1])))
+        return 0 if tried[-1][1] == 57600 else 1
+
+    assert flash_board(hex_file, str(port), "nano", run=avrdude) == 57600
+    assert tried == [("arduino", 115200), ("arduino", 57600)]
+    tried.clear()
+    with pytest.raises(FlashError, match="exit 1 at 115200 baud"):
+        flash_board(hex_file, str(port), "mega", run=lambda command: tried.append(1) or 1)
+    assert tried == [1]
+
+
+def test_unknown_board_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["build", "--board", "due", "--build-dir", str(tmp_path)])
+    assert "invalid choice: 'due'" in capsys.readouterr().err
+
+
+# ---- builds and virtual boards ----
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("boards")
+    return {name: build_uno(lesson_model(), "q7", root / name, board=name) for name in BOARDS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(BOARDS))
+def test_every_board_builds_and_fits(builds, name):
+    result, row = builds[name], BOARDS[name]
+    assert result.hex.read_text().startswith(":")
+    # at most half the board: room for a user's own code (the Leonardo's USB stack is 3 KB)
+    assert result.flash_bytes < row.flash_max // 2
+    assert result.ram_bytes < min(1024, row.ram_max // 2)
+    assert row.mcu.encode() in result.elf.read_bytes()  # simavr's .mmcu stamp
+
+
+def test_bare_build_is_for_the_atmega328p_only(tmp_path):
+    with pytest.raises(Exception, match="--no-core is for the atmega328p"):
+        build_uno(lesson_model(), "q7", tmp_path, board="mega", core=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", simulated_boards())
+def test_virtual_board_computes_what_the_emulator_does(builds, name, tmp_path):
+    qm = quantize(lesson_model(), "q7")
+    x = quantize_inputs(qm, random_vectors(50)[0])
+    with start_virtual_board(name, firmware=builds[name].elf, state_dir=tmp_path,
+                             scene="horizontal_top", build_dir=tmp_path) as board, \
+            connect(board.port) as client:
+        assert client.info().board == name
+        results = client.infer_many(x.tolist())
+        assert [list(r.out) for r in results] == infer(qm, x).tolist()
+        sample = client.sample()
+        assert qm.classes[sample.cls] == "horizontal"
+
+
+def test_build_command_names_the_board(tmp_path, capsys):
+    assert main(["build", "--board", "leonardo", "--build-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "Arduino Leonardo / Micro, atmega32u4" in printed
+    assert "of 28672 bytes" in printed and "of 2560 bytes" in printed
+    assert Path(tmp_path / "leonardo" / "pixelnet_uno.hex").is_file()
