@@ -15,9 +15,9 @@ from pixelnet.bench.rows import F_CPU_MHZ, GLOSSARY
 from pixelnet.table import aligned
 
 COLUMNS = ("section", "measure", "pixelnet", "peer", "ratio", "target", "pass")
-UNIT_SUFFIX = {"cycles": " cycles", "bytes": " B", "s": " s", "per_s": "/s",
-               "instructions": " instructions", "%core": "% of a core"}
-WALL_CLOCK_UNITS = {"s", "per_s", "%core"}
+UNIT_SUFFIX = {"cycles": " cycles", "bytes": " B", "s": " s", "ms": " ms", "per_s": "/s",
+               "times": "×", "instructions": " instructions", "%core": "% of a core"}
+WALL_CLOCK_UNITS = {"s", "ms", "per_s", "%core"}
 RATIO_NOTE = ("ratio: how many times better pixelnet is than the peer "
               "(peer / pixelnet for costs, pixelnet / peer for rates)")
 

@@ -119,6 +119,21 @@ def _counts(values: np.ndarray, what: str) -> np.ndarray:
     return values
 
 
+CALIB_SPLIT_BITS = 12  # the MicroPython module splits m at this bit (see split_calibration)
+
+
+def split_calibration(v: np.ndarray, m: np.ndarray, k: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``(v * m + 2**(k-1)) >> k`` as the generated MicroPython computes it, for boards whose
+    small ints are 31-bit: m = hi * 2**S + lo (S = CALIB_SPLIT_BITS), then
+    ``(v * hi + ((v * lo + 2**(k-1)) >> S)) >> (k - S)`` — equal for every integer v >= 0
+    because floor(floor(y / 2**S) / 2**(k-S)) = floor(y / 2**k). Returns the result and
+    every intermediate, so a test can bound them all below 2**30 (no long int)."""
+    hi, lo = m >> CALIB_SPLIT_BITS, m & ((1 << CALIB_SPLIT_BITS) - 1)
+    low = v * lo + (1 << (k - 1))
+    total = v * hi + (low >> CALIB_SPLIT_BITS)
+    return total >> (k - CALIB_SPLIT_BITS), [hi, lo, v * lo, low, v * hi, total]
+
+
 def calib_multipliers(dark: np.ndarray, bright: np.ndarray) -> np.ndarray:
     """m = round(2**31 / |bright - dark|) per pixel (0 where they are equal), as
     ``calib_init`` computes it."""

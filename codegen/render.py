@@ -22,11 +22,11 @@ from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
 
 from .c_activation import activation_body, direct_table_name, frac_tag
-from .emulator import calib_shift
+from .emulator import CALIB_SPLIT_BITS, calib_shift
 from .quantize import Format, QuantizedModel, QuantLayer, direct_table, tanh_table
 
 TARGETS = ("arduino", "c", "micropython", "arduino-library")
-OPTIMIZE = ("size", "speed")
+OPTIMIZE = ("size", "speed", "viper")  # viper: MicroPython only, @micropython.viper
 C_RESERVED = frozenset(
     (
         "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
@@ -228,13 +228,15 @@ def _share_activations(fmt: Format, layers: list[CLayer], optimize: str,
             for layer, owner in zip(layers, owners, strict=True)]
 
 
-def _py_expression(q: QuantLayer, j: int) -> str:
+def _py_expression(q: QuantLayer, j: int, viper: bool = False) -> str:
+    """Output j's accumulator in Python; viper code reads the inputs as machine ints."""
     parts = [str(int(q.biases[j]))]
     for i in range(q.n_in):
         w = int(q.weights[i, j])
         if w:
             sign = "-" if w < 0 else "+"
-            parts.append(f"{sign} x[{i}]" if abs(w) == 1 else f"{sign} x[{i}] * {abs(w)}")
+            var = f"int(x[{i}])" if viper else f"x[{i}]"
+            parts.append(f"{sign} {var}" if abs(w) == 1 else f"{sign} {var} * {abs(w)}")
     return " ".join(parts)
 
 
@@ -301,13 +303,16 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
         "table": table,
         "c_table": table + (table[-1],) * (table_entries - len(table)),
         "calib_shift": calib_shift(qm.fmt),
+        "calib_split": CALIB_SPLIT_BITS,
         "layers": layers,
         "pinned_inputs": PINNED_INPUTS,
         "dot_sizes": sorted({len(c) for layer in layers for c in layer.dot_chunks}),
         "py_expressions": [
-            [_py_expression(q, j) for j in range(q.n_out)] for q in qm.layers
+            [_py_expression(q, j, optimize == "viper") for j in range(q.n_out)]
+            for q in qm.layers
         ],
         "native": optimize == "speed",
+        "viper": optimize == "viper",
         "py_classes": repr(tuple(qm.classes)),
     }
 
@@ -319,6 +324,8 @@ def render(qm: QuantizedModel, target: str, prefix: str = "pixelnet",
         raise GenerateError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
     if optimize not in OPTIMIZE:
         raise GenerateError(f"unknown optimisation {optimize!r} (known: {', '.join(OPTIMIZE)})")
+    if optimize == "viper" and target != "micropython":
+        raise GenerateError("--optimize viper is for --target micropython only")
     validate_prefix(prefix)
     env = _environment()
     ctx = _context(qm, prefix, optimize, target)

@@ -115,7 +115,7 @@ class FrameDecoder:
             if self._overflow:
                 self._overflow = False
             elif self._buf:
-                frame = self._finish(bytes(self._buf))
+                frame = self.finish(bytes(self._buf))
                 if frame is not None:
                     frames.append(frame)
             self._buf.clear()
@@ -147,7 +147,9 @@ class FrameDecoder:
         else:
             self._buf += part
 
-    def _finish(self, wire: bytes) -> Frame | None:
+    def finish(self, wire: bytes) -> Frame | None:
+        """The frame in one delimited segment ``wire`` if its COBS, length and CRC check;
+        None (and counted) otherwise."""
         body = cobs_decode(wire)
         if body is None or len(body) < MIN_BODY or len(body) > MAX_BODY:
             self.stats.bad_frame += 1

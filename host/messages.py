@@ -6,10 +6,13 @@ its type, so a frame with a good CRC but a wrong layout is never trusted.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+
+import numpy as np
 
 from pixelnet.errors import PixelnetError
 
@@ -190,10 +193,29 @@ def sample_size(n_in: int, n_out: int) -> int:
     return 2 * N_ADC + 2 * n_in + 2 * n_out + 1
 
 
+def sample_dtype(n_in: int, n_out: int) -> np.dtype:
+    """The SAMPLE payload layout as a NumPy record (fields adc, x, out, cls): the one
+    definition that ``pack_sample``/``unpack_sample`` (through ``_sample_format``) and the
+    host's vectorised decoder (host/fastframes.py) both read."""
+    return np.dtype([("adc", "<u2", (N_ADC,)), ("x", "<i2", (n_in,)), ("out", "<i2", (n_out,)),
+                     ("cls", "u1")])
+
+
+_STRUCT_CODES = {"<u2": "H", "<i2": "h", "|u1": "B"}
+
+
+@functools.cache
+def _sample_format(n_in: int, n_out: int) -> str:
+    """``sample_dtype`` as a ``struct`` format, e.g. ``<4H4h4h1B``."""
+    fields = (sample_dtype(n_in, n_out).fields or {}).values()
+    return "<" + "".join(f"{t.shape[0] if t.shape else 1}{_STRUCT_CODES[t.base.str]}"
+                         for t, _ in fields)
+
+
 def pack_sample(sample: Sample) -> bytes:
     n_in, n_out = len(sample.x), len(sample.out)
     return struct.pack(
-        f"<{N_ADC}H{n_in}h{n_out}hB", *sample.adc, *sample.x, *sample.out, sample.cls
+        _sample_format(n_in, n_out), *sample.adc, *sample.x, *sample.out, sample.cls
     )
 
 
@@ -203,7 +225,7 @@ def unpack_sample(payload: bytes, n_in: int, n_out: int) -> Sample:
             f"sample payload of {len(payload)} bytes, expected {sample_size(n_in, n_out)} "
             f"for a {n_in}-input, {n_out}-output model"
         )
-    f = struct.unpack(f"<{N_ADC}H{n_in}h{n_out}hB", payload)
+    f = struct.unpack(_sample_format(n_in, n_out), payload)
     return Sample(
         tuple(f[:N_ADC]), tuple(f[N_ADC : N_ADC + n_in]), tuple(f[N_ADC + n_in : -1]), f[-1]
     )

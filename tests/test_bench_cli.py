@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 PIXELNET = Path(sys.executable).parent / "pixelnet"
 EVERY_ROW = {
-    "train.tanh-tanh-relu", "train.tanh-tanh-tanh",
+    "train.tanh-tanh-relu", "train.tanh-tanh-tanh", "train.epoch_floor",
     *(f"inference.{net}.{fmt}.{what}" for net in ("default", "lesson") for fmt in ("q7", "q15")
       for what in ("cycles", "flash", "ram")),
     *(f"fidelity.{net}.{fmt}.{inputs}" for net in ("default", "lesson") for fmt in ("q7", "q15")
@@ -27,7 +27,7 @@ EVERY_ROW = {
     "firmware.flash", "firmware.static_ram", "firmware.peak_stack", "firmware.ram_with_stack",
     "firmware.stream_simulated",
     "serial.live_verified", "serial.host_offline",
-    "micropython.q7", "micropython.q15",
+    "micropython.q7", "micropython.q15", "micropython.q7.viper", "micropython.q15.viper",
     *(f"cortex.{net}.{fmt}.{what}" for net in ("default", "lesson") for fmt in ("q7", "q15")
       for what in ("flash", "static_ram", "instructions")),
     # the same networks on the ATtiny85, a core without a hardware multiplier
@@ -42,6 +42,9 @@ EVERY_ROW = {
 # listed; the lesson's ternary network generates the same code either way.
 SPEED_ROWS = {f"inference.default.{fmt}_speed.{what}" for fmt in ("q7", "q15")
               for what in ("cycles", "flash", "ram")}
+# each cycle row has its "cycles / floor" row
+FLOOR_ROWS = {row.removesuffix(".cycles") + ".cycles_per_floor"
+              for row in EVERY_ROW | SPEED_ROWS if row.endswith(".cycles")}
 # (row, bar): the deterministic targets. Cycle bars bind the fastest build, flash
 # bars the smallest (the default `--optimize size`), RAM bars every build.
 REGRESSION_BARS = [
@@ -72,9 +75,14 @@ def _rows(results: dict) -> dict[str, dict]:
 
 def test_quick_run_succeeds_and_its_json_has_every_row(quick_run) -> None:
     done, results, _ = quick_run
-    assert done.returncode == 0, done.stderr
     assert results["errors"] == {}
-    assert set(_rows(results)) == EVERY_ROW | SPEED_ROWS
+    # every section ran; wall-clock targets (training ratio, live rate) may be missed on a
+    # loaded machine, and then, only then, the exit status says so
+    missed = [r["id"] for r in results["rows"] if r["passed"] is False]
+    assert done.returncode == (1 if missed else 0), done.stderr
+    assert {r["unit"] for r in results["rows"] if r["id"] in missed} <= {"s", "ms", "per_s",
+                                                                           "%core"}
+    assert set(_rows(results)) == EVERY_ROW | SPEED_ROWS | FLOOR_ROWS
     assert set(results["raw"]) == {"train", "codegen", "firmware", "host", "cortex", "protocol"}
     assert results["quick"] is True
 

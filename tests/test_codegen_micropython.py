@@ -69,7 +69,7 @@ def default_model() -> Model:
 
 
 @pytest.mark.parametrize("fmt", ["q7", "q15"])
-@pytest.mark.parametrize("optimize", ["size", "speed"])  # plain and @micropython.native
+@pytest.mark.parametrize("optimize", ["size", "speed", "viper"])  # plain, native, viper
 def test_module_matches_the_emulator_on_the_grey_grid(
     tmp_path: Path, default_model: Model, fmt: str, optimize: str
 ) -> None:
@@ -101,7 +101,7 @@ def test_a_sample_of_random_models_matches(tmp_path: Path) -> None:
     for i in range(4):
         qm = quantize(random_model(rng), ("q7", "q15")[i % 2])
         x = rng.integers(-qm.format.act_max, qm.format.act_max + 1, size=(300, 4))
-        check_inference(qm, tmp_path / str(i), ("size", "speed")[i % 2], x)
+        check_inference(qm, tmp_path / str(i), ("size", "speed", "viper")[i % 3], x)
 
 
 @pytest.mark.parametrize("optimize", ["size", "speed"])

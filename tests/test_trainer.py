@@ -195,13 +195,13 @@ def test_confusion_matrix_counts_truth_by_prediction() -> None:
 def test_optimizer_steps_by_hand() -> None:
     g = np.array([2.0, -3.0])
     p = np.zeros(2)
-    SGD(0.1).step([p], [g])
+    SGD(0.1).step(p, g)
     assert np.allclose(p, [-0.2, 0.3])
     p = np.zeros(2)
     momentum = Momentum(0.1, momentum=0.5)
-    momentum.step([p], [g])
-    momentum.step([p], [g])  # velocity -0.1 g, then -0.05 g - 0.1 g
+    momentum.step(p, g)
+    momentum.step(p, g)  # velocity -0.1 g, then -0.05 g - 0.1 g
     assert np.allclose(p, -0.1 * g * (1 + 1.5))
     p = np.zeros(2)
-    Adam(0.01).step([p], [g])  # bias-corrected first step: lr * sign(g)
+    Adam(0.01).step(p, g)  # bias-corrected first step: lr * sign(g)
     assert np.allclose(p, [-0.01, 0.01], atol=1e-9)

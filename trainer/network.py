@@ -17,7 +17,7 @@ a caller passes in, so a seed reproduces a run bit for bit.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,20 +28,57 @@ LOSSES = ("squared", "cross-entropy")
 
 @dataclass
 class Params:
-    """The trainable numbers: ``weights[i]`` is [n_in, n_out], ``biases[i]`` [n_out] or None."""
+    """The trainable numbers: ``weights[i]`` is [n_in, n_out], ``biases[i]`` [n_out] or None.
+
+    Every array is a view into one flat ``vector`` (weights first, then biases, in the
+    order ``arrays()`` lists them), so an optimiser updates all of them with a handful
+    of NumPy calls on one vector instead of several calls per array. Built from
+    separate arrays, the arrays are copied into a new vector.
+    """
 
     weights: list[np.ndarray]
     biases: list[np.ndarray | None]
+    vector: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)  # empty: pack
+
+    def __post_init__(self) -> None:
+        if self.vector.size:  # already the views of a vector
+            return
+        values = [a.copy() for a in self.arrays()]
+        self.vector, self.weights, self.biases = _views(
+            [w.shape for w in self.weights], [b is not None for b in self.biases])
+        for view, value in zip(self.arrays(), values, strict=True):
+            view[...] = value
+
+    @classmethod
+    def zeros(cls, shapes: list[tuple[int, int]], bias: list[bool]) -> Params:
+        """Zero weights of the given [n_in, n_out] shapes, with biases where ``bias`` says."""
+        vector, weights, biases = _views(shapes, bias)
+        return cls(weights, biases, vector)
 
     def arrays(self) -> list[np.ndarray]:
         """Every trainable array, weights first; optimisers update these in place."""
         return self.weights + [b for b in self.biases if b is not None]
 
     def copy(self) -> Params:
-        return Params(
-            [w.copy() for w in self.weights],
-            [None if b is None else b.copy() for b in self.biases],
-        )
+        copy = Params.zeros([w.shape for w in self.weights], [b is not None for b in self.biases])
+        copy.vector[:] = self.vector
+        return copy
+
+
+def _views(shapes: list[tuple[int, int]], bias: list[bool]
+           ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray | None]]:
+    """One zeroed vector and its views: a weight matrix per shape, then the biases."""
+    sizes = [n_in * n_out for n_in, n_out in shapes] + [
+        n_out for (_, n_out), has in zip(shapes, bias, strict=True) if has]
+    vector = np.zeros(sum(sizes))
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    weights = [vector[s:e].reshape(shape) for s, e, shape in
+               zip(starts, ends, shapes, strict=False)]
+    bias_views = iter(vector[s:e] for s, e in zip(starts[len(shapes):], ends[len(shapes):],
+                                                  strict=True))
+    biases = [next(bias_views) if has else None for has in bias]
+    return vector, weights, biases
 
 
 def init_params(sizes: tuple[int, ...], bias: bool, rng: np.random.Generator) -> Params:
@@ -49,12 +86,12 @@ def init_params(sizes: tuple[int, ...], bias: bool, rng: np.random.Generator) ->
 
     Biases start at zero: the weights alone break the symmetry between neurons.
     """
-    weights, biases = [], []
-    for n_in, n_out in itertools.pairwise(sizes):
+    shapes = list(itertools.pairwise(sizes))
+    params = Params.zeros(shapes, [bias] * len(shapes))
+    for w, (n_in, n_out) in zip(params.weights, shapes, strict=True):
         limit = np.sqrt(6.0 / (n_in + n_out))
-        weights.append(rng.uniform(-limit, limit, size=(n_in, n_out)))
-        biases.append(np.zeros(n_out) if bias else None)
-    return Params(weights, biases)
+        w[...] = rng.uniform(-limit, limit, size=(n_in, n_out))
+    return params
 
 
 @dataclass
@@ -84,7 +121,7 @@ def forward(
             a = a * keep_masks[i - 1]
         z = a @ w
         if b is not None:
-            z = z + b
+            z += b
         steps.append(Step(a, z, activate(name, z)))
         a = steps[-1].outputs
     return steps
@@ -109,7 +146,10 @@ def loss_and_grad(loss: str, y: np.ndarray, truth: np.ndarray) -> tuple[float, n
     if loss == "cross-entropy":
         shifted = y - y.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return float(-np.sum(truth * log_p) / n), (np.exp(log_p) - truth) / n
+        grad = np.exp(log_p)
+        grad -= truth
+        grad /= n
+        return float(-(truth * log_p).sum() / n), grad
     raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
 
 
@@ -119,23 +159,29 @@ def backward(
     steps: list[Step],
     grad_out: np.ndarray,
     keep_masks: list[np.ndarray] | None = None,
+    out: Params | None = None,
 ) -> Params:
-    """Chain the local derivatives from dL/d(output) back to every weight and bias."""
-    n_layers = len(steps)
-    grad_w: list[np.ndarray] = [np.empty(0)] * n_layers
-    grad_b: list[np.ndarray | None] = [None] * n_layers
+    """Chain the local derivatives from dL/d(output) back to every weight and bias.
+
+    The gradients are written into ``out`` (shaped like ``params``; a training loop
+    passes the same one every batch) or a new Params.
+    """
+    grads = out if out is not None else Params.zeros(
+        [w.shape for w in params.weights], [b is not None for b in params.biases])
     grad_a = grad_out
-    for i in reversed(range(n_layers)):
+    for i in reversed(range(len(steps))):
         step = steps[i]
-        grad_z = grad_a * activation_grad(activations[i], step.z, step.outputs)
-        grad_w[i] = step.inputs.T @ grad_z
-        if params.biases[i] is not None:
-            grad_b[i] = grad_z.sum(axis=0)
+        grad_z = grad_a if activations[i] == "identity" else grad_a * activation_grad(
+            activations[i], step.z, step.outputs)
+        np.matmul(step.inputs.T, grad_z, out=grads.weights[i])
+        grad_b = grads.biases[i]
+        if grad_b is not None:
+            grad_z.sum(axis=0, out=grad_b)
         if i > 0:
             grad_a = grad_z @ params.weights[i].T
             if keep_masks is not None:
                 grad_a = grad_a * keep_masks[i - 1]
-    return Params(grad_w, grad_b)
+    return grads
 
 
 def penalty(params: Params, l1: float, l2: float) -> float:
@@ -167,13 +213,17 @@ def loss_and_gradients(
     l1: float = 0.0,
     l2: float = 0.0,
     keep_masks: list[np.ndarray] | None = None,
+    out: Params | None = None,
 ) -> tuple[float, Params]:
-    """The objective on one batch (mean loss + penalty) and its gradient for every parameter."""
+    """The objective on one batch (mean loss + penalty) and its gradient for every parameter
+    (written into ``out`` if given, see ``backward``)."""
     steps = forward(params, activations, x, keep_masks)
     value, grad_out = loss_and_grad(loss, steps[-1].outputs, truth)
-    grads = backward(params, activations, steps, grad_out, keep_masks)
-    add_penalty_grad(grads, params, l1, l2)
-    return value + penalty(params, l1, l2), grads
+    grads = backward(params, activations, steps, grad_out, keep_masks, out)
+    if l1 or l2:
+        add_penalty_grad(grads, params, l1, l2)
+        value += penalty(params, l1, l2)
+    return value, grads
 
 
 def predict_outputs(params: Params, activations: tuple[str, ...], x: np.ndarray) -> np.ndarray:

@@ -1,10 +1,14 @@
 """How a gradient becomes a weight change: plain steps, momentum, Adam.
 
-Each optimiser updates the parameter arrays in place, in the order
-``Params.arrays()`` lists them, and keeps whatever state it needs per array.
+Each optimiser updates the flat parameter vector (``Params.vector``, of which
+every weight matrix and bias is a view) in place from the flat gradient, and
+keeps whatever state it needs as vectors of the same length: one step is a few
+NumPy calls, however many layers the network has.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -17,9 +21,8 @@ class SGD:
     def __init__(self, learning_rate: float) -> None:
         self.learning_rate = learning_rate
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        for p, g in zip(params, grads, strict=True):
-            p -= self.learning_rate * g
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        params -= self.learning_rate * grads
 
 
 class Momentum:
@@ -28,15 +31,15 @@ class Momentum:
     def __init__(self, learning_rate: float, momentum: float = 0.9) -> None:
         self.learning_rate = learning_rate
         self.momentum = momentum
-        self._velocity: list[np.ndarray] | None = None
+        self._velocity: np.ndarray | None = None
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         if self._velocity is None:
-            self._velocity = [np.zeros_like(p) for p in params]
-        for p, g, v in zip(params, grads, self._velocity, strict=True):
-            v *= self.momentum
-            v -= self.learning_rate * g
-            p += v
+            self._velocity = np.zeros_like(params)
+        v = self._velocity
+        v *= self.momentum
+        v -= self.learning_rate * grads
+        params += v
 
 
 class Adam:
@@ -48,26 +51,34 @@ class Adam:
         self.learning_rate = learning_rate
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self._t = 0
-        self._m: list[np.ndarray] | None = None
-        self._v: list[np.ndarray] | None = None
+        self._m: np.ndarray | None = None
+        self._v: np.ndarray | None = None
+        self._scratch = np.empty(0)  # per-step temporaries, allocated once
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         if self._m is None or self._v is None:
-            self._m = [np.zeros_like(p) for p in params]
-            self._v = [np.zeros_like(p) for p in params]
+            self._m = np.zeros_like(params)
+            self._v = np.zeros_like(params)
+            self._scratch = np.empty_like(params)
         self._t += 1
         # Bias-corrected step size, as in Kingma & Ba (2015), section 2.
         lr = (
             self.learning_rate
-            * np.sqrt(1.0 - self.beta2**self._t)
+            * math.sqrt(1.0 - self.beta2**self._t)
             / (1.0 - self.beta1**self._t)
         )
-        for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
-            m *= self.beta1
-            m += (1.0 - self.beta1) * g
-            v *= self.beta2
-            v += (1.0 - self.beta2) * (g * g)
-            p -= lr * m / (np.sqrt(v) + self.eps)
+        m, v, scratch = self._m, self._v, self._scratch
+        m *= self.beta1
+        np.multiply(grads, 1.0 - self.beta1, out=scratch)
+        m += scratch
+        v *= self.beta2
+        np.multiply(grads, grads, out=scratch)
+        scratch *= 1.0 - self.beta2
+        v += scratch
+        step = np.sqrt(v, out=scratch)
+        step += self.eps
+        np.divide(lr * m, step, out=step)
+        params -= step
 
 
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9) -> SGD | Momentum | Adam:

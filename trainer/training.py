@@ -165,20 +165,24 @@ def _fit(
 
     loss_curve: list[float] = []
     val_curve: list[float] = []
+    grads = params.copy()  # the gradient buffer every batch writes into
     history: list[dict[str, float]] = []
     best, best_params, since_best = np.inf, params.copy(), 0
     stopped_early = False
     for epoch in range(config.epochs):
         order = rng.permutation(n)
+        x_epoch, truth_epoch = x[order], truth[order]  # shuffled once: batches are slices
         total = 0.0
         for start in range(0, n, batch):
-            idx = order[start : start + batch]
-            masks = _keep_masks(config, len(idx), rng)
+            x_batch = x_epoch[start : start + batch]
+            truth_batch = truth_epoch[start : start + batch]
+            masks = _keep_masks(config, len(x_batch), rng)
             value, grads = loss_and_gradients(
-                params, acts, config.loss, x[idx], truth[idx], config.l1, config.l2, masks
+                params, acts, config.loss, x_batch, truth_batch, config.l1, config.l2, masks,
+                out=grads,
             )
-            optimizer.step(params.arrays(), grads.arrays())
-            total += value * len(idx)
+            optimizer.step(params.vector, grads.vector)
+            total += value * len(x_batch)
         loss_curve.append(total / n)
         if not np.isfinite(loss_curve[-1]):
             raise TrainingError(

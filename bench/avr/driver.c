@@ -8,7 +8,10 @@
  * Without a UART (ATtiny85) the bytes go through GPIOR1/GPIOR2 (codegen/targets/pipe_sim.c).
  * On AVR every inference is a GPIOR0-marked region (1 = start, 0 = end) so the
  * simulator counts its cycles. Backends: the generated model (default),
- * BASELINE (no model: the size reference) and EMLEARN (float, for comparison);
+ * BASELINE (no model: the size reference; int16 activations, or int8 with
+ * BASELINE_ACT8, the q7 model's type) and EMLEARN (float, for comparison: the
+ * network's outputs with an identity output layer, as pixelnet computes them,
+ * replied as float32[N_OUT] instead of out[N_OUT]);
  * INFER_ONLY keeps only the 'X' command, so avr-size sees what the model adds.
  */
 #include <stdint.h>
@@ -21,7 +24,11 @@ typedef int16_t act_t;
 #elif defined(BASELINE)
 #define N_OUT 4
 #define TRACE_LEN N_OUT
+#ifdef BASELINE_ACT8
+typedef int8_t act_t;
+#else
 typedef int16_t act_t;
+#endif
 #else
 #include "pixelnet_model.h"
 #define N_OUT PIXELNET_N_OUTPUTS
@@ -132,21 +139,32 @@ static void put_acts(const act_t *v, uint8_t n)
 }
 
 #ifdef EMLEARN
+static float eml_out[N_OUT];
+
 static uint8_t model_infer(const act_t x[4], act_t out[N_OUT])
 {
-    float in[4], proba[N_OUT];
+    float in[4];
     uint8_t i, best = 0;
     for (i = 0; i < 4; i++) {
         in[i] = (float)x[i] / 32768.0f;
     }
-    eml_net_predict_proba(&eml_model, in, 4, proba, N_OUT);
+    eml_net_regress(&eml_model, in, 4, eml_out, N_OUT);
     for (i = 0; i < N_OUT; i++) {
-        out[i] = (act_t)(proba[i] * 32767.0f);
-        if (proba[i] > proba[best]) {
+        out[i] = 0;
+        if (eml_out[i] > eml_out[best]) {
             best = i;
         }
     }
     return best;
+}
+
+static void put_floats(const float *v, uint8_t n)
+{
+    const uint8_t *bytes = (const uint8_t *)v;
+    uint8_t i;
+    for (i = 0; i < (uint8_t)(n * sizeof(float)); i++) {
+        put_byte(bytes[i]);
+    }
 }
 #elif defined(BASELINE)
 static uint8_t model_infer(const act_t x[4], act_t out[N_OUT])
@@ -212,7 +230,11 @@ int main(void)
             MARK(1);
             cls = model_infer(x, out);
             MARK(0);
+#ifdef EMLEARN
+            put_floats(eml_out, N_OUT);
+#else
             put_acts(out, N_OUT);
+#endif
             put_byte(cls);
             break;
         default:

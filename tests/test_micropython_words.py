@@ -1,0 +1,89 @@
+"""The generated MicroPython stays within a 32-bit board's small ints where it can.
+
+No 32-bit MicroPython runs in the suite, so the words are bounded by analysis: the
+calibration's split multiply is checked exhaustively, for every span and count the
+firmware accepts, against the emulator's direct formula, and every one of its
+intermediates is bounded below 2**30 (MicroPython's small-int limit on 32-bit
+boards). The generated module itself is checked bit for bit against the emulator
+on the unix port (tests/test_codegen_micropython.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from test_codegen_c import random_model
+
+from pixelnet.codegen import quantize
+from pixelnet.codegen.emulator import (
+    ADC_MAX,
+    MIN_SPAN,
+    calib_multipliers,
+    calib_shift,
+    split_calibration,
+)
+from pixelnet.codegen.quantize import tanh_table
+from pixelnet.codegen.render import render
+from pixelnet.trainer.lesson import lesson_model
+from pixelnet.trainer.train import train_default
+
+SMALL_INT = 1 << 30
+
+
+@pytest.mark.parametrize("fmt", ["q7", "q15"])
+def test_split_calibration_is_exact_and_small_for_every_span_and_count(fmt: str) -> None:
+    span = np.arange(MIN_SPAN, ADC_MAX + 1)  # 1,008 spans: 252 calibrations of 4 pixels
+    per_span = np.concatenate([calib_multipliers(np.zeros(4, int), four)
+                               for four in span.reshape(-1, 4)])
+    mul = np.repeat(per_span, span + 1)  # every count 0..span of every span
+    v = np.arange(len(mul)) - np.repeat(np.cumsum(span + 1) - (span + 1), span + 1)
+    k = calib_shift(fmt)
+    got, intermediates = split_calibration(v, mul, k)
+    np.testing.assert_array_equal(got, (v * mul + (1 << (k - 1))) >> k)
+    assert max(int(np.max(np.abs(t))) for t in intermediates) < SMALL_INT
+    assert int(np.max(v * mul)) >= SMALL_INT  # the direct product would not have been
+
+
+def layer_peaks(qm) -> list[int]:
+    """The largest magnitude of every intermediate of the generated module's layers, by
+    interval analysis: each partial sum of ``b + x0 * w0 + ...`` (bounded by the sum of
+    magnitudes, inputs at the previous layer's output bounds), the rounding add before a
+    right shift, and the table interpolation ``(T[i + 1] - T[i]) * f + half``."""
+    f = qm.format
+    table = np.asarray(tanh_table(qm.fmt), dtype=np.int64)
+    interpolation = int(np.max(np.abs(np.diff(table)))) * ((1 << f.interp_bits) - 1) + (
+        1 << (f.interp_bits - 1))
+    peaks, in_max = [], np.full(qm.n_inputs, f.act_max, dtype=np.int64)
+    for layer in qm.layers:
+        sums = np.abs(layer.biases) + np.abs(layer.weights).T @ in_max
+        peak = int(sums.max()) + (1 << (layer.shift - 1) if layer.shift > 0 else 0)
+        peaks.append(max(peak, interpolation, f.position_max))
+        in_max = np.maximum(np.abs(layer.out_lo), np.abs(layer.out_hi)).astype(np.int64)
+    return peaks
+
+
+@pytest.mark.parametrize("fmt", ["q7", "q15"])
+def test_every_intermediate_fits_a_32_bit_board(fmt: str) -> None:
+    """q7: small ints on a 32-bit board (below 2**30, no long int); q15: 32-bit machine
+    words (below 2**31), so a viper or C int32 holds every value, while plain MicroPython
+    on a 32-bit board may go through long ints for the larger q15 accumulators."""
+    rng = np.random.default_rng(5)
+    models = [train_default(), lesson_model(), *(random_model(rng) for _ in range(20))]
+    limit = SMALL_INT if fmt == "q7" else 1 << 31
+    for model in models:
+        qm = quantize(model, fmt)
+        assert max(layer_peaks(qm)) < limit, (model.short_hash, layer_peaks(qm))
+
+
+@pytest.mark.parametrize("fmt", ["q7", "q15"])
+def test_viper_code_has_no_literal_a_32_bit_board_cannot_compile(fmt: str) -> None:
+    """viper refuses integer literals of 2**30 and more on a 32-bit port: the import fails."""
+    rng = np.random.default_rng(6)
+    for model in [train_default(), lesson_model(), *(random_model(rng) for _ in range(10))]:
+        text = render(quantize(model, fmt), "micropython", optimize="viper")["pixelnet_model.py"]
+        viper_code = "\n".join(block.split("\n\n\n")[0]
+                               for block in text.split("@micropython.viper")[1:])
+        assert viper_code
+        assert max(int(n) for n in re.findall(r"\b\d+\b", viper_code)) < SMALL_INT
