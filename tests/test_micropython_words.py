@@ -1,11 +1,12 @@
 """The generated MicroPython stays within a 32-bit board's small ints where it can.
 
 No 32-bit MicroPython runs in the suite, so the words are bounded by analysis: the
-calibration's split multiply is checked exhaustively, for every span and count the
-firmware accepts, against the emulator's direct formula, and every one of its
-intermediates is bounded below 2**30 (MicroPython's small-int limit on 32-bit
-boards). The generated module itself is checked bit for bit against the emulator
-on the unix port (tests/test_codegen_micropython.py).
+calibration's split multiply is checked against the emulator's direct formula
+exhaustively for every span and count of a 10-bit ADC, and for every uint16 span at
+the counts where its intermediates peak (0, 1, half, span - 1, span; they grow with
+the count), and every one of its intermediates is bounded below 2**30 (MicroPython's
+small-int limit on 32-bit boards). The generated module itself is checked bit for bit
+against the emulator on the unix port (tests/test_codegen_micropython.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from test_codegen_c import random_model
 
 from pixelnet.codegen import quantize
 from pixelnet.codegen.emulator import (
-    ADC_MAX,
-    MIN_SPAN,
+    COUNT_MAX,
     calib_multipliers,
     calib_shift,
     split_calibration,
@@ -32,18 +32,38 @@ from pixelnet.trainer.train import train_default
 SMALL_INT = 1 << 30
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
-def test_split_calibration_is_exact_and_small_for_every_span_and_count(fmt: str) -> None:
-    span = np.arange(MIN_SPAN, ADC_MAX + 1)  # 1,008 spans: 252 calibrations of 4 pixels
-    per_span = np.concatenate([calib_multipliers(np.zeros(4, int), four)
-                               for four in span.reshape(-1, 4)])
-    mul = np.repeat(per_span, span + 1)  # every count 0..span of every span
-    v = np.arange(len(mul)) - np.repeat(np.cumsum(span + 1) - (span + 1), span + 1)
+ADC_10_BIT_MAX = 1023
+
+
+def _multipliers(spans: np.ndarray) -> np.ndarray:
+    """One multiplier per span (dark 0, bright = span), four pixels at a time."""
+    padded = np.concatenate([spans, np.ones(-len(spans) % 4, dtype=spans.dtype)])
+    return np.concatenate([calib_multipliers(np.zeros(4, int), four)
+                           for four in padded.reshape(-1, 4)])[:len(spans)]
+
+
+def _check_split(v: np.ndarray, mul: np.ndarray, fmt: str) -> None:
     k = calib_shift(fmt)
     got, intermediates = split_calibration(v, mul, k)
     np.testing.assert_array_equal(got, (v * mul + (1 << (k - 1))) >> k)
     assert max(int(np.max(np.abs(t))) for t in intermediates) < SMALL_INT
+
+
+@pytest.mark.parametrize("fmt", ["q7", "q15"])
+def test_split_calibration_is_exact_and_small_for_every_10_bit_span_and_count(fmt) -> None:
+    span = np.arange(1, ADC_10_BIT_MAX + 1)
+    mul = np.repeat(_multipliers(span), span + 1)  # every count 0..span of every span
+    v = np.arange(len(mul)) - np.repeat(np.cumsum(span + 1) - (span + 1), span + 1)
+    _check_split(v, mul, fmt)
     assert int(np.max(v * mul)) >= SMALL_INT  # the direct product would not have been
+
+
+@pytest.mark.parametrize("fmt", ["q7", "q15"])
+def test_split_calibration_is_exact_and_small_for_every_16_bit_span(fmt) -> None:
+    span = np.arange(1, COUNT_MAX + 1)
+    mul = _multipliers(span)
+    for v in (np.zeros_like(span), np.ones_like(span), span // 2, span - 1, span):
+        _check_split(v, mul, fmt)
 
 
 def layer_peaks(qm) -> list[int]:
