@@ -178,11 +178,27 @@ def _read_some(stream: object, timeout: float) -> str:
     return os.read(stream.fileno(), 65536).decode() if ready else ""  # type: ignore[attr-defined]
 
 
+_UNREAD: dict[object, bytes] = {}  # what a stream delivered past the last line read
+
+
 def _readline(stream: object, timeout: float) -> str:
-    """One line, or "" at end of output; fails the test after ``timeout`` s of silence."""
-    ready, _, _ = select.select([stream], [], [], timeout)
-    assert ready, f"no output within {timeout:g} s"
-    return stream.readline()  # type: ignore[attr-defined]
+    """One line, or "" at end of output; fails the test after ``timeout`` s of silence.
+
+    Reads the descriptor itself: a buffered readline after select() could swallow the
+    next lines into its buffer, where select() no longer sees them.
+    """
+    fd = stream.fileno()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    data = _UNREAD.pop(stream, b"")
+    while b"\n" not in data:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        assert ready, f"no output within {timeout:g} s"
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data.decode()
+        data += chunk
+    line, _UNREAD[stream] = data.split(b"\n", 1)
+    return line.decode() + "\n"
 
 
 @pytest.fixture(scope="module")
