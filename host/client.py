@@ -76,6 +76,8 @@ PIPELINE_WINDOW = 4
 # One INFER_BATCH (up to 66 bytes on the wire) in flight: a second one would arrive while
 # the board computes the first and could overrun the Uno's 64-byte receive buffer.
 BATCH_WINDOW = 1
+# Vectors go in batches only while at most 1 frame in this many arrived damaged.
+BATCH_MAX_DAMAGED = 200
 # At a new line speed, INFO is tried twice this long before falling back: well inside the
 # board's 1 s probation, after which it returns to 115,200 by itself.
 BAUD_CONFIRM_TIMEOUT = 0.25
@@ -250,12 +252,17 @@ class BoardClient:
     def infer_many(self, xs: Iterable[Sequence[int]], raw: bool = False) -> list[Sample]:
         """Results for many inputs, with up to ``window`` requests in flight."""
         cmd = Cmd.INFER_RAW if raw else Cmd.INFER
-        if self.protocol >= PROTOCOL_V2 and not raw:
+        if self.protocol >= PROTOCOL_V2 and not raw and self._line_is_clean():
             xs = [tuple(int(v) for v in x) for x in xs]
             if self._batchable(xs):
                 return self._infer_batched(xs)
         requests = ((cmd, _vector_payload(x, unsigned=raw)) for x in xs)
         return [self._sample(p.reply) for p in self._pipeline(requests)]
+
+    def _line_is_clean(self) -> bool:
+        """Batches only on a line that damages few frames: a long INFER_BATCH frame and its
+        RESULTS rarely get through a noisy line whole, where short INFER frames still do."""
+        return self.stats.resyncs * BATCH_MAX_DAMAGED <= self.stats.frames
 
     def _batchable(self, xs: list[tuple[int, ...]]) -> bool:
         """Whether every vector fits INFER_BATCH's values; others go one by one (and the

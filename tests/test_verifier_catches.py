@@ -66,8 +66,9 @@ def test_one_wrong_field_fails_verify_and_names_the_sample(
         FakeBoard(EmulatorArithmetic(lesson_ref.qm), adc=(900, 60, 880, 75)) as board,
         FaultyLine(board.port, tamper=tamper) as line,
     ):
+        # protocol 1: the full SAMPLE and RESULT frames, every field of which is forged here
         code = main(["verify", "--model", str(lesson_file), "--port", line.port, "--samples",
-                     "60", "--vectors", "random", "--vector-count", "60",
+                     "60", "--vectors", "random", "--vector-count", "60", "--protocol", "1",
                      "--report", str(report), "--log", str(log)])
     out = capsys.readouterr().out
     data = json.loads(report.read_text())

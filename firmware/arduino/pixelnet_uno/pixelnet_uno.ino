@@ -28,7 +28,9 @@ void setup()
      * unchanged) and Timers 1 and 2 stop, so the 1 ms tick is all that wakes an idle board. */
     TCCR0A = 0;
     TCCR1B = 0;
+#ifdef TCCR2B /* the ATmega32u4 (Leonardo) has no Timer2 */
     TCCR2B = 0;
+#endif
     Serial.begin(BAUD);
     pn_avr_watchdog_on();
     pn_app_boot();
