@@ -170,10 +170,10 @@ def format_markdown(results: dict[str, Any]) -> str:
         lines += [f"- {name}: {_markdown_cell(msg)}" for name, msg in errors.items()]
     lines += [
         "",
-        "To reproduce (emlearn, the peer, comes with the `bench` extra):",
+        "To reproduce (emlearn, the peer, comes with the `bench` extra, which the set-up "
+        "installs; elsewhere `pip install 'pixelnet[bench]'`):",
         "",
         "```sh",
-        "pip install -e '.[bench]'",
         header["command"],
         "```",
         "",

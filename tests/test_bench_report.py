@@ -280,7 +280,7 @@ def test_markdown_is_the_readme_section(results) -> None:
     for row, bullet in zip(results["rows"], bullets, strict=True):
         assert bullet.endswith(row["explanation"]) and row["explanation"].endswith(".")
     fence = lines.index("```sh")
-    assert lines[fence + 2] == HEADER["command"] and lines[fence + 3] == "```"
+    assert lines[fence + 1] == HEADER["command"] and lines[fence + 2] == "```"
 
 
 def test_results_are_json_and_render_the_same_after_a_round_trip(results, tmp_path) -> None:
