@@ -418,24 +418,28 @@ def test_monitor_exits_130_on_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def _unprivileged_python() -> list[str]:
-    """A Python that `nobody` can run with this environment's packages, as a command prefix.
+    """A Python without the privileges to ignore file permissions, as a command prefix.
 
     Tests run as root, to whom a read-only folder is writable: the permission cases drop
-    to `nobody`. The venv's interpreter may live where `nobody` cannot reach (a pyenv
-    under /root), so the system Python of the same version is used with our packages.
+    to `nobody`, running the venv's Python or, where `nobody` cannot reach it (a pyenv
+    under /root), the system Python of the same version with our packages. Where neither
+    is reachable (a checkout in a private folder), root itself runs without any
+    capability: then the permission bits bind it as they bind any user.
     """
-    drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
     site = sysconfig.get_paths()["purelib"]
     boot = f"import site; site.addsitedir({site!r}); import sys; from pixelnet.cli import main"
-    for python in (sys.executable, f"/usr/bin/python{sys.version_info[0]}."
-                   f"{sys.version_info[1]}"):
+    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    no_capabilities = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]
+    system_python = f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"
+    for drop, python in ((nobody, sys.executable), (nobody, system_python),
+                         (no_capabilities, sys.executable)):
         probe = subprocess.run([*drop, python, "-I", "-c", boot], capture_output=True,
                                cwd="/", timeout=120)
         if probe.returncode == 0:
             return [*drop, python, "-I", "-c", boot + "; sys.exit(main(sys.argv[1:]))"]
     raise AssertionError(
-        "no Python that the user nobody can run with pixelnet's packages (needs setpriv and "
-        f"{sys.executable} or the system Python {sys.version_info[0]}.{sys.version_info[1]})")
+        "no unprivileged way to run pixelnet: needs setpriv, and the user nobody able to run "
+        f"{sys.executable} or the system Python, or root without capabilities")
 
 
 PERMISSION_CASES = [
@@ -464,6 +468,7 @@ def shared_workspace() -> Iterator[Path]:
         save_model(lesson_model(), root / "m.json")
         save_model(lesson_model(), root / "secret.json")
         (root / "secret.json").chmod(0o600)
+        os.chown(root / "secret.json", 1, 1)  # neither nobody's nor root's: unreadable to both
         (root / "ro").mkdir()
         (root / "ro" / "keep.txt").write_text("keep\n")
         (root / "ro").chmod(0o555)
