@@ -295,15 +295,8 @@ def test_virtual_board_frame_of_the_wrong_layout_is_skipped(lesson_file, virtual
 
 
 @pytest.mark.slow
-def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual, request):
+def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual):
     """A loaded machine can stop a board process for seconds: that is no lost board."""
-    if virtual.board == "virtual-uno":
-        # Known fault, kept visible: since the virtual Uno sleeps while its firmware idles,
-        # a 3 s SIGSTOP of the harness is followed by hundreds of damaged frames from it.
-        # strict: the day it passes, this marker must go.
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="the idle-sleeping virtual Uno garbles its output after a "
-            "3 s stop of its process"))
     from pixelnet.host.client import BoardClient
     from pixelnet.host.vectors import random_vectors
     from pixelnet.host.verify import Verifier

@@ -45,6 +45,9 @@
 #define REALTIME_MAX_LAG_NS 100000000LL /* further behind than this: forget the backlog */
 #define IDLE_MAX_WAIT_NS 20000000LL     /* longest single wait of an idle board */
 #define UART_QUIET_BYTES 2       /* byte times since the last UART output before "quiet" */
+/* A poll this much later than its timeout: the harness was stopped (SIGSTOP, a loaded
+ * machine) long enough for the host to time out and re-send */
+#define STALL_NS 50000000LL
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_MAX_CYCLES = 3, EXIT_CRASHED = 4, EXIT_SIGNAL = 130 };
 
@@ -61,6 +64,8 @@ typedef struct {
 	int host_connected;
 	buffer_t to_board, to_host;
 	int xon;
+	int catching_up;           /* input that piled up while we were stopped: one byte a time */
+	long long serviced_at;     /* wall time the last poll of the pty returned */
 	avr_irq_t *uart_irq, *adc_irq;
 	avr_uart_t *uart;
 	uint64_t last_uart_output;     /* cycle of the last byte the board sent */
@@ -96,6 +101,13 @@ static void on_signal(int sig)
 const char *harness_name = "vuno";
 #define die harness_die
 #define write_all harness_write_all
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* ---- byte buffers: appended at the end, consumed from the start ---- */
 
@@ -163,13 +175,40 @@ static int write_from(buffer_t *b, int fd)
 
 /* ---- UART bridge ---- */
 
+/* No byte sent in the last UART_QUIET_BYTES byte times, none waiting in the transmitter */
+static int uart_tx_quiet(const vuno_t *v)
+{
+	const avr_uart_t *u = v->uart;
+	return !u->tx_cnt
+	       && v->avr->cycle - v->last_uart_output > UART_QUIET_BYTES * u->cycles_per_byte;
+}
+
+/* The firmware has read every byte given to it (simavr's receive FIFO is empty; simavr
+ * declares no reader for it) and is not busy answering: it sleeps, or does not transmit. */
+static int board_took_input(const vuno_t *v)
+{
+	const avr_uart_t *u = v->uart;
+	if (u->input.read != u->input.write)
+		return 0;
+	return v->avr->state == cpu_Sleeping || uart_tx_quiet(v);
+}
+
+/* What the host wrote while we were stopped reached us all at once; on a real line it
+ * would have come spread over those seconds, while the board kept pace. At line speed it
+ * would overrun the firmware's receive buffer (a request takes fewer byte times to arrive
+ * than its reply to leave), so it goes in one byte at a time, each once the firmware has
+ * taken the one before: a stop of this process costs time, never a byte. */
 static void feed_board(vuno_t *v)
 {
 	while (v->xon && buffer_len(&v->to_board)) {
+		if (v->catching_up && !board_took_input(v))
+			return;
 		uint8_t b = v->to_board.bytes[v->to_board.start];
 		buffer_consume(&v->to_board, 1);
 		avr_raise_irq(v->uart_irq + UART_IRQ_INPUT, b);
 	}
+	if (!buffer_len(&v->to_board))
+		v->catching_up = 0; /* caught up: the host's own pacing holds again */
 }
 
 static void on_uart_output(avr_irq_t *irq, uint32_t value, void *param)
@@ -349,6 +388,7 @@ static void hard_reset(vuno_t *v)
 	avr_reset(v->avr);
 	avr_regbit_set(v->avr, v->avr->reset_flags.extrf); /* MCUSR says: external reset */
 	buffer_clear(&v->to_board);
+	v->catching_up = 0;
 	v->xon = 0;
 	v->in_region = 0;
 }
@@ -424,10 +464,15 @@ static void service_pty_mode(vuno_t *v, long long timeout_ns)
 	}
 	if (ppoll(fds, n, &timeout, NULL) < 0)
 		return; /* EINTR: a signal, seen by the main loop */
+	long long now = now_ns();
+	int stalled = now - v->serviced_at > timeout_ns + STALL_NS;
+	v->serviced_at = now;
 	if (fds[0].revents)
 		read_control(v);
 	if (n == 2)
 		service_pty(v, fds[1].revents);
+	if (stalled && buffer_len(&v->to_board))
+		v->catching_up = 1;
 	feed_board(v);
 }
 
@@ -439,13 +484,6 @@ static void read_all_stdin(vuno_t *v)
 }
 
 /* ---- pacing ---- */
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void throttle(vuno_t *v)
 {
@@ -466,12 +504,10 @@ static void throttle(vuno_t *v)
  * (a firmware's transmit ring refills the UART from its interrupt, one byte at a time). */
 static int idle_asleep(const vuno_t *v)
 {
-	avr_uart_t *u = v->uart;
+	const avr_uart_t *u = v->uart;
 	if (v->avr->state != cpu_Sleeping || buffer_len(&v->to_board))
 		return 0;
-	if (u->input.read != u->input.write || u->tx_cnt) /* simavr declares no fifo reader */
-		return 0;
-	return v->avr->cycle - v->last_uart_output > UART_QUIET_BYTES * u->cycles_per_byte;
+	return u->input.read == u->input.write && uart_tx_quiet(v);
 }
 
 /* How long an idle board may wait for the host before simulated time passes wall time */
@@ -576,7 +612,7 @@ static void report_batch(const vuno_t *v, const char *end)
 
 static int run(vuno_t *v)
 {
-	v->rt_wall_base = now_ns();
+	v->rt_wall_base = v->serviced_at = now_ns();
 	while (!v->quit && !stop_signal) {
 		int state = v->avr->state;
 		int stopped = state == cpu_Done || state == cpu_Crashed;
@@ -599,6 +635,8 @@ static int run(vuno_t *v)
 			v->spl_written = 0;
 			state = avr_run(v->avr);
 			track_stack(v);
+			if (v->catching_up)
+				feed_board(v);
 			if (state == cpu_Done || state == cpu_Crashed)
 				break;
 			if (v->pty_mode && !v->realtime && !v->no_idle_sleep && idle_asleep(v)) {
