@@ -296,7 +296,9 @@ def test_virtual_board_frame_of_the_wrong_layout_is_skipped(lesson_file, virtual
 
 @pytest.mark.slow
 def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual):
-    """A loaded machine can stop a board process for seconds: that is no lost board."""
+    """A loaded machine can stop a board process for seconds: that is no lost board, and
+    no line noise either (the requests re-sent meanwhile and the frame the board was
+    sending all arrive whole); only the re-sends and their duplicate answers show."""
     from pixelnet.host.client import BoardClient
     from pixelnet.host.vectors import random_vectors
     from pixelnet.host.verify import Verifier
@@ -320,3 +322,6 @@ def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual):
         stall.join()
         report = verifier.report(info, client.stats.to_dict())
     assert report["passed"] and report["samples"] == 1400, report["failures"]
+    damage = ("bad_crc", "bad_frame", "too_long", "garbage_bytes", "missed_samples",
+              "protocol_errors", "unread_requests", "board_errors")
+    assert {key: report["link"][key] for key in damage} == dict.fromkeys(damage, 0)

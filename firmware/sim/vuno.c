@@ -45,9 +45,10 @@
 #define REALTIME_MAX_LAG_NS 100000000LL /* further behind than this: forget the backlog */
 #define IDLE_MAX_WAIT_NS 20000000LL     /* longest single wait of an idle board */
 #define UART_QUIET_BYTES 2       /* byte times since the last UART output before "quiet" */
-/* A poll this much later than its timeout: the harness was stopped (SIGSTOP, a loaded
- * machine) long enough for the host to time out and re-send */
-#define STALL_NS 50000000LL
+/* Simulated time this far behind wall time: the harness was stopped (SIGSTOP) or starved (a
+ * loaded machine), long enough for a host to time out and re-send */
+#define STALL_NS 20000000LL
+#define HANDOVER_MAX 256         /* bytes without a frame's end that go to the host anyway */
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_MAX_CYCLES = 3, EXIT_CRASHED = 4, EXIT_SIGNAL = 130 };
 
@@ -57,21 +58,26 @@ typedef struct {
 } buffer_t;
 
 typedef struct {
+	long long wall;            /* ns, CLOCK_MONOTONIC */
+	uint64_t cycle;
+} clocks_t;                    /* a moment of wall time and the simulated cycle taken with it */
+
+typedef struct {
 	avr_t *avr;
 	int pty_mode;
 	int out_fd;                /* the real stdout: UART bytes (stdio) or control replies (pty) */
 	int master_fd;             /* pty master, -1 in stdio mode */
 	int host_connected;
 	buffer_t to_board, to_host;
+	buffer_t sending;          /* pty mode: the frame the board is sending, not yet the host's */
 	int xon;
 	int catching_up;           /* input that piled up while we were stopped: one byte a time */
-	long long serviced_at;     /* wall time the last poll of the pty returned */
+	clocks_t level;            /* when simulated time last kept up with wall time */
 	avr_irq_t *uart_irq, *adc_irq;
 	avr_uart_t *uart;
 	uint64_t last_uart_output;     /* cycle of the last byte the board sent */
 	int asleep;                    /* the last slice ended with the firmware idle asleep */
-	long long idle_wall_base;
-	uint64_t idle_cycle_base;
+	clocks_t idle_base;
 	scene_t scene;
 	uint64_t region_start;
 	int in_region;
@@ -87,8 +93,7 @@ typedef struct {
 	uint64_t max_cycles;
 	int realtime;
 	int no_idle_sleep;         /* run flat out while the firmware sleeps too (a baseline) */
-	long long rt_wall_base;
-	uint64_t rt_cycle_base;
+	clocks_t rt_base;
 } vuno_t;
 
 static volatile sig_atomic_t stop_signal;
@@ -107,6 +112,18 @@ static long long now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static clocks_t clocks_now(const avr_t *avr)
+{
+	return (clocks_t){ now_ns(), avr->cycle };
+}
+
+/* How far simulated time has run ahead of wall time since `base` (negative: behind) */
+static long long sim_ahead_ns(const avr_t *avr, const clocks_t *base)
+{
+	long long sim_ns = (long long)((avr->cycle - base->cycle) * 1000000000.0 / avr->frequency);
+	return sim_ns - (now_ns() - base->wall);
 }
 
 /* ---- byte buffers: appended at the end, consumed from the start ---- */
@@ -211,15 +228,30 @@ static void feed_board(vuno_t *v)
 		v->catching_up = 0; /* caught up: the host's own pacing holds again */
 }
 
+static void hand_over(vuno_t *v)
+{
+	buffer_append(&v->to_host, v->sending.bytes + v->sending.start, buffer_len(&v->sending));
+	buffer_clear(&v->sending);
+}
+
+/* In pty mode the host gets what the board sends in whole frames (up to their 0x00
+ * delimiter), as a USB-serial chip hands it over in packets: this process may be stopped
+ * between two of its writes, and a frame cut in two there would reach the host as a frame
+ * whose end never came (see "Stopped" in SCENE.md). Anything else (text mode's lines, whose
+ * '\n' may also be a byte inside a frame) goes once the UART is quiet (run()). */
 static void on_uart_output(avr_irq_t *irq, uint32_t value, void *param)
 {
 	(void)irq;
 	vuno_t *v = param;
-	/* a pty nobody has open drops what the board sends, like an unplugged USB-serial chip */
 	uint8_t b = (uint8_t)value;
 	v->last_uart_output = v->avr->cycle;
-	if (!v->pty_mode || v->host_connected)
+	if (!v->pty_mode) {
 		buffer_append(&v->to_host, &b, 1);
+	} else if (v->host_connected) { /* a pty nobody has open drops it, like an unplugged chip */
+		buffer_append(&v->sending, &b, 1);
+		if (b == 0 || buffer_len(&v->sending) >= HANDOVER_MAX)
+			hand_over(v);
+	}
 }
 
 static void on_uart_xon(avr_irq_t *irq, uint32_t value, void *param)
@@ -424,6 +456,12 @@ static int cpu_held(const vuno_t *v)
 	return !v->host_connected || buffer_len(&v->to_host) > HOST_BACKLOG_HOLD;
 }
 
+static void drop_output(vuno_t *v)
+{
+	buffer_clear(&v->sending);
+	buffer_clear(&v->to_host);
+}
+
 /* A pty master reports POLLHUP, at once and for ever, while no host has the port open:
  * check that first, and leave the master out of a blocking poll until a host is there. */
 static int host_present(vuno_t *v)
@@ -431,7 +469,7 @@ static int host_present(vuno_t *v)
 	struct pollfd pfd = { .fd = v->master_fd, .events = 0 };
 	int present = poll(&pfd, 1, 0) >= 0 && !(pfd.revents & POLLHUP);
 	if (!present)
-		buffer_clear(&v->to_host);
+		drop_output(v);
 	return present;
 }
 
@@ -444,8 +482,18 @@ static void service_pty(vuno_t *v, short revents)
 		gone = 1;
 	if (gone) {
 		v->host_connected = 0;
-		buffer_clear(&v->to_host);
+		drop_output(v);
 	}
+}
+
+/* Whether simulated time fell more than STALL_NS behind wall time since it last kept up.
+ * It is not run forward to make up for it: the board was stopped with us. */
+static int fell_behind(vuno_t *v)
+{
+	long long ahead = sim_ahead_ns(v->avr, &v->level);
+	if (ahead >= 0 || ahead < -STALL_NS)
+		v->level = clocks_now(v->avr);
+	return ahead < -STALL_NS;
 }
 
 /* pty mode: the control channel on stdin, the host on the pty master; waits up to
@@ -464,9 +512,7 @@ static void service_pty_mode(vuno_t *v, long long timeout_ns)
 	}
 	if (ppoll(fds, n, &timeout, NULL) < 0)
 		return; /* EINTR: a signal, seen by the main loop */
-	long long now = now_ns();
-	int stalled = now - v->serviced_at > timeout_ns + STALL_NS;
-	v->serviced_at = now;
+	int stalled = fell_behind(v);
 	if (fds[0].revents)
 		read_control(v);
 	if (n == 2)
@@ -487,15 +533,12 @@ static void read_all_stdin(vuno_t *v)
 
 static void throttle(vuno_t *v)
 {
-	long long sim_ns = (long long)((v->avr->cycle - v->rt_cycle_base) * 1000000000.0
-	                               / v->avr->frequency);
-	long long ahead = sim_ns - (now_ns() - v->rt_wall_base);
+	long long ahead = sim_ahead_ns(v->avr, &v->rt_base);
 	if (ahead > 0) {
 		struct timespec ts = { ahead / 1000000000LL, ahead % 1000000000LL };
 		nanosleep(&ts, NULL);
 	} else if (ahead < -REALTIME_MAX_LAG_NS) {
-		v->rt_wall_base = now_ns();
-		v->rt_cycle_base = v->avr->cycle;
+		v->rt_base = clocks_now(v->avr);
 	}
 }
 
@@ -513,13 +556,9 @@ static int idle_asleep(const vuno_t *v)
 /* How long an idle board may wait for the host before simulated time passes wall time */
 static long long idle_wait_ns(vuno_t *v)
 {
-	long long sim_ns = (long long)((v->avr->cycle - v->idle_cycle_base) * 1000000000.0
-	                               / v->avr->frequency);
-	long long ahead = sim_ns - (now_ns() - v->idle_wall_base);
-	if (ahead < -REALTIME_MAX_LAG_NS) {
-		v->idle_wall_base = now_ns();
-		v->idle_cycle_base = v->avr->cycle;
-	}
+	long long ahead = sim_ahead_ns(v->avr, &v->idle_base);
+	if (ahead < -REALTIME_MAX_LAG_NS)
+		v->idle_base = clocks_now(v->avr);
 	return ahead <= 0 ? 0 : ahead < IDLE_MAX_WAIT_NS ? ahead : IDLE_MAX_WAIT_NS;
 }
 
@@ -612,21 +651,22 @@ static void report_batch(const vuno_t *v, const char *end)
 
 static int run(vuno_t *v)
 {
-	v->rt_wall_base = v->serviced_at = now_ns();
+	v->rt_base = v->level = clocks_now(v->avr);
 	while (!v->quit && !stop_signal) {
 		int state = v->avr->state;
 		int stopped = state == cpu_Done || state == cpu_Crashed;
 		if (!v->pty_mode && (stopped || (v->max_cycles && v->avr->cycle >= v->max_cycles)))
 			break;
 		int idle = stopped || cpu_held(v);
+		if (buffer_len(&v->sending) && (stopped || uart_tx_quiet(v)))
+			hand_over(v);
 		if (v->pty_mode) {
 			service_pty_mode(v, idle ? IDLE_POLL_NS : v->asleep ? idle_wait_ns(v) : 0);
 		} else if (write_from(&v->to_host, v->out_fd) != 0) {
 			break; /* nobody reads our output any more */
 		}
-		if (idle || cpu_held(v)) {
-			v->rt_wall_base = now_ns();
-			v->rt_cycle_base = v->avr->cycle;
+		if (idle || cpu_held(v)) { /* simulated time waits, on purpose */
+			v->rt_base = v->level = clocks_now(v->avr);
 			continue;
 		}
 		int was_asleep = v->asleep;
@@ -644,10 +684,8 @@ static int run(vuno_t *v)
 				break;
 			}
 		}
-		if (v->asleep && !was_asleep) {
-			v->idle_wall_base = now_ns();
-			v->idle_cycle_base = v->avr->cycle;
-		}
+		if (v->asleep && !was_asleep)
+			v->idle_base = clocks_now(v->avr);
 		if (state == cpu_Crashed)
 			fprintf(stderr, "vuno: the firmware crashed at pc 0x%04x\n", (unsigned)v->avr->pc);
 		if (v->realtime)
