@@ -162,6 +162,7 @@ class _Pending:
     traces: list[TraceLayer] = field(default_factory=list)
     reply: Frame | None = None
     error: BoardError | None = None
+    payload_size: int = 0  # bytes of the request's payload (an INFER_BATCH's vectors)
 
 
 class BoardClient:
@@ -284,9 +285,7 @@ class BoardClient:
         samples: list[Sample] = []
         for batch, done in zip(batches, self._pipeline(requests, BATCH_WINDOW), strict=True):
             assert done.reply is not None
-            outs = unpack_results(done.reply.payload, info.n_out, info.value_bytes)
-            if len(outs) != len(batch):
-                raise ProtocolError(f"RESULTS for {len(outs)} vectors, {len(batch)} were sent")
+            outs = self._results(done.reply)  # its length was checked on arrival
             samples += [Sample((0,) * N_ADC, x, out, argmax_class(out))
                         for x, out in zip(batch, outs, strict=True)]
         return samples
@@ -505,7 +504,8 @@ class BoardClient:
 
     def _send(self, cmd: Cmd, payload: bytes) -> _Pending:
         seq = self._next_seq()
-        pending = _Pending(seq, cmd, encode_frame(cmd, seq, payload), 0.0)
+        pending = _Pending(seq, cmd, encode_frame(cmd, seq, payload), 0.0,
+                           payload_size=len(payload))
         self._pending[seq] = pending
         self._transmit(pending)
         return pending
@@ -659,6 +659,8 @@ class BoardClient:
         unpack = _UNPACKERS.get(frame.type)
         if frame.type in (Msg.RESULT, Msg.SAMPLE):
             unpack = self._sample
+        if frame.type == Msg.RESULTS:
+            unpack = self._results
         if unpack is None:
             return True
         try:
@@ -723,6 +725,20 @@ class BoardClient:
             raise ProtocolError("a compact SAMPLE before INFO said the model's size")
         info = self.last_info
         return unpack_compact_sample(frame.payload, info.n_in, info.n_out, info.value_bytes)
+
+    def _results(self, frame: Frame) -> list[tuple[int, ...]]:
+        """A RESULTS frame's outputs: one vector of them for each vector of the INFER_BATCH
+        it answers, no more and no fewer (a CRC-good frame of another length is damaged)."""
+        info = self.last_info
+        if info is None:
+            raise ProtocolError("RESULTS before INFO said the model's size")
+        outs = unpack_results(frame.payload, info.n_out, info.value_bytes)
+        pending = self._pending.get(frame.seq)
+        if pending is not None and pending.cmd == Cmd.INFER_BATCH:
+            sent = pending.payload_size // (N_ADC * info.value_bytes)
+            if len(outs) != sent:
+                raise ProtocolError(f"RESULTS for {len(outs)} vectors, {sent} were sent")
+        return outs
 
     def _sample(self, frame: Frame | None) -> Sample:
         assert frame is not None

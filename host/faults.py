@@ -9,7 +9,8 @@ never counts a damaged frame, resynchronises, and reports what it lost.
 A ``FrameTamper`` goes further than a bad line can: it rewrites whole frames
 on their way to the host and re-computes their CRC, so the damage passes every
 check of the link. That is how the tests show that the comparison, not the
-CRC, catches a board that computes something else.
+CRC, catches a board that computes something else. ``tamper_to_board`` does the
+same to the host's requests (a board that computes on an input it was not sent).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def mangle(data: bytes, rates: FaultRates, rng: np.random.Generator,
 
 
 class FrameTamper:
-    """Board-to-host bytes with each frame passed through ``rewrite`` and re-CRC'd.
+    """One direction's bytes with each frame passed through ``rewrite`` and re-CRC'd.
 
     ``rewrite`` gets every frame in order and returns the frame to send instead
     (None: unchanged). Bytes that are not a frame are dropped.
@@ -119,6 +120,30 @@ def rewrite_some(
     return FrameTamper(rewrite)
 
 
+def rewrite_seq(
+    msg_type: int, nth: int, change: Callable[[Frame], Frame], first_copy: bool = False
+) -> FrameTamper:
+    """A tamper that changes the frames of one type carrying the ``nth`` sequence number
+    (1, 2, ...) seen among them, whatever was re-sent before: every copy (a request sent
+    again and a reply repeated are changed alike, so the change holds whichever copy the
+    other side takes), or with ``first_copy`` only the first (so asking again helps)."""
+    seqs: list[int] = []
+    changed = 0
+
+    def rewrite(frame: Frame) -> Frame | None:
+        nonlocal changed
+        if frame.type != msg_type:
+            return None
+        if frame.seq not in seqs:
+            seqs.append(frame.seq)
+        if seqs.index(frame.seq) != nth - 1 or (first_copy and changed):
+            return None
+        changed += 1
+        return change(frame)
+
+    return FrameTamper(rewrite)
+
+
 class FaultyLine:
     """A proxy pty between the board's port and the host (see the module docstring)."""
 
@@ -129,6 +154,7 @@ class FaultyLine:
         to_board: FaultRates = FaultRates(),
         seed: int = 0,
         tamper: FrameTamper | None = None,
+        tamper_to_board: FrameTamper | None = None,
     ) -> None:
         self._board = os.open(board_port, os.O_RDWR | os.O_NOCTTY)
         tty.setraw(self._board)
@@ -137,7 +163,7 @@ class FaultyLine:
         self.port = os.ttyname(self._slave)
         self.rates = {"to_host": to_host, "to_board": to_board}
         self.counts = {"to_host": FaultCounts(), "to_board": FaultCounts()}
-        self._tamper = tamper
+        self._tampers = {"to_host": tamper, "to_board": tamper_to_board}
         self._rng = np.random.default_rng(seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="faulty-line", daemon=True)
@@ -151,8 +177,9 @@ class FaultyLine:
                 direction, target = routes[fd]
                 try:
                     data = os.read(fd, 4096)
-                    if self._tamper is not None and direction == "to_host":
-                        data = self._tamper.feed(data)
+                    tamper = self._tampers[direction]
+                    if tamper is not None:
+                        data = tamper.feed(data)
                     damaged = mangle(data, self.rates[direction], self._rng,
                                      self.counts[direction])
                     os.write(target, damaged)

@@ -24,7 +24,7 @@ import numpy as np
 from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import Model
 
-from .client import BoardTimeout, LineTooNoisy, PortClosedError
+from .client import BoardErrorReply, BoardTimeout, LineTooNoisy, PortClosedError
 from .compare import Reference
 from .connect import BAUDRATE, FORMAT_NAMES, PortError, all_candidates, check_handshake, connect
 from .messages import PROTOCOL_V2
@@ -76,8 +76,9 @@ def verify_port(
 ) -> dict[str, Any]:
     """Verify the board on ``port``; the JSON report (``passed`` says the verdict).
 
-    A board that stops answering or vanishes mid-run ends its run with what was
-    compared so far (``aborted``); an interrupt (KeyboardInterrupt, or
+    A board that stops answering, vanishes or refuses a request mid-run (a request
+    the line changed, CRC and all) ends its run with what was compared so far
+    (``aborted``); an interrupt (KeyboardInterrupt, or
     ``Interrupted`` raised by ``on_batch``) does too, with ``aborted`` "interrupted".
     """
     with connect(port, plan.baud) as client:
@@ -96,7 +97,7 @@ def verify_port(
                                        truth=plan.truth)
             if plan.vectors is not None:
                 verifier.verify_vectors(client, *plan.vectors)
-        except (BoardTimeout, PortClosedError) as exc:
+        except (BoardTimeout, PortClosedError, BoardErrorReply) as exc:
             aborted = link_failure(exc, verifier.metrics.samples)
         except (KeyboardInterrupt, Interrupted):
             aborted = "interrupted"
@@ -111,7 +112,7 @@ def link_failure(exc: PixelnetError, samples: int) -> str:
     """One line for a run the line cut short, with how far it got."""
     if isinstance(exc, PortClosedError):
         return f"the board went away after {samples:,} samples"
-    if isinstance(exc, LineTooNoisy):
+    if isinstance(exc, (LineTooNoisy, BoardErrorReply)):
         return f"{exc}, after {samples:,} samples"
     return f"the board stopped answering after {samples:,} samples ({exc})"
 
