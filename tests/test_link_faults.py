@@ -189,16 +189,19 @@ def _break_layout(every: int, msg: Msg) -> FrameTamper:
                         lambda f: Frame(f.type, f.seq, f.payload[:-1]))
 
 
-@pytest.mark.parametrize("msg", [Msg.RESULT, Msg.SAMPLE])
+@pytest.mark.parametrize(("msg", "every", "protocol"), [
+    (Msg.RESULT, 97, 1), (Msg.SAMPLE, 97, 1),
+    # protocol 2: compact stream frames, and one RESULTS frame per 15 vectors
+    (Msg.SAMPLE_COMPACT, 97, 2), (Msg.RESULTS, 7, 2),
+])
 def test_a_crc_valid_frame_with_a_wrong_layout_is_counted_and_verify_goes_on(
-    lesson_file, board, tmp_path, msg
+    lesson_file, board, tmp_path, msg, every, protocol
 ):
-    tamper = _break_layout(97, msg)
+    tamper = _break_layout(every, msg)
     with FaultyLine(board.port, tamper=tamper) as line:
-        # protocol 1: its SAMPLE and RESULT frames are the ones broken here
         code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "300",
                                    "--vectors", "random", "--vector-count", "300",
-                                   "--protocol", "1")
+                                   "--protocol", str(protocol))
     data = check_outputs(report, log)
     assert code == 0 and data["passed"], data["failures"]
     assert data["samples"] == 600
