@@ -49,6 +49,7 @@
  * loaded machine), long enough for a host to time out and re-send */
 #define STALL_NS 20000000LL
 #define HANDOVER_MAX 256         /* bytes without a frame's end that go to the host anyway */
+#define CATCH_UP_MAX_GAP 64      /* byte times between two bytes caught up, sleep or not */
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_MAX_CYCLES = 3, EXIT_CRASHED = 4, EXIT_SIGNAL = 130 };
 
@@ -72,6 +73,7 @@ typedef struct {
 	buffer_t sending;          /* pty mode: the frame the board is sending, not yet the host's */
 	int xon;
 	int catching_up;           /* input that piled up while we were stopped: one byte a time */
+	uint64_t caught_up_at;     /* cycle the last such byte went to the firmware */
 	clocks_t level;            /* when simulated time last kept up with wall time */
 	avr_irq_t *uart_irq, *adc_irq;
 	avr_uart_t *uart;
@@ -201,17 +203,19 @@ static int uart_tx_quiet(const vuno_t *v)
 }
 
 /* The firmware has read every byte given to it (simavr's receive FIFO is empty; simavr
- * declares no reader for it) and is not busy answering: it sleeps, or does not transmit. */
+ * declares no reader for it) and handled it: it sleeps, so nothing waits in its own receive
+ * buffer. One that never sleeps still gets a byte every CATCH_UP_MAX_GAP byte times. */
 static int board_took_input(const vuno_t *v)
 {
 	const avr_uart_t *u = v->uart;
 	if (u->input.read != u->input.write)
 		return 0;
-	return v->avr->state == cpu_Sleeping || uart_tx_quiet(v);
+	return v->avr->state == cpu_Sleeping
+	       || v->avr->cycle - v->caught_up_at > CATCH_UP_MAX_GAP * u->cycles_per_byte;
 }
 
-/* What the host wrote while we were stopped reached us all at once; on a real line it
- * would have come spread over those seconds, while the board kept pace. At line speed it
+/* What the host wrote while we were stopped (or starved) reached us all at once; on a real
+ * line it would have come spread over that time, while the board kept pace. At line speed it
  * would overrun the firmware's receive buffer (a request takes fewer byte times to arrive
  * than its reply to leave), so it goes in one byte at a time, each once the firmware has
  * taken the one before: a stop of this process costs time, never a byte. */
@@ -220,6 +224,7 @@ static void feed_board(vuno_t *v)
 	while (v->xon && buffer_len(&v->to_board)) {
 		if (v->catching_up && !board_took_input(v))
 			return;
+		v->caught_up_at = v->avr->cycle;
 		uint8_t b = v->to_board.bytes[v->to_board.start];
 		buffer_consume(&v->to_board, 1);
 		avr_raise_irq(v->uart_irq + UART_IRQ_INPUT, b);
