@@ -191,7 +191,6 @@ class BoardClient:
         self._averaging: int | None = None
         self._resume_needed = False
         self._boots = 0
-        self._link_error = False
         self._answered = False
         self._damage_unanswered = 0  # damaged frames not yet answered by a prompt re-send
         self._requests_sent = self._requests_answered = 0
@@ -527,13 +526,16 @@ class BoardClient:
 
         A board answers in order, so a reply to a request sent *later* than one
         still waiting means the earlier request (or its reply) was lost: it is
-        re-sent at once instead of after the timeout. So is the oldest request
-        still waiting when a damaged frame arrives (most likely its reply). A
-        try that saw damaged frames is charged to the line (``linkpolicy``), a
-        silent one to the board.
+        re-sent at once instead of after the timeout. So is, for each damaged
+        frame that arrives (a reply damaged on the way, or the board saying it
+        could not read one of ours), the oldest request still waiting whose try
+        is old enough to have been answered by now (``RetryPolicy.could_be_answered``):
+        a damaged frame is evidence against one try, never against a try sent
+        after it, so a noisy line does not multiply the re-sends. A try that saw
+        damaged frames is charged to the line (``linkpolicy``), a silent one to
+        the board.
         """
         now = time.monotonic()
-        garbled, self._link_error = self._link_error, False
         damaged, self._damage_unanswered = self._damage_unanswered, 0
         answered_sends = [p.sent_at for p in in_flight if p.reply is not None]
         latest_answered = max(answered_sends, default=0.0)
@@ -549,9 +551,9 @@ class BoardClient:
                         f"no reply to {pending.cmd.name} after {pending.tries} tries "
                         f"({now - pending.silent_since:.1f} s of silence)"
                     )
-            elif now >= pending.deadline or garbled or pending.sent_at < latest_answered:
+            elif now >= pending.deadline or pending.sent_at < latest_answered:
                 self._charge_to_line(pending)
-            elif damaged:
+            elif damaged and self.policy.could_be_answered(now - pending.sent_at):
                 damaged -= 1
                 self._charge_to_line(pending)
             else:
@@ -626,8 +628,7 @@ class BoardClient:
             self._on_stream_sample(frame)
             return
         if frame.type == Msg.ERROR and frame.payload[1:2] == b"\x00":
-            self._link_error = True  # the board could not read one of our frames: re-send
-            self._counts.unread_requests += 1
+            self._counts.unread_requests += 1  # damage to one of ours: see _resend_overdue
             return
         pending = self._pending.get(frame.seq)
         if pending is None or pending.reply is not None:
