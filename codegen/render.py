@@ -76,7 +76,7 @@ class CLayer:
     act_asm: list[str]  # the same on AVR with a multiplier, where assembly is faster (or [])
     loop_asm: list[str]  # a loop layer's neurons in assembly on AVR with a multiplier (or [])
     dense_call: bool  # q15 size: the layer calls the one shared loop (activation by pointer)
-    pin_base: int = 16  # q7 on AVR: input k pinned to r(pin_base + k)
+    pin_base: int  # q7 on AVR: input k pinned to r(pin_base + k)
     act_index: int = -1  # the layer whose activation function this layer calls
     act_shared: bool = False  # out of line: several layers (or the shared loop) call it
 
@@ -180,6 +180,7 @@ def _magnitude_peak(fmt: Format, q: QuantLayer) -> int:
 
 
 PINNED_INPUTS = 8  # q7 inputs the template pins to r16..r23 (muls reads only r16..r31)
+DOT_CHUNK = 4  # inputs per dot-product macro when there are more: fewer registers at once
 
 
 def _pin_base(n_in: int) -> int:
@@ -188,7 +189,6 @@ def _pin_base(n_in: int) -> int:
     free; layers of up to 4 inputs stay out of call-saved r16/r17 (each costs a push and
     a pop)."""
     return 24 - max(4, n_in)
-DOT_CHUNK = 4  # inputs per dot-product macro when there are more: fewer registers at once
 
 
 def _dot_chunks(fmt: Format, q: QuantLayer, style: str) -> list[list[int]]:
