@@ -78,6 +78,9 @@ PIPELINE_WINDOW = 4
 BATCH_WINDOW = 1
 # Vectors go in batches only while at most 1 frame in this many arrived damaged.
 BATCH_MAX_DAMAGED = 200
+# A batch the line damaged this many times is given up for single INFERs: a line clean
+# enough for batches (above) hardly ever does that; one that does lets short frames through.
+BATCH_MAX_TRIES = 8
 # At a new line speed, INFO is tried twice this long before falling back: well inside the
 # board's 1 s probation, after which it returns to 115,200 by itself.
 BAUD_CONFIRM_TIMEOUT = 0.25
@@ -193,6 +196,8 @@ class BoardClient:
         self._boots = 0
         self._answered = False
         self._damage_unanswered = 0  # damaged frames not yet answered by a prompt re-send
+        self._batches_lost = False  # an INFER_BATCH the line would not let through
+        self._noisy_try_cap: int | None = None  # fewer tries than the policy's, for batches
         self._requests_sent = self._requests_answered = 0
         self._last_byte_at = 0.0
         self.last_info: Info | None = None
@@ -254,14 +259,21 @@ class BoardClient:
         if self.protocol >= PROTOCOL_V2 and not raw and self._line_is_clean():
             xs = [tuple(int(v) for v in x) for x in xs]
             if self._batchable(xs):
-                return self._infer_batched(xs)
+                try:
+                    return self._infer_batched(xs)
+                except LineTooNoisy:  # a long frame the line damages; short ones may pass
+                    self._batches_lost = True
         requests = ((cmd, _vector_payload(x, unsigned=raw)) for x in xs)
         return [self._sample(p.reply) for p in self._pipeline(requests)]
 
     def _line_is_clean(self) -> bool:
-        """Batches only on a line that damages few frames: a long INFER_BATCH frame and its
-        RESULTS rarely get through a noisy line whole, where short INFER frames still do."""
-        return self.stats.resyncs * BATCH_MAX_DAMAGED <= self.stats.frames
+        """Batches only on a line that damages few frames either way (what we read, and what
+        the board said it could not read), and never again once one was lost to the line: a
+        long INFER_BATCH frame and its RESULTS rarely get through a noisy line whole, where
+        short INFER frames still do."""
+        stats = self.stats
+        damaged = stats.resyncs + stats.unread_requests
+        return not self._batches_lost and damaged * BATCH_MAX_DAMAGED <= stats.frames
 
     def _batchable(self, xs: list[tuple[int, ...]]) -> bool:
         """Whether every vector fits INFER_BATCH's values; others go one by one (and the
@@ -281,7 +293,12 @@ class BoardClient:
             for batch in batches
         )
         samples: list[Sample] = []
-        for batch, done in zip(batches, self._pipeline(requests, BATCH_WINDOW), strict=True):
+        self._noisy_try_cap = BATCH_MAX_TRIES
+        try:
+            done_batches = self._pipeline(requests, BATCH_WINDOW)
+        finally:
+            self._noisy_try_cap = None
+        for batch, done in zip(batches, done_batches, strict=True):
             assert done.reply is not None
             outs = unpack_results(done.reply.payload, info.n_out, info.value_bytes)
             if len(outs) != len(batch):
@@ -565,7 +582,8 @@ class BoardClient:
     def _charge_to_line(self, pending: _Pending) -> None:
         """A try lost to damage: fine, unless the line's loss says it is hopeless."""
         pending.timeouts = 0  # the board is there: silence is counted afresh
-        if pending.tries >= self.policy.noisy_tries_allowed(self.health):
+        allowed = self.policy.noisy_tries_allowed(self.health)
+        if pending.tries >= min(allowed, self._noisy_try_cap or allowed):
             raise LineTooNoisy(
                 f"{self.health.noisy_message()} (no intact reply to {pending.cmd.name} "
                 f"in {pending.tries} tries)"
