@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import activate, activation_grad
+from .activations import ACTIVATIONS
 
 LOSSES = ("squared", "cross-entropy")
 
@@ -94,13 +94,34 @@ def init_params(sizes: tuple[int, ...], bias: bool, rng: np.random.Generator) ->
     return params
 
 
-@dataclass
-class Step:
-    """What the forward pass remembers about one layer for the backward pass."""
+class Workspace:
+    """Every array one pass over a batch of ``rows`` examples writes into, allocated once.
 
-    inputs: np.ndarray  # a_prev (after dropout, if any)
-    z: np.ndarray  # weighted sum
-    outputs: np.ndarray  # activation(z)
+    A batch of this network is tiny (a few neurons, a hundred rows), so what it costs
+    is the number of NumPy calls, not arithmetic: a training loop keeps one workspace
+    per batch size and every forward and backward pass writes into it (``out=``), so
+    a batch allocates nothing. After ``forward``, ``inputs[i]``, ``z[i]`` and
+    ``outputs[i]`` are what layer ``i`` saw, its weighted sum and its activation.
+    """
+
+    def __init__(self, sizes: tuple[int, ...], rows: int) -> None:
+        self.rows = rows
+        units = sizes[1:]
+        self.z = [np.empty((rows, n)) for n in units]
+        self.outputs = [np.empty((rows, n)) for n in units]  # the identity's is z itself
+        self.masked = [np.empty((rows, n)) for n in sizes[:-1]]  # dropout's kept inputs
+        self.inputs = list(self.masked)  # forward puts x or the masked outputs here
+        self.grad_a = [np.empty((rows, n)) for n in units]  # dL/d(outputs of layer i)
+        self.grad_z = [np.empty((rows, n)) for n in units]
+        self.shifted = np.empty((rows, sizes[-1]))
+        self.ones = np.ones(rows)  # sums over the batch as one matrix product
+        self.class_ones = np.ones((sizes[-1], 1))  # sums over the classes, likewise
+        self.row = np.empty((rows, 1))
+
+    @classmethod
+    def like(cls, params: Params, rows: int) -> Workspace:
+        """A workspace for batches of ``rows`` examples through the network ``params``."""
+        return cls((params.weights[0].shape[0], *(w.shape[1] for w in params.weights)), rows)
 
 
 def forward(
@@ -108,23 +129,24 @@ def forward(
     activations: tuple[str, ...],
     x: np.ndarray,
     keep_masks: list[np.ndarray] | None = None,
-) -> list[Step]:
-    """Run the batch ``x`` through every layer.
+    space: Workspace | None = None,
+) -> Workspace:
+    """Run the batch ``x`` through every layer, writing into ``space`` (or a new workspace).
 
     ``keep_masks[i]`` (inverted dropout: 0 or 1/keep) multiplies the outputs of
     hidden layer ``i`` before the next layer sees them; None means no dropout.
     """
-    steps = []
+    space = space if space is not None else Workspace.like(params, x.shape[0])
     a = x
     for i, (w, b, name) in enumerate(zip(params.weights, params.biases, activations, strict=True)):
         if keep_masks is not None and i > 0:
-            a = a * keep_masks[i - 1]
-        z = a @ w
+            a = np.multiply(a, keep_masks[i - 1], out=space.masked[i])
+        space.inputs[i] = a
+        z = np.matmul(a, w, out=space.z[i])
         if b is not None:
             z += b
-        steps.append(Step(a, z, activate(name, z)))
-        a = steps[-1].outputs
-    return steps
+        a = space.outputs[i] = ACTIVATIONS[name][0](z, space.outputs[i])
+    return space
 
 
 def softmax(y: np.ndarray) -> np.ndarray:
@@ -133,54 +155,67 @@ def softmax(y: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def loss_and_grad(loss: str, y: np.ndarray, truth: np.ndarray) -> tuple[float, np.ndarray]:
+def loss_and_grad(
+    loss: str, y: np.ndarray, truth: np.ndarray, space: Workspace | None = None
+) -> tuple[float, np.ndarray]:
     """Mean loss over the batch and dL/dy for network outputs ``y`` and one-hot ``truth``.
 
     squared: the lesson's error, ``1/2 sum (y - t)^2`` per example; dL/dy = y - t.
-    cross-entropy: ``-log softmax(y)[true class]``; dL/dy = softmax(y) - t.
+    cross-entropy: ``-log softmax(y)[true class]`` = ``log sum exp(s) - s[true class]``
+    with ``s = y - max(y)`` (the shift keeps exp finite); dL/dy = softmax(y) - t.
+    dL/dy is written into ``space.grad_a`` of the output layer (a new workspace if None).
     """
     n = y.shape[0]
+    space = space if space is not None else Workspace((truth.shape[1], y.shape[1]), n)
+    grad = space.grad_a[-1]
     if loss == "squared":
-        diff = y - truth
-        return float(0.5 * np.sum(diff * diff) / n), diff / n
-    if loss == "cross-entropy":
-        shifted = y - y.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        grad = np.exp(log_p)
+        np.subtract(y, truth, out=grad)
+        value = 0.5 * float(np.vdot(grad, grad)) / n
+    elif loss == "cross-entropy":
+        shifted, row = space.shifted, space.row
+        np.maximum.reduce(y, axis=1, keepdims=True, out=row)
+        np.subtract(y, row, out=shifted)
+        np.exp(shifted, out=grad)
+        np.matmul(grad, space.class_ones, out=row)  # sum of exp per example
+        np.divide(grad, row, out=grad)
         grad -= truth
-        grad /= n
-        return float(-(truth * log_p).sum() / n), grad
-    raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
+        np.log(row, out=row)
+        value = float(np.vdot(space.ones, row) - np.vdot(truth, shifted)) / n
+    else:
+        raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
+    grad /= n
+    return value, grad
 
 
 def backward(
     params: Params,
     activations: tuple[str, ...],
-    steps: list[Step],
-    grad_out: np.ndarray,
+    space: Workspace,
     keep_masks: list[np.ndarray] | None = None,
     out: Params | None = None,
 ) -> Params:
-    """Chain the local derivatives from dL/d(output) back to every weight and bias.
+    """Chain the local derivatives from dL/d(output), in ``space.grad_a[-1]``, back to every
+    weight and bias of the batch ``forward`` ran in ``space``.
 
     The gradients are written into ``out`` (shaped like ``params``; a training loop
     passes the same one every batch) or a new Params.
     """
     grads = out if out is not None else Params.zeros(
         [w.shape for w in params.weights], [b is not None for b in params.biases])
-    grad_a = grad_out
-    for i in reversed(range(len(steps))):
-        step = steps[i]
-        grad_z = grad_a if activations[i] == "identity" else grad_a * activation_grad(
-            activations[i], step.z, step.outputs)
-        np.matmul(step.inputs.T, grad_z, out=grads.weights[i])
+    for i in reversed(range(len(params.weights))):
+        grad_z = grad_a = space.grad_a[i]
+        derivative = ACTIVATIONS[activations[i]][1]
+        if derivative is not None:  # dL/dz = dL/da * activation'(z)
+            grad_z = derivative(space.z[i], space.outputs[i], space.grad_z[i])
+            grad_z *= grad_a
+        np.matmul(space.inputs[i].T, grad_z, out=grads.weights[i])
         grad_b = grads.biases[i]
         if grad_b is not None:
-            grad_z.sum(axis=0, out=grad_b)
+            np.matmul(space.ones, grad_z, out=grad_b)
         if i > 0:
-            grad_a = grad_z @ params.weights[i].T
+            np.matmul(grad_z, params.weights[i].T, out=space.grad_a[i - 1])
             if keep_masks is not None:
-                grad_a = grad_a * keep_masks[i - 1]
+                space.grad_a[i - 1] *= keep_masks[i - 1]
     return grads
 
 
@@ -214,12 +249,13 @@ def loss_and_gradients(
     l2: float = 0.0,
     keep_masks: list[np.ndarray] | None = None,
     out: Params | None = None,
+    space: Workspace | None = None,
 ) -> tuple[float, Params]:
     """The objective on one batch (mean loss + penalty) and its gradient for every parameter
-    (written into ``out`` if given, see ``backward``)."""
-    steps = forward(params, activations, x, keep_masks)
-    value, grad_out = loss_and_grad(loss, steps[-1].outputs, truth)
-    grads = backward(params, activations, steps, grad_out, keep_masks, out)
+    (written into ``out`` if given, see ``backward``; the batch's arrays into ``space``)."""
+    space = forward(params, activations, x, keep_masks, space)
+    value = loss_and_grad(loss, space.outputs[-1], truth, space)[0]
+    grads = backward(params, activations, space, keep_masks, out)
     if l1 or l2:
         add_penalty_grad(grads, params, l1, l2)
         value += penalty(params, l1, l2)
@@ -228,4 +264,4 @@ def loss_and_gradients(
 
 def predict_outputs(params: Params, activations: tuple[str, ...], x: np.ndarray) -> np.ndarray:
     """Network outputs for ``x`` without dropout."""
-    return forward(params, activations, x)[-1].outputs
+    return forward(params, activations, x).outputs[-1]

@@ -19,7 +19,15 @@ from pixelnet.errors import PixelnetError
 
 from .activations import ACTIVATIONS
 from .model_file import MAX_LAYERS, MAX_UNITS
-from .network import LOSSES, Params, init_params, loss_and_grad, loss_and_gradients, predict_outputs
+from .network import (
+    LOSSES,
+    Params,
+    Workspace,
+    init_params,
+    loss_and_grad,
+    loss_and_gradients,
+    predict_outputs,
+)
 from .optimizers import OPTIMIZERS, make_optimizer
 
 EpochCallback = Callable[[int, float], None]
@@ -166,6 +174,8 @@ def _fit(
     loss_curve: list[float] = []
     val_curve: list[float] = []
     grads = params.copy()  # the gradient buffer every batch writes into
+    # one workspace per batch size (the last batch of an epoch may be shorter)
+    spaces = {rows: Workspace.like(params, rows) for rows in {min(batch, n), n % batch or batch}}
     history: list[dict[str, float]] = []
     best, best_params, since_best = np.inf, params.copy(), 0
     stopped_early = False
@@ -179,7 +189,7 @@ def _fit(
             masks = _keep_masks(config, len(x_batch), rng)
             value, grads = loss_and_gradients(
                 params, acts, config.loss, x_batch, truth_batch, config.l1, config.l2, masks,
-                out=grads,
+                out=grads, space=spaces[len(x_batch)],
             )
             optimizer.step(params.vector, grads.vector)
             total += value * len(x_batch)
