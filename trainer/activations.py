@@ -22,9 +22,11 @@ def _tanh(z: Array, out: Array) -> Array:
     return np.tanh(z, out=out)
 
 
-def _tanh_grad(z: Array, y: Array, out: Array) -> Array:
-    np.multiply(y, y, out=out)
-    return np.subtract(1.0, out, out=out)
+def _tanh_chain(z: Array, y: Array, grad: Array, out: Array) -> Array:
+    # grad * (1 - y^2) as grad - (grad y) y: three products of same-shaped arrays
+    np.multiply(grad, y, out=out)
+    out *= y
+    return np.subtract(grad, out, out=out)
 
 
 def _logistic(z: Array, out: Array) -> Array:
@@ -36,30 +38,32 @@ def _logistic(z: Array, out: Array) -> Array:
     return out
 
 
-def _logistic_grad(z: Array, y: Array, out: Array) -> Array:
+def _logistic_chain(z: Array, y: Array, grad: Array, out: Array) -> Array:
     np.subtract(1.0, y, out=out)
-    return np.multiply(y, out, out=out)
+    out *= y
+    return np.multiply(out, grad, out=out)
 
 
 def _relu(z: Array, out: Array) -> Array:
     return np.maximum(z, 0.0, out=out)
 
 
-def _relu_grad(z: Array, y: Array, out: Array) -> Array:
-    return np.greater(z, 0.0, out=out)
+def _relu_chain(z: Array, y: Array, grad: Array, out: Array) -> Array:
+    np.greater(z, 0.0, out=out)
+    return np.multiply(out, grad, out=out)
 
 
 def _identity(z: Array, out: Array) -> Array:
     return z  # nothing to compute: the weighted sum is the output
 
 
-# name -> (activation, derivative); the identity's derivative is None: it is 1, and
-# backpropagation skips multiplying by it.
+# name -> (activation, chain): ``chain(z, y, grad, out)`` writes ``grad * activation'(z)``
+# into ``out``. The identity's chain is None: its derivative is 1, nothing to multiply.
 ACTIVATIONS: dict[str, tuple[Callable[[Array, Array], Array],
-                             Callable[[Array, Array, Array], Array] | None]] = {
-    "tanh": (_tanh, _tanh_grad),
-    "logistic": (_logistic, _logistic_grad),
-    "relu": (_relu, _relu_grad),
+                             Callable[[Array, Array, Array, Array], Array] | None]] = {
+    "tanh": (_tanh, _tanh_chain),
+    "logistic": (_logistic, _logistic_chain),
+    "relu": (_relu, _relu_chain),
     "identity": (_identity, None),
 }
 

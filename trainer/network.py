@@ -120,6 +120,7 @@ class Workspace:
         self.grad_z = [np.empty((n, rows)) for n in units]
         self.shifted = np.empty((sizes[-1], rows))
         self.class_ones = np.ones((1, sizes[-1]))  # sums over the classes as a product
+        self.ones = np.ones(rows)  # and over the examples
         self.row = np.empty((1, rows))
 
     @classmethod
@@ -215,7 +216,7 @@ def loss_columns(loss: str, y: np.ndarray, truth: np.ndarray, space: Workspace) 
         np.divide(grad, row, out=grad)
         grad -= truth
         np.log(row, out=row)
-        value = float(row.sum() - np.vdot(truth, shifted)) / n
+        value = float(np.vdot(space.ones, row) - np.vdot(truth, shifted)) / n
     else:
         raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
     grad /= n
@@ -238,11 +239,10 @@ def backward(
     grads = out if out is not None else Params.zeros(
         [w.shape for w in params.weights], [b is not None for b in params.biases])
     for i in reversed(range(len(params.weights))):
-        grad_z = grad_a = space.grad_a[i]
-        derivative = ACTIVATIONS[activations[i]][1]
-        if derivative is not None:  # dL/dz = dL/da * activation'(z)
-            grad_z = derivative(space.z[i], space.outputs[i], space.grad_z[i])
-            grad_z *= grad_a
+        grad_z = space.grad_a[i]
+        chain = ACTIVATIONS[activations[i]][1]
+        if chain is not None:  # dL/dz = dL/da * activation'(z)
+            grad_z = chain(space.z[i], space.outputs[i], grad_z, space.grad_z[i])
         np.matmul(space.inputs[i], grad_z.T, out=grads.blocks[i])  # weights and bias
         if i > 0:
             np.matmul(params.weights[i], grad_z, out=space.grad_a[i - 1])

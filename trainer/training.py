@@ -235,14 +235,16 @@ class EpochBatches:
         self.inputs = np.ones((self.full, n_in + bias, batch))  # the ones row is never written
         self.truths = np.empty((self.full, truth.shape[1], batch))
         self.last = (np.ones((n_in + bias, rest)), np.empty((truth.shape[1], rest)))
+        self.shuffled = (np.empty_like(x), np.empty_like(truth))
 
     def shuffle(self, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every batch's (input columns, truth columns), examples taken in ``order``."""
         n_in, full, batch = self.x.shape[1], self.full, self.batch
         cut = full * batch
-        x, truth = self.x[order], self.truth[order]
+        x = np.take(self.x, order, axis=0, out=self.shuffled[0])
+        truth = np.take(self.truth, order, axis=0, out=self.shuffled[1])
         self.inputs[:, :n_in] = x[:cut].reshape(full, batch, n_in).transpose(0, 2, 1)
-        self.truths[...] = truth[:cut].reshape(full, batch, -1).transpose(0, 2, 1)
+        self.truths[...] = truth[:cut].reshape(full, batch, truth.shape[1]).transpose(0, 2, 1)
         batches = list(zip(self.inputs, self.truths, strict=True))
         if cut < len(order):
             self.last[0][:n_in] = x[cut:].T
