@@ -78,6 +78,9 @@ PIPELINE_WINDOW = 4
 BATCH_WINDOW = 1
 # Vectors go in batches only while at most 1 frame in this many arrived damaged.
 BATCH_MAX_DAMAGED = 200
+# A batch the line damaged this many times is given up for single INFERs: a line clean
+# enough for batches (above) hardly ever does that; one that does lets short frames through.
+BATCH_MAX_TRIES = 8
 # At a new line speed, INFO is tried twice this long before falling back: well inside the
 # board's 1 s probation, after which it returns to 115,200 by itself.
 BAUD_CONFIRM_TIMEOUT = 0.25
@@ -191,9 +194,10 @@ class BoardClient:
         self._averaging: int | None = None
         self._resume_needed = False
         self._boots = 0
-        self._link_error = False
         self._answered = False
         self._damage_unanswered = 0  # damaged frames not yet answered by a prompt re-send
+        self._batches_lost = False  # an INFER_BATCH the line would not let through
+        self._noisy_try_cap: int | None = None  # fewer tries than the policy's, for batches
         self._requests_sent = self._requests_answered = 0
         self._last_byte_at = 0.0
         self.last_info: Info | None = None
@@ -255,14 +259,21 @@ class BoardClient:
         if self.protocol >= PROTOCOL_V2 and not raw and self._line_is_clean():
             xs = [tuple(int(v) for v in x) for x in xs]
             if self._batchable(xs):
-                return self._infer_batched(xs)
+                try:
+                    return self._infer_batched(xs)
+                except LineTooNoisy:  # a long frame the line damages; short ones may pass
+                    self._batches_lost = True
         requests = ((cmd, _vector_payload(x, unsigned=raw)) for x in xs)
         return [self._sample(p.reply) for p in self._pipeline(requests)]
 
     def _line_is_clean(self) -> bool:
-        """Batches only on a line that damages few frames: a long INFER_BATCH frame and its
-        RESULTS rarely get through a noisy line whole, where short INFER frames still do."""
-        return self.stats.resyncs * BATCH_MAX_DAMAGED <= self.stats.frames
+        """Batches only on a line that damages few frames either way (what we read, and what
+        the board said it could not read), and never again once one was lost to the line: a
+        long INFER_BATCH frame and its RESULTS rarely get through a noisy line whole, where
+        short INFER frames still do."""
+        stats = self.stats
+        damaged = stats.resyncs + stats.unread_requests
+        return not self._batches_lost and damaged * BATCH_MAX_DAMAGED <= stats.frames
 
     def _batchable(self, xs: list[tuple[int, ...]]) -> bool:
         """Whether every vector fits INFER_BATCH's values; others go one by one (and the
@@ -282,7 +293,12 @@ class BoardClient:
             for batch in batches
         )
         samples: list[Sample] = []
-        for batch, done in zip(batches, self._pipeline(requests, BATCH_WINDOW), strict=True):
+        self._noisy_try_cap = BATCH_MAX_TRIES
+        try:
+            done_batches = self._pipeline(requests, BATCH_WINDOW)
+        finally:
+            self._noisy_try_cap = None
+        for batch, done in zip(batches, done_batches, strict=True):
             assert done.reply is not None
             outs = unpack_results(done.reply.payload, info.n_out, info.value_bytes)
             if len(outs) != len(batch):
@@ -527,13 +543,16 @@ class BoardClient:
 
         A board answers in order, so a reply to a request sent *later* than one
         still waiting means the earlier request (or its reply) was lost: it is
-        re-sent at once instead of after the timeout. So is the oldest request
-        still waiting when a damaged frame arrives (most likely its reply). A
-        try that saw damaged frames is charged to the line (``linkpolicy``), a
-        silent one to the board.
+        re-sent at once instead of after the timeout. So is, for each damaged
+        frame that arrives (a reply damaged on the way, or the board saying it
+        could not read one of ours), the oldest request still waiting whose try
+        is old enough to have been answered by now (``RetryPolicy.could_be_answered``):
+        a damaged frame is evidence against one try, never against a try sent
+        after it, so a noisy line does not multiply the re-sends. A try that saw
+        damaged frames is charged to the line (``linkpolicy``), a silent one to
+        the board.
         """
         now = time.monotonic()
-        garbled, self._link_error = self._link_error, False
         damaged, self._damage_unanswered = self._damage_unanswered, 0
         answered_sends = [p.sent_at for p in in_flight if p.reply is not None]
         latest_answered = max(answered_sends, default=0.0)
@@ -549,9 +568,9 @@ class BoardClient:
                         f"no reply to {pending.cmd.name} after {pending.tries} tries "
                         f"({now - pending.silent_since:.1f} s of silence)"
                     )
-            elif now >= pending.deadline or garbled or pending.sent_at < latest_answered:
+            elif now >= pending.deadline or pending.sent_at < latest_answered:
                 self._charge_to_line(pending)
-            elif damaged:
+            elif damaged and self.policy.could_be_answered(now - pending.sent_at):
                 damaged -= 1
                 self._charge_to_line(pending)
             else:
@@ -563,7 +582,8 @@ class BoardClient:
     def _charge_to_line(self, pending: _Pending) -> None:
         """A try lost to damage: fine, unless the line's loss says it is hopeless."""
         pending.timeouts = 0  # the board is there: silence is counted afresh
-        if pending.tries >= self.policy.noisy_tries_allowed(self.health):
+        allowed = self.policy.noisy_tries_allowed(self.health)
+        if pending.tries >= min(allowed, self._noisy_try_cap or allowed):
             raise LineTooNoisy(
                 f"{self.health.noisy_message()} (no intact reply to {pending.cmd.name} "
                 f"in {pending.tries} tries)"
@@ -626,8 +646,7 @@ class BoardClient:
             self._on_stream_sample(frame)
             return
         if frame.type == Msg.ERROR and frame.payload[1:2] == b"\x00":
-            self._link_error = True  # the board could not read one of our frames: re-send
-            self._counts.unread_requests += 1
+            self._counts.unread_requests += 1  # damage to one of ours: see _resend_overdue
             return
         pending = self._pending.get(frame.seq)
         if pending is None or pending.reply is not None:

@@ -65,14 +65,22 @@ class RetryPolicy:
     silent_retries: int = SILENT_RETRIES
     srtt: float | None = None
     rttvar: float = 0.0
+    min_rtt: float = 0.0  # the fastest round trip seen: no reply comes back sooner
 
     def observe_rtt(self, seconds: float) -> None:
         """A round trip of a request answered at its first try (Karn: never a re-sent one)."""
+        self.min_rtt = seconds if self.srtt is None else min(self.min_rtt, seconds)
         if self.srtt is None:
             self.srtt, self.rttvar = seconds, seconds / 2
             return
         self.rttvar += RTTVAR_GAIN * (abs(self.srtt - seconds) - self.rttvar)
         self.srtt += RTT_GAIN * (seconds - self.srtt)
+
+    def could_be_answered(self, since_sent: float) -> bool:
+        """Whether a try sent ``since_sent`` s ago could have been answered by now: a
+        damaged frame arriving sooner is some earlier frame's, not this try's reply (half
+        the fastest round trip seen, for the jitter of a loaded machine)."""
+        return since_sent >= self.min_rtt / 2
 
     def timeout(self, silent_tries: int) -> float:
         """The deadline of a try that follows ``silent_tries`` silent ones (backed off)."""

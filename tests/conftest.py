@@ -4,12 +4,20 @@ And the fixtures shared by the host's fault and verification tests."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from pixelnet.host.compare import Reference
 from pixelnet.host.registry import ENV_DIR
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import save_model
+
+# A suite started in the background of a non-interactive shell (`make test &`) inherits
+# SIGINT ignored, and so would every command it starts, since an ignored signal stays
+# ignored across exec: the tests that press Ctrl-C on a command need it heard.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

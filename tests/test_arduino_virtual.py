@@ -11,6 +11,7 @@ import itertools
 import random
 import shutil
 import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -18,8 +19,11 @@ import numpy as np
 import pytest
 
 from pixelnet import codegen
+from pixelnet.codegen.toolchain import find_tool
 from pixelnet.errors import PixelnetError, ToolMissingError
 from pixelnet.firmware import build
+from pixelnet.firmware.arduino_builder import compile_sketch
+from pixelnet.firmware.boards import BOARDS
 from pixelnet.firmware.build import BuildError, build_uno, firmware_version
 from pixelnet.firmware.virtual import start_virtual_board
 from pixelnet.host.client import BoardClient
@@ -133,6 +137,23 @@ def test_exported_sketch_opens_in_the_arduino_ide(build_dir):
         p.name for p in sketch.iterdir()
     }
     assert not list(sketch.glob("pn_bare*"))  # the bare main() would clash with the core's
+
+
+def _symbols(elf: Path) -> str:
+    return subprocess.run([find_tool("avr-nm", "binutils-avr"), "-C", str(elf)],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_the_sketch_builds_in_the_arduino_ide_without_the_cores_serial(build_dir, tmp_path):
+    """The IDE's own builder compiles the exported sketch (no warning in our files), and
+    neither build links HardwareSerial: the firmware drives UART0 itself (pn_uart0.c)."""
+    ours = build_uno(lesson_model(), "q7", build_dir / "ide-check")
+    ide = compile_sketch(ours.sketch_dir / f"{ours.sketch_dir.name}.ino", BOARDS["uno"].fqbn,
+                         tmp_path / "ide")
+    assert ide.flash_bytes <= FLASH_BUDGET
+    for elf in (ours.elf, ide.elf):
+        symbols = _symbols(elf)
+        assert "pn_hw_write" in symbols and "HardwareSerial" not in symbols
 
 
 def test_q15_and_a_custom_prefix_build(tmp_path):

@@ -15,7 +15,7 @@ from pixelnet.host.client import (
     PortClosedError,
 )
 from pixelnet.host.fake_board import FakeBoard
-from pixelnet.host.frames import encode_frame
+from pixelnet.host.frames import FrameDecoder, encode_frame
 from pixelnet.host.messages import (
     CalOp,
     Cmd,
@@ -190,6 +190,38 @@ def test_corrupted_reply_is_never_returned_and_the_command_is_resent():
     client = BoardClient(port, reply_timeout=0.05)
     assert client.infer([1, 2, 3, 4]).x == (1, 2, 3, 4)
     assert client.stats.resyncs == 1 and client.stats.retries == 1
+
+
+class _AnsweringPort(_ScriptedPort):
+    """A board that answers every request it reads with ``answer(frame, nth)``."""
+
+    def __init__(self, answer):
+        super().__init__([])
+        self._answer = answer
+        self._decoder = FrameDecoder()
+        self.requests = 0
+
+    def write(self, data):
+        self.written += data
+        for frame in self._decoder.feed(data):
+            self._out += self._answer(frame, self.requests)
+            self.requests += 1
+
+
+def test_one_unread_request_is_sent_again_once_not_every_request_in_flight():
+    """A damaged frame is evidence against one try: re-sending every request in flight
+    for it makes a noisy line noisier (more frames to damage) until nothing gets through."""
+
+    def answer(frame, nth):
+        if nth == 0:  # the board could not read the first request
+            return encode_frame(Msg.ERROR, 0, bytes((ErrorCode.BAD_CRC, 0)))
+        return _result(frame.seq, tuple(frame.payload[::2]))
+
+    port = _AnsweringPort(answer)
+    client = BoardClient(port, reply_timeout=5.0)
+    xs = [(k, k, k, k) for k in range(1, 5)]
+    assert [s.x for s in client.infer_many(xs)] == xs
+    assert port.requests == len(xs) + 1 and client.stats.retries == 1
 
 
 def test_duplicate_and_stale_replies_are_dropped():

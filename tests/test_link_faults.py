@@ -183,6 +183,24 @@ def test_unplugging_mid_run_exits_2_with_one_line_and_keeps_report_and_log(
     unplug_mid_run(lesson_file, board.port, tmp_path, capsys)
 
 
+def test_vectors_go_one_by_one_when_the_line_lets_no_batch_through(lesson_ref, board):
+    """A line that turns noisy towards the board after a clean handshake: INFER_BATCH
+    frames (up to 66 bytes) hardly ever arrive whole, single INFER frames (15) do."""
+    from pixelnet.host.client import BoardClient
+    from pixelnet.host.vectors import random_vectors
+
+    xs = [tuple(int(v) for v in x) for x in random_vectors(120)[0]]
+    arithmetic = EmulatorArithmetic(lesson_ref.qm)
+    with FaultyLine(board.port, seed=7) as line, BoardClient.open(line.port) as client:
+        client.info()
+        assert client.upgrade() and client.protocol == 2
+        line.rates["to_board"] = corrupt(0.08)
+        samples = client.infer_many(xs)
+    assert [s.x for s in samples] == xs
+    assert [list(s.out) for s in samples] == [arithmetic.infer_trace(x)[-1] for x in xs]
+    assert client.stats.unread_requests > 0
+
+
 def _break_layout(every: int, msg: Msg) -> FrameTamper:
     """Every ``every``-th frame of type ``msg`` loses its last byte (and gets a fresh CRC)."""
     return rewrite_some(msg, lambda k: k % every == 0,

@@ -133,8 +133,12 @@ print(pxcal.load())
 for bad in (good[:-1], good + b"x", b"PXC\\x02" + good[4:], good[:8] + b"\\x00" + good[9:]):
     open(pxcal.FILE, "wb").write(bad)
     print(pxcal.load())
+pxcal.save([7, 7, 7, 7], [800, 800, 800, 800])
+import os
+os.rename(pxcal.FILE, pxcal.FILE + ".tmp")  # a FAT save cut off after the erase
+print(pxcal.load())
 pxcal.erase()
-pxcal.erase()
+pxcal.erase(pxcal.FILE + ".tmp")
 print(pxcal.load())
 print(pxcal.is_valid([0] * 4, [16] * 4), pxcal.is_valid([0] * 4, [15, 16, 16, 16]),
       pxcal.is_valid([0] * 4, [1024] * 4), pxcal.is_valid([-1] * 4, [100] * 4))
@@ -145,6 +149,7 @@ print(pxcal.is_valid([0] * 4, [16] * 4), pxcal.is_valid([0] * 4, [15, 16, 16, 16
         "([1, 2, 3, 4], [500, 600, 700, 1023])",
         "([5, 5, 5, 5], [900, 900, 900, 900])",
         "None", "None", "None", "None",
+        "([7, 7, 7, 7], [800, 800, 800, 800])",
         "None",
         "True False False False",
     ]

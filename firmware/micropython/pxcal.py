@@ -38,7 +38,13 @@ def _u16(buf, at):
 
 
 def load(path=FILE):
-    # (dark, bright) from the file, or None when it is missing or corrupt
+    # (dark, bright) from the file, or None when it is missing or corrupt. A save
+    # cut off on FAT between erasing the old file and renaming the new one left
+    # the new one whole in the temporary file (written and closed before the erase).
+    return _load(path) or _load(path + ".tmp")
+
+
+def _load(path):
     try:
         with open(path, "rb") as f:
             data = f.read(_SIZE + 1)

@@ -9,7 +9,10 @@
  * `pixelnet generate --target arduino`) must sit beside this file;
  * `pixelnet build --board uno` puts a complete copy of this folder under build/.
  * The protocol lives in pn_app.c / pn_frame.c (plain C, also tested on the host),
- * its hardware hooks in pn_arduino.cpp; this file only runs it.
+ * its hardware hooks in pn_arduino.cpp, pn_avr.c and pn_uart0.c; this file only runs it.
+ * The serial line is pn_avr_line_* (pn_avr.h), not Serial: on UART0 the firmware drives the
+ * UART itself, fast enough for a 1,000,000-baud stream (pn_uart0.c says why), so this
+ * sketch must not use Serial as well.
  */
 #include <Arduino.h>
 #include <avr/wdt.h>
@@ -17,7 +20,6 @@
 #include "pn_app.h"
 #include "pn_avr.h"
 
-static const unsigned long BAUD = 115200;
 /* Bytes handled per loop(): under a flood of bad frames the board is busy sending
  * error replies, and an unbounded receive loop would starve the watchdog and the stream. */
 static const uint8_t BYTES_PER_LOOP = 64;
@@ -31,22 +33,17 @@ void setup()
 #ifdef TCCR2B /* the ATmega32u4 (Leonardo) has no Timer2 */
     TCCR2B = 0;
 #endif
-    Serial.begin(BAUD);
+    pn_avr_line_begin();
     pn_avr_watchdog_on();
     pn_app_boot();
-}
-
-static uint8_t input_waiting()
-{
-    return Serial.available() > 0;
 }
 
 void loop()
 {
     wdt_reset();
-    for (uint8_t n = 0; n < BYTES_PER_LOOP && Serial.available() > 0; n++) {
-        pn_app_on_byte((uint8_t)Serial.read());
+    for (uint8_t n = 0; n < BYTES_PER_LOOP && pn_avr_line_available(); n++) {
+        pn_app_on_byte(pn_avr_line_read());
     }
     pn_app_poll();
-    pn_avr_sleep_until_work(input_waiting);
+    pn_avr_sleep_until_work(pn_avr_line_available);
 }

@@ -1,4 +1,5 @@
-/* See pn_avr.h. The EEPROM half of pn_hw.h lives here because it is the same on both builds. */
+/* See pn_avr.h. The EEPROM half of pn_hw.h and the restart live here because they are the
+ * same on both builds. */
 #include "pn_avr.h"
 
 #include <avr/eeprom.h>
@@ -32,8 +33,9 @@ void pn_avr_watchdog_on(void)
     wdt_enable(WDTO_1S);
 }
 
-void pn_avr_restart(void)
+void pn_hw_restart(void)
 {
+    pn_avr_line_drain();
     wdt_enable(WDTO_15MS);
     for (;;) {
     }

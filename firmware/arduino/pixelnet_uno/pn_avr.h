@@ -1,5 +1,6 @@
 /* What both AVR builds share (the Arduino-core sketch and the bare avr-gcc build):
- * the calibration record in EEPROM and the restart through the watchdog. */
+ * the calibration record in EEPROM, the restart through the watchdog, the background ADC
+ * scan, the idle sleep and the serial line. */
 #ifndef PN_AVR_H
 #define PN_AVR_H
 
@@ -21,8 +22,14 @@ uint16_t pn_avr_ubrr_u2x(uint32_t baud);
  * here between wake-ups keeps a byte sent at 1,000,000 baud from costing a pass of the
  * main loop. Feeds the watchdog while it waits. */
 void pn_avr_sleep_until_work(uint8_t (*input_waiting)(void));
-/* Restarts through the watchdog (as RESET asks); the caller drains its UART first. */
-void pn_avr_restart(void) __attribute__((noreturn));
+
+/* The host's serial line: UART0 (pn_uart0.c) on every chip but those whose Serial is native
+ * USB, where the Arduino core's Serial carries it (pn_arduino.cpp). pn_hw_restart drains it
+ * and restarts through the watchdog. */
+void pn_avr_line_begin(void);        /* 115200 8N1 */
+uint8_t pn_avr_line_available(void); /* 1 when a received byte waits */
+uint8_t pn_avr_line_read(void);      /* the oldest received byte; only when one waits */
+void pn_avr_line_drain(void);        /* returns once every queued byte has left */
 
 #ifdef __cplusplus
 }
