@@ -24,7 +24,9 @@ SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython
 
 # The issue's targets. Cycles and bytes are deterministic (simavr, avr-size), so the
 # tests assert them too; wall-clock targets are reported, never asserted.
-CYCLE_TARGETS = {"q7": 1_500, "q15": 4_000}
+# Cycle bars by build (bench_codegen's key): the size build, what the firmware runs, is
+# held to its cycle bar and the flash bar at once; `--optimize speed` to its own cycle bar.
+CYCLE_TARGETS = {"q7": 1_250, "q7_speed": 950, "q15_speed": 4_000}
 LESSON_CYCLE_TARGET = 400  # the lesson's hand-wired network, q7
 MODEL_FLASH_TARGET = 1_024
 MODEL_RAM_TARGET = 64
@@ -45,8 +47,8 @@ GLOSSARY = (
     "weights in {−1, 0, +1} and no biases. q7 and q15 are pixelnet's 8-bit and 16-bit "
     "fixed-point formats; emlearn runs the same weights in float. `pixelnet generate` builds "
     "for size by default (weights in flash tables) or, with `--optimize speed`, for speed "
-    "(weights unrolled into the code); where the two differ both are listed, the cycle "
-    "targets binding the speed build and the flash target the size build."
+    "(weights unrolled into the code); where the two differ both are listed, each with its "
+    "own cycle target and the flash target binding the size build."
 )
 
 Value = float | list[float] | None  # a list is (argmax agreement, max |error|)
@@ -221,18 +223,20 @@ class Build:
         return f"{network_name(self.net)} in {self.fmt}{build}"
 
     def target(self, key: str) -> Target | None:
-        """Cycle bars bind the fastest build, flash bars the smallest, RAM bars every build.
+        """Cycle bars bind each build that has one (CYCLE_TARGETS), flash bars the smallest,
+        RAM bars every build.
 
         The lesson's targets are for its ternary network in q7, where its weights (-1, 0,
         +1) are exact bytes; its q15 build is measured and shown without speed or flash bars.
         """
         if self.net == "lesson" and self.fmt != "q7" and key != "ram_bytes":
             return None
-        if key == "cycles_max" and (self.alone or self.optimize == "speed"):
-            bar = CYCLE_TARGETS[self.fmt]
-            if self.net == "lesson" and self.fmt == "q7":
-                bar = LESSON_CYCLE_TARGET
-            return Target("<=", bar)
+        if key == "cycles_max" and self.net == "lesson":
+            return Target("<=", LESSON_CYCLE_TARGET)
+        if key == "cycles_max":  # a build alone is its format's speed build too
+            keys = [self.key, f"{self.fmt}_speed"] if self.alone else [self.key]
+            bars = [CYCLE_TARGETS[k] for k in keys if k in CYCLE_TARGETS]
+            return Target("<=", min(bars)) if bars else None
         if key == "flash_bytes" and self.optimize == "size":
             return Target("<=", MODEL_FLASH_TARGET)
         if key == "ram_bytes":

@@ -49,12 +49,13 @@ def _magnitude(q: QuantLayer, utype: str) -> list[str]:
 
 
 def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
-              prefix: str) -> list[str]:
-    """Statements leaving ``uint16_t p`` = the shifted, rounded (and capped) magnitude."""
+              prefix: str, rounded: bool = False) -> list[str]:
+    """Statements leaving ``uint16_t p`` = the shifted, rounded (and capped) magnitude;
+    ``rounded``: ``u`` already holds the rounding half (see rounding_in_bias)."""
     bound, r = q.acc_bound, q.shift
     if r > 0:
         half = 1 << (r - 1)
-        lines = [f"{utype} v = ({utype})(u + {half}u);"]
+        lines = [f"{utype} v = u;" if rounded else f"{utype} v = ({utype})(u + {half}u);"]
         if utype == "uint16_t" and 5 <= r <= 7 and (bound + half) << (8 - r) <= 0xFFFF:
             narrow = f"(uint16_t)((uint16_t)(v << {8 - r}) >> 8)"  # the high byte: no multiply
         elif utype == "uint32_t" and 13 <= r <= 15 and (bound + half) << (16 - r) <= 0xFFFFFFFF:
@@ -90,6 +91,27 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
     return ["uint16_t p = (uint16_t)u;"]
 
 
+def rounding_in_bias(q: QuantLayer) -> int:
+    """The rounding half that the generated C adds to every bias of a ReLU layer (0: none).
+
+    For r = shift > 0 the emulator's ``acc > 0 ? (acc + h) >> r : 0`` (h = 2**(r-1)) is
+    ``max(0, floor((acc + h) / 2**r))`` for every acc, because acc <= 0 gives acc + h < 2**r:
+    with h already in the bias, the activation is a sign test and a shift (for r = 8 the high
+    byte). Only where every ``acc + h`` still fits the 16-bit accumulator."""
+    if q.activation != "relu" or q.shift <= 0 or q.acc_bits != 16 or not q.has_biases:
+        return 0
+    half = 1 << (q.shift - 1)
+    return half if q.acc_bound + half <= 0x7FFF else 0
+
+
+def _relu_of_rounded(q: QuantLayer, fmt: Format, utype: str, act_type: str,
+                     prefix: str) -> list[str]:
+    """ReLU of an accumulator that carries its rounding half (rounding_in_bias)."""
+    lines = ["if (acc < 0) {", "    return 0;", "}", f"{utype} u = ({utype})acc;"]
+    lines += _position(q, fmt, utype, fmt.act_max, q.saturates, prefix, rounded=True)
+    return [*lines, f"return ({act_type})p;"]
+
+
 def frac_tag(frac: int) -> str:
     """``frac`` as part of an identifier: 8 -> "8", -1 -> "m1" (a minus sign is no letter)."""
     return str(frac) if frac >= 0 else f"m{-frac}"
@@ -121,6 +143,8 @@ def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
                     prefix: str, clamp: bool = True) -> list[str]:
     """Statements of ``act_t PREFIX_actN(acc_t acc)``; ``clamp=False`` when the C table
     is long enough (copies of its last entry) for every position the layer reaches."""
+    if rounding_in_bias(q):
+        return _relu_of_rounded(q, fmt, utype, act_type, prefix)
     table = q.activation in ("tanh", "logistic")
     cap = fmt.position_max if table else fmt.act_max
     signed = _signed_shift16(q, fmt, act_type, prefix) if q.acc_min < 0 else None
@@ -147,3 +171,4 @@ def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
     if q.activation == "relu" or q.acc_min >= 0:
         return [*lines, f"return ({act_type})p;"]
     return [*lines, f"return acc < 0 ? ({act_type})-({act_type})p : ({act_type})p;"]
+

@@ -21,7 +21,8 @@ from pixelnet import __version__
 from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
 
-from .c_activation import activation_body, direct_table_name, frac_tag
+from .avr_asm import LOOP_INPUTS, loop_layer, tanh_function
+from .c_activation import activation_body, direct_table_name, frac_tag, rounding_in_bias
 from .emulator import CALIB_SPLIT_BITS, calib_shift
 from .quantize import Format, QuantizedModel, QuantLayer, direct_table, tanh_table
 
@@ -68,10 +69,14 @@ class CLayer:
     weight_type: str
     stream: list[list[int]]  # per neuron: its bias (split into weight-sized pieces), weights
     neurons: list[list[str]]  # unrolled: the statements computing each output y[j]
+    asm_neurons: list[list[str]]  # unrolled q7 on AVR with a multiplier (empty: none)
     used_inputs: list[int]
     clamp_before_left_shift: int  # table activations: larger magnitudes read the last entry
     act_body: list[str]  # C statements of the activation function
+    act_asm: list[str]  # the same on AVR with a multiplier, where assembly is faster (or [])
+    loop_asm: list[str]  # a loop layer's neurons in assembly on AVR with a multiplier (or [])
     dense_call: bool  # q15 size: the layer calls the one shared loop (activation by pointer)
+    pin_base: int  # q7 on AVR: input k pinned to r(pin_base + k)
     act_index: int = -1  # the layer whose activation function this layer calls
     act_shared: bool = False  # out of line: several layers (or the shared loop) call it
 
@@ -101,10 +106,51 @@ def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) 
         macs = [f"    {prefix.upper()}_MAC16(acc, x{i}, {w});" for i, w in products]
         return ["{", f"    int32_t acc = {start};", *macs, f"    y[{j}] = {act}(acc);", "}"]
     terms = [_product(fmt, f"x{i}", w) for i, w in enumerate(weights) if w]
-    if q.biases[j] or not terms:
-        terms.insert(0, str(int(q.biases[j])))
+    bias = _c_bias(q, j)
+    if bias or not terms:
+        terms.insert(0, str(bias))
     expression = " ".join(terms).removeprefix("+ ")
     return [f"y[{j}] = {act}((int{q.acc_bits}_t)({expression}));"]
+
+
+def _c_bias(q: QuantLayer, j: int) -> int:
+    """The bias of neuron j in the generated C: with the rounding half of its activation
+    where the activation relies on it (c_activation.rounding_in_bias)."""
+    return int(q.biases[j]) + rounding_in_bias(q) if q.has_biases else 0
+
+
+def _asm_neuron(q: QuantLayer, j: int, act: str) -> list[str]:
+    """Output j of an unrolled q7 layer in AVR assembly: per nonzero weight ``ldi`` +
+    ``muls`` + ``add``/``adc`` (5 cycles), the bias added last, and ``r1`` (avr-gcc's
+    zero register, which every ``muls`` overwrites) cleared once per block, not after
+    every product as avr-gcc does. One block for layers of up to PINNED_INPUTS inputs
+    (pinned to registers), blocks of DOT_CHUNK inputs for wider ones (each input of a
+    block needs one of r16..r31). Empty if the neuron has no weights or its sum is not
+    a q7 sum of at most 16 bits (the plain C statements serve it then).
+
+    The sum is taken modulo 2**16: the accumulator bound keeps the final value in
+    range, so wrapped partial sums change nothing."""
+    terms = [(i, int(w)) for i, w in enumerate(q.weights[:, j]) if w]
+    if q.acc_bits > 16 or q.is_ternary or not terms:
+        return []
+    size = len(terms) if q.n_in <= PINNED_INPUTS else DOT_CHUNK
+    blocks = [terms[k : k + size] for k in range(0, len(terms), size)]
+    minus = -_c_bias(q, j) & 0xFFFF  # s + b == s - (-b) modulo 2**16: subi/sbci
+    lines = ["{", "    int16_t acc;", "    uint8_t t;"]
+    for n, block in enumerate(blocks):
+        steps = []
+        for k, (i, w) in enumerate(block):
+            add = ('"movw %A[s], r0\\n\\t"' if n == k == 0
+                   else '"add %A[s], r0\\n\\t" "adc %B[s], r1\\n\\t"')
+            steps.append(f'"ldi %[t], {w & 0xFF}\\n\\t" "muls %[x{i}], %[t]\\n\\t" {add}')
+        if minus and n == len(blocks) - 1:
+            steps.append(f'"subi %A[s], {minus & 0xFF}\\n\\t" "sbci %B[s], {minus >> 8}\\n\\t"')
+        inputs = ", ".join(f'[x{i}] "d"(x{i})' for i, _ in block)
+        sum_operand = '"=&d"' if n == 0 else '"+d"'
+        lines += [f"    __asm__({steps[0]}", *[f"            {step}" for step in steps[1:]],
+                  '            "clr __zero_reg__"',
+                  f'            : [s] {sum_operand}(acc), [t] "=&d"(t) : {inputs} : "r0");']
+    return [*lines, f"    y[{j}] = {act}((int{q.acc_bits}_t)acc);", "}"]
 
 
 def _bias_pieces(q: QuantLayer, fmt: Format, j: int, always: bool) -> list[int]:
@@ -115,7 +161,7 @@ def _bias_pieces(q: QuantLayer, fmt: Format, j: int, always: bool) -> list[int]:
     if not q.has_biases and not always:
         return []
     width = 8 if fmt.bits == 7 else 16
-    value = int(q.biases[j]) & ((1 << q.acc_bits) - 1)
+    value = _c_bias(q, j) & ((1 << q.acc_bits) - 1)
     pieces = []
     for _ in range(max(1, q.acc_bits // width)):
         piece = value & ((1 << width) - 1)
@@ -137,6 +183,14 @@ PINNED_INPUTS = 8  # q7 inputs the template pins to r16..r23 (muls reads only r1
 DOT_CHUNK = 4  # inputs per dot-product macro when there are more: fewer registers at once
 
 
+def _pin_base(n_in: int) -> int:
+    """The register of a pinned layer's input 0: its inputs end at r23, leaving the upper
+    pair r24:r25 to the sum (``subi``/``sbci``) and the pointer pairs X, Y, Z (r26..r31)
+    free; layers of up to 4 inputs stay out of call-saved r16/r17 (each costs a push and
+    a pop)."""
+    return 24 - max(4, n_in)
+
+
 def _dot_chunks(fmt: Format, q: QuantLayer, style: str) -> list[list[int]]:
     """Inputs of a q7 loop layer in groups, one asm block each (all at once if pinned).
 
@@ -147,6 +201,16 @@ def _dot_chunks(fmt: Format, q: QuantLayer, style: str) -> list[list[int]]:
     inputs = list(range(q.n_in))
     size = q.n_in if q.n_in <= PINNED_INPUTS else DOT_CHUNK
     return [inputs[k : k + size] for k in range(0, q.n_in, size)]
+
+
+SMALL_LAYER_WEIGHTS = 32  # q7 layers this small, too wide for the assembly loop: unrolled
+
+
+def _small_wide(fmt: Format, q: QuantLayer) -> bool:
+    """A q7 layer too wide for the assembly loop (avr_asm.LOOP_INPUTS) but small enough to
+    unroll with its weights as immediates even when building for size: about 8 bytes a
+    weight (at most ~300 bytes), and on AVR 5 cycles a weight instead of 7 with no loop."""
+    return fmt.bits == 7 and q.n_in > LOOP_INPUTS and q.weights.size <= SMALL_LAYER_WEIGHTS
 
 
 TABLE_GROWTH_MAX = 32  # extra entries (copies of the last) a C table may take to drop a clamp
@@ -173,7 +237,7 @@ def _c_table_entries(fmt: Format, qm: QuantizedModel) -> int:
 
 def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
              table_entries: int) -> CLayer:
-    style = "unrolled" if optimize == "speed" or q.is_ternary else "loop"
+    style = "unrolled" if optimize == "speed" or q.is_ternary or _small_wide(fmt, q) else "loop"
     dot_chunks = _dot_chunks(fmt, q, style)
     dense_call = style == "loop" and fmt.bits == 15 and optimize == "size"
     extra = (table_entries - 1 - fmt.table_nodes) << (fmt.interp_bits + fmt.tail_bits)
@@ -197,13 +261,19 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
         uacc_type=uacc_type,
         weight_type="int8_t" if fmt.bits == 7 else "int16_t",
         dense_call=dense_call,
+        pin_base=_pin_base(q.n_in),
         stream=[_bias_pieces(q, fmt, j, dense_call) + [int(v) for v in q.weights[:, j]]
                 for j in range(q.n_out)],
         neurons=[],  # filled in by _share_activations, once the called activation is known
+        asm_neurons=[],
         used_inputs=used,
         clamp_before_left_shift=(fmt.position_max >> -q.shift) + 1 if q.shift < 0 else 0,
         act_body=activation_body(q, fmt, uacc_type, act_type, prefix,
                                  clamp=_position_peak(fmt, q) > reach),
+        act_asm=tanh_function(q, fmt, prefix, clamp=_position_peak(fmt, q) > reach),
+        loop_asm=loop_layer(q, fmt, prefix, _position_peak(fmt, q) > reach,
+                            [f"x{k}" for k in used] if dot_chunks == [used] else [],
+                            f"{prefix}_w{index}") if style == "loop" else [],
     )
 
 
@@ -224,8 +294,17 @@ def _share_activations(fmt: Format, layers: list[CLayer], optimize: str,
     return [replace(layer, act_index=owner,
                     act_shared=owners.count(layer.index) > 1 or layer.index in called,
                     neurons=[_unrolled_neuron(fmt, layer.q, j, prefix, f"{prefix}_act{owner}")
-                             for j in range(layer.q.n_out)])
+                             for j in range(layer.q.n_out)],
+                    asm_neurons=_asm_neurons(fmt, layer, f"{prefix}_act{owner}"))
             for layer, owner in zip(layers, owners, strict=True)]
+
+
+def _asm_neurons(fmt: Format, layer: CLayer, act: str) -> list[list[str]]:
+    """Every output of an unrolled q7 layer in assembly, or none if one cannot be."""
+    if layer.style != "unrolled" or fmt.bits != 7:
+        return []
+    neurons = [_asm_neuron(layer.q, j, act) for j in range(layer.q.n_out)]
+    return neurons if all(neurons) else []
 
 
 def _py_expression(q: QuantLayer, j: int, viper: bool = False) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import activate, activation_grad
+from .activations import ACTIVATIONS
 
 LOSSES = ("squared", "cross-entropy")
 
@@ -30,21 +30,25 @@ LOSSES = ("squared", "cross-entropy")
 class Params:
     """The trainable numbers: ``weights[i]`` is [n_in, n_out], ``biases[i]`` [n_out] or None.
 
-    Every array is a view into one flat ``vector`` (weights first, then biases, in the
-    order ``arrays()`` lists them), so an optimiser updates all of them with a handful
-    of NumPy calls on one vector instead of several calls per array. Built from
-    separate arrays, the arrays are copied into a new vector.
+    Every array is a view into one flat ``vector``, layer after layer: ``blocks[i]`` is
+    layer ``i``'s weight matrix with its bias as one more row below it ([n_in + 1, n_out];
+    the weights alone without a bias). One vector lets an optimiser update everything with
+    a handful of NumPy calls; one block per layer lets a batch whose inputs carry a column
+    of ones get the weighted sums with their biases, and the weight and bias gradients, in
+    one matrix product each. Built from separate arrays, the arrays are copied into a new
+    vector.
     """
 
     weights: list[np.ndarray]
     biases: list[np.ndarray | None]
     vector: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)  # empty: pack
+    blocks: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.vector.size:  # already the views of a vector
             return
         values = [a.copy() for a in self.arrays()]
-        self.vector, self.weights, self.biases = _views(
+        self.vector, self.blocks, self.weights, self.biases = _views(
             [w.shape for w in self.weights], [b is not None for b in self.biases])
         for view, value in zip(self.arrays(), values, strict=True):
             view[...] = value
@@ -52,8 +56,8 @@ class Params:
     @classmethod
     def zeros(cls, shapes: list[tuple[int, int]], bias: list[bool]) -> Params:
         """Zero weights of the given [n_in, n_out] shapes, with biases where ``bias`` says."""
-        vector, weights, biases = _views(shapes, bias)
-        return cls(weights, biases, vector)
+        vector, blocks, weights, biases = _views(shapes, bias)
+        return cls(weights, biases, vector, blocks)
 
     def arrays(self) -> list[np.ndarray]:
         """Every trainable array, weights first; optimisers update these in place."""
@@ -65,20 +69,17 @@ class Params:
         return copy
 
 
-def _views(shapes: list[tuple[int, int]], bias: list[bool]
-           ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray | None]]:
-    """One zeroed vector and its views: a weight matrix per shape, then the biases."""
-    sizes = [n_in * n_out for n_in, n_out in shapes] + [
-        n_out for (_, n_out), has in zip(shapes, bias, strict=True) if has]
-    vector = np.zeros(sum(sizes))
-    ends = np.cumsum(sizes)
-    starts = ends - sizes
-    weights = [vector[s:e].reshape(shape) for s, e, shape in
-               zip(starts, ends, shapes, strict=False)]
-    bias_views = iter(vector[s:e] for s, e in zip(starts[len(shapes):], ends[len(shapes):],
-                                                  strict=True))
-    biases = [next(bias_views) if has else None for has in bias]
-    return vector, weights, biases
+def _views(shapes: list[tuple[int, int]], bias: list[bool]) -> tuple[
+        np.ndarray, list[np.ndarray], list[np.ndarray], list[np.ndarray | None]]:
+    """One zeroed vector and its views: per layer a block, its weight rows and its bias row."""
+    block_shapes = [(n_in + has, n_out) for (n_in, n_out), has in zip(shapes, bias, strict=True)]
+    ends = np.cumsum([rows * cols for rows, cols in block_shapes])
+    vector = np.zeros(int(ends[-1]) if len(ends) else 0)
+    blocks = [vector[end - rows * cols:end].reshape(rows, cols)
+              for end, (rows, cols) in zip(ends, block_shapes, strict=True)]
+    weights = [block[:n_in] for block, (n_in, _) in zip(blocks, shapes, strict=True)]
+    biases = [block[-1] if has else None for block, has in zip(blocks, bias, strict=True)]
+    return vector, blocks, weights, biases
 
 
 def init_params(sizes: tuple[int, ...], bias: bool, rng: np.random.Generator) -> Params:
@@ -94,13 +95,44 @@ def init_params(sizes: tuple[int, ...], bias: bool, rng: np.random.Generator) ->
     return params
 
 
-@dataclass
-class Step:
-    """What the forward pass remembers about one layer for the backward pass."""
+class Workspace:
+    """Every array one pass over a batch of ``rows`` examples writes into, allocated once.
 
-    inputs: np.ndarray  # a_prev (after dropout, if any)
-    z: np.ndarray  # weighted sum
-    outputs: np.ndarray  # activation(z)
+    A batch of this network is tiny (a few neurons, a hundred rows), so what it costs is
+    the number of NumPy calls and how much iterating machinery each one needs, not the
+    arithmetic. So a training loop keeps one workspace per batch size and every pass
+    writes into it (``out=``): a batch allocates nothing. Inside, a batch is stored one
+    row per neuron and one column per example ("columns"), so every elementwise step
+    works on whole contiguous arrays and the softmax sums over the few classes as one
+    small matrix product. ``inputs[i]`` (what layer ``i`` sees) ends with a row of ones
+    when the layer has a bias (see ``Params``); a hidden layer writes its outputs straight
+    into the next layer's inputs. After a forward pass ``z[i]`` and ``outputs[i]`` are
+    layer ``i``'s weighted sums and activations, and the loss writes dL/d(outputs) into
+    ``grad_a[-1]``.
+    """
+
+    def __init__(self, sizes: tuple[int, ...], bias: list[bool], rows: int) -> None:
+        units = sizes[1:]
+        self.inputs = [np.ones((n + has, rows)) for n, has in zip(sizes, bias, strict=False)]
+        self.z = [np.empty((n, rows)) for n in units]
+        self.outputs = [np.empty((n, rows)) for n in units]  # dropout's, before the mask
+        self.grad_a = [np.empty((n, rows)) for n in units]  # dL/d(outputs of layer i)
+        self.grad_z = [np.empty((n, rows)) for n in units]
+        self.shifted = np.empty((sizes[-1], rows))
+        self.class_ones = np.ones((1, sizes[-1]))  # sums over the classes as a product
+        self.ones = np.ones(rows)  # and over the examples
+        self.row = np.empty((1, rows))
+
+    @classmethod
+    def like(cls, params: Params, rows: int) -> Workspace:
+        """A workspace for batches of ``rows`` examples through the network ``params``."""
+        sizes = (params.weights[0].shape[0], *(w.shape[1] for w in params.weights))
+        return cls(sizes, [b is not None for b in params.biases], rows)
+
+    def load(self, x: np.ndarray) -> np.ndarray:
+        """``x`` [rows, n_in] as the first layer's input columns (with their row of ones)."""
+        np.copyto(self.inputs[0][:x.shape[1]], x.T)
+        return self.inputs[0]
 
 
 def forward(
@@ -108,23 +140,44 @@ def forward(
     activations: tuple[str, ...],
     x: np.ndarray,
     keep_masks: list[np.ndarray] | None = None,
-) -> list[Step]:
-    """Run the batch ``x`` through every layer.
+    space: Workspace | None = None,
+) -> Workspace:
+    """Run the batch ``x`` [rows, n_in] through every layer, writing into ``space`` (or a new
+    workspace); see ``forward_columns``."""
+    space = space if space is not None else Workspace.like(params, x.shape[0])
+    return forward_columns(params, activations, space.load(x), keep_masks, space)
 
-    ``keep_masks[i]`` (inverted dropout: 0 or 1/keep) multiplies the outputs of
-    hidden layer ``i`` before the next layer sees them; None means no dropout.
+
+def forward_columns(
+    params: Params,
+    activations: tuple[str, ...],
+    columns: np.ndarray,
+    keep_masks: list[np.ndarray] | None,
+    space: Workspace,
+) -> Workspace:
+    """Run a batch stored as ``columns`` (one per example, a row of ones below when the
+    first layer has a bias) through every layer, writing into ``space``.
+
+    ``keep_masks[i]`` [rows, units] (inverted dropout: 0 or 1/keep) multiplies the outputs
+    of hidden layer ``i`` before the next layer sees them; None means no dropout.
     """
-    steps = []
-    a = x
-    for i, (w, b, name) in enumerate(zip(params.weights, params.biases, activations, strict=True)):
-        if keep_masks is not None and i > 0:
-            a = a * keep_masks[i - 1]
-        z = a @ w
-        if b is not None:
-            z += b
-        steps.append(Step(a, z, activate(name, z)))
-        a = steps[-1].outputs
-    return steps
+    inputs, outputs = space.inputs, space.outputs
+    inputs[0] = columns
+    last = len(params.blocks) - 1
+    for i, (block, name) in enumerate(zip(params.blocks, activations, strict=True)):
+        z = np.matmul(block.T, inputs[i], out=space.z[i])  # weighted sums plus bias
+        if i == last:
+            outputs[i] = ACTIVATIONS[name][0](z, outputs[i])
+            break
+        next_inputs = inputs[i + 1][:z.shape[0]]
+        if keep_masks is not None:
+            outputs[i] = ACTIVATIONS[name][0](z, outputs[i])
+            np.multiply(outputs[i], keep_masks[i].T, out=next_inputs)
+            continue
+        outputs[i] = ACTIVATIONS[name][0](z, next_inputs)  # straight into the next layer
+        if outputs[i] is z:  # the identity computes nothing
+            np.copyto(next_inputs, z)
+    return space
 
 
 def softmax(y: np.ndarray) -> np.ndarray:
@@ -134,53 +187,67 @@ def softmax(y: np.ndarray) -> np.ndarray:
 
 
 def loss_and_grad(loss: str, y: np.ndarray, truth: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean loss over the batch and dL/dy for network outputs ``y`` and one-hot ``truth``.
+    """Mean loss over the batch and dL/dy for network outputs ``y`` [rows, n_out] and one-hot
+    ``truth``; see ``loss_columns``."""
+    space = Workspace((y.shape[1], y.shape[1]), [False], y.shape[0])
+    value = loss_columns(loss, y.T, truth.T, space)
+    return value, space.grad_a[-1].T
+
+
+def loss_columns(loss: str, y: np.ndarray, truth: np.ndarray, space: Workspace) -> float:
+    """Mean loss over a batch of output columns ``y`` against one-hot ``truth`` columns;
+    dL/dy goes into ``space.grad_a[-1]``.
 
     squared: the lesson's error, ``1/2 sum (y - t)^2`` per example; dL/dy = y - t.
-    cross-entropy: ``-log softmax(y)[true class]``; dL/dy = softmax(y) - t.
+    cross-entropy: ``-log softmax(y)[true class]`` = ``log sum exp(s) - s[true class]``
+    with ``s = y - max(y)`` (the shift keeps exp finite); dL/dy = softmax(y) - t.
     """
-    n = y.shape[0]
+    n = y.shape[1]
+    grad = space.grad_a[-1]
     if loss == "squared":
-        diff = y - truth
-        return float(0.5 * np.sum(diff * diff) / n), diff / n
-    if loss == "cross-entropy":
-        shifted = y - y.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        grad = np.exp(log_p)
+        np.subtract(y, truth, out=grad)
+        value = 0.5 * float(np.vdot(grad, grad)) / n
+    elif loss == "cross-entropy":
+        shifted, row = space.shifted, space.row
+        np.maximum.reduce(y, axis=0, keepdims=True, out=row)
+        np.subtract(y, row, out=shifted)
+        np.exp(shifted, out=grad)
+        np.matmul(space.class_ones, grad, out=row)  # sum of exp per example
+        np.divide(grad, row, out=grad)
         grad -= truth
-        grad /= n
-        return float(-(truth * log_p).sum() / n), grad
-    raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
+        np.log(row, out=row)
+        value = float(np.vdot(space.ones, row) - np.vdot(truth, shifted)) / n
+    else:
+        raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
+    grad /= n
+    return value
 
 
 def backward(
     params: Params,
     activations: tuple[str, ...],
-    steps: list[Step],
-    grad_out: np.ndarray,
+    space: Workspace,
     keep_masks: list[np.ndarray] | None = None,
     out: Params | None = None,
 ) -> Params:
-    """Chain the local derivatives from dL/d(output) back to every weight and bias.
+    """Chain the local derivatives from dL/d(output), in ``space.grad_a[-1]``, back to every
+    weight and bias of the batch ``forward`` ran in ``space``.
 
     The gradients are written into ``out`` (shaped like ``params``; a training loop
     passes the same one every batch) or a new Params.
     """
     grads = out if out is not None else Params.zeros(
         [w.shape for w in params.weights], [b is not None for b in params.biases])
-    grad_a = grad_out
-    for i in reversed(range(len(steps))):
-        step = steps[i]
-        grad_z = grad_a if activations[i] == "identity" else grad_a * activation_grad(
-            activations[i], step.z, step.outputs)
-        np.matmul(step.inputs.T, grad_z, out=grads.weights[i])
-        grad_b = grads.biases[i]
-        if grad_b is not None:
-            grad_z.sum(axis=0, out=grad_b)
+    for i in reversed(range(len(params.weights))):
+        grad_z = space.grad_a[i]
+        chain = ACTIVATIONS[activations[i]][1]
+        if chain is not None:  # dL/dz = dL/da * activation'(z)
+            grad_z = chain(space.z[i], space.outputs[i], grad_z, space.grad_z[i])
+        np.matmul(space.inputs[i], grad_z.T, out=grads.blocks[i])  # weights and bias
         if i > 0:
-            grad_a = grad_z @ params.weights[i].T
+            np.matmul(params.weights[i], grad_z, out=space.grad_a[i - 1])
             if keep_masks is not None:
-                grad_a = grad_a * keep_masks[i - 1]
+                space.grad_a[i - 1] *= keep_masks[i - 1].T
     return grads
 
 
@@ -215,11 +282,30 @@ def loss_and_gradients(
     keep_masks: list[np.ndarray] | None = None,
     out: Params | None = None,
 ) -> tuple[float, Params]:
-    """The objective on one batch (mean loss + penalty) and its gradient for every parameter
-    (written into ``out`` if given, see ``backward``)."""
-    steps = forward(params, activations, x, keep_masks)
-    value, grad_out = loss_and_grad(loss, steps[-1].outputs, truth)
-    grads = backward(params, activations, steps, grad_out, keep_masks, out)
+    """The objective on one batch, ``x`` [rows, n_in] against ``truth`` [rows, n_out] (mean
+    loss + penalty), and its gradient for every parameter (into ``out`` if given)."""
+    space = Workspace.like(params, x.shape[0])
+    return batch_gradients(params, activations, loss, space.load(x), truth.T, l1, l2,
+                           keep_masks, out, space)
+
+
+def batch_gradients(
+    params: Params,
+    activations: tuple[str, ...],
+    loss: str,
+    columns: np.ndarray,
+    truth: np.ndarray,
+    l1: float,
+    l2: float,
+    keep_masks: list[np.ndarray] | None,
+    out: Params | None,
+    space: Workspace,
+) -> tuple[float, Params]:
+    """``loss_and_gradients`` of a batch stored as columns (see ``Workspace``): the input
+    ``columns`` and one-hot ``truth`` [n_out, rows]; what a training loop calls."""
+    forward_columns(params, activations, columns, keep_masks, space)
+    value = loss_columns(loss, space.outputs[-1], truth, space)
+    grads = backward(params, activations, space, keep_masks, out)
     if l1 or l2:
         add_penalty_grad(grads, params, l1, l2)
         value += penalty(params, l1, l2)
@@ -228,4 +314,4 @@ def loss_and_gradients(
 
 def predict_outputs(params: Params, activations: tuple[str, ...], x: np.ndarray) -> np.ndarray:
     """Network outputs for ``x`` without dropout."""
-    return forward(params, activations, x)[-1].outputs
+    return forward(params, activations, x).outputs[-1].T

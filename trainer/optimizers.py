@@ -68,16 +68,19 @@ class Adam:
             / (1.0 - self.beta1**self._t)
         )
         m, v, scratch = self._m, self._v, self._scratch
-        m *= self.beta1
-        np.multiply(grads, 1.0 - self.beta1, out=scratch)
+        # m += (1 - beta1) (g - m) is beta1 m + (1 - beta1) g, with fewer scalar operands
+        # (each costs NumPy more than an operand of the same shape); v likewise with g^2.
+        np.subtract(grads, m, out=scratch)
+        scratch *= 1.0 - self.beta1
         m += scratch
-        v *= self.beta2
         np.multiply(grads, grads, out=scratch)
+        scratch -= v
         scratch *= 1.0 - self.beta2
         v += scratch
         step = np.sqrt(v, out=scratch)
         step += self.eps
-        np.divide(lr * m, step, out=step)
+        np.divide(m, step, out=step)
+        step *= lr
         params -= step
 
 

@@ -19,7 +19,15 @@ from pixelnet.errors import PixelnetError
 
 from .activations import ACTIVATIONS
 from .model_file import MAX_LAYERS, MAX_UNITS
-from .network import LOSSES, Params, init_params, loss_and_grad, loss_and_gradients, predict_outputs
+from .network import (
+    LOSSES,
+    Params,
+    Workspace,
+    batch_gradients,
+    init_params,
+    loss_and_grad,
+    predict_outputs,
+)
 from .optimizers import OPTIMIZERS, make_optimizer
 
 EpochCallback = Callable[[int, float], None]
@@ -166,23 +174,23 @@ def _fit(
     loss_curve: list[float] = []
     val_curve: list[float] = []
     grads = params.copy()  # the gradient buffer every batch writes into
+    batches = EpochBatches(x, truth, batch, params.biases[0] is not None)
+    # one workspace per batch size (the last batch of an epoch may be shorter)
+    spaces = {rows: Workspace.like(params, rows) for rows in set(batches.sizes)}
     history: list[dict[str, float]] = []
     best, best_params, since_best = np.inf, params.copy(), 0
     stopped_early = False
     for epoch in range(config.epochs):
-        order = rng.permutation(n)
-        x_epoch, truth_epoch = x[order], truth[order]  # shuffled once: batches are slices
         total = 0.0
-        for start in range(0, n, batch):
-            x_batch = x_epoch[start : start + batch]
-            truth_batch = truth_epoch[start : start + batch]
-            masks = _keep_masks(config, len(x_batch), rng)
-            value, grads = loss_and_gradients(
-                params, acts, config.loss, x_batch, truth_batch, config.l1, config.l2, masks,
-                out=grads,
+        for rows, (columns, truth_columns) in zip(
+                batches.sizes, batches.shuffle(rng.permutation(n)), strict=True):
+            masks = _keep_masks(config, rows, rng)
+            value, grads = batch_gradients(
+                params, acts, config.loss, columns, truth_columns, config.l1, config.l2, masks,
+                grads, spaces[rows],
             )
             optimizer.step(params.vector, grads.vector)
-            total += value * len(x_batch)
+            total += value * rows
         loss_curve.append(total / n)
         if not np.isfinite(loss_curve[-1]):
             raise TrainingError(
@@ -209,6 +217,40 @@ def _fit(
     if config.early_stopping:
         params = best_params
     return FitResult(params, loss_curve, val_curve, len(loss_curve), stopped_early, history)
+
+
+class EpochBatches:
+    """The training set cut into batches stored as columns (see ``network.Workspace``).
+
+    Each epoch gathers the whole set once in its shuffled order, straight into one
+    contiguous block per batch (inputs with their row of ones when the first layer has a
+    bias): a batch then costs no copy and no fancy indexing.
+    """
+
+    def __init__(self, x: np.ndarray, truth: np.ndarray, batch: int, bias: bool) -> None:
+        self.x, self.truth, self.batch = x, truth, batch
+        n, n_in = x.shape
+        self.full, rest = divmod(n, batch)
+        self.sizes = [batch] * self.full + ([rest] if rest else [])
+        self.inputs = np.ones((self.full, n_in + bias, batch))  # the ones row is never written
+        self.truths = np.empty((self.full, truth.shape[1], batch))
+        self.last = (np.ones((n_in + bias, rest)), np.empty((truth.shape[1], rest)))
+        self.shuffled = (np.empty_like(x), np.empty_like(truth))
+
+    def shuffle(self, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every batch's (input columns, truth columns), examples taken in ``order``."""
+        n_in, full, batch = self.x.shape[1], self.full, self.batch
+        cut = full * batch
+        x = np.take(self.x, order, axis=0, out=self.shuffled[0])
+        truth = np.take(self.truth, order, axis=0, out=self.shuffled[1])
+        self.inputs[:, :n_in] = x[:cut].reshape(full, batch, n_in).transpose(0, 2, 1)
+        self.truths[...] = truth[:cut].reshape(full, batch, truth.shape[1]).transpose(0, 2, 1)
+        batches = list(zip(self.inputs, self.truths, strict=True))
+        if cut < len(order):
+            self.last[0][:n_in] = x[cut:].T
+            self.last[1][...] = truth[cut:].T
+            batches.append(self.last)
+        return batches
 
 
 def _split_validation(
