@@ -81,9 +81,10 @@ BATCH_MAX_DAMAGED = 200
 # A batch the line damaged this many times is given up for single INFERs: a line clean
 # enough for batches (above) hardly ever does that; one that does lets short frames through.
 BATCH_MAX_TRIES = 8
-# At a new line speed, INFO is tried twice this long before falling back: well inside the
-# board's 1 s probation, after which it returns to 115,200 by itself.
-BAUD_CONFIRM_TIMEOUT = 0.25
+# At a new line speed, INFO is tried twice this long before falling back: inside the
+# board's 1 s probation, after which it returns to 115,200 by itself, yet patient with a
+# board (or simulator) that a loaded machine holds up for a few hundred milliseconds.
+BAUD_CONFIRM_TIMEOUT = 0.45
 
 _REPLIES: dict[Cmd, Msg] = {
     Cmd.INFO: Msg.INFO,
