@@ -217,7 +217,9 @@ def _weight_frac_candidates(values: np.ndarray, limit: int) -> list[int]:
     if peak == 0.0:
         return [0]
     fracs = np.arange(FRAC_SEARCH.start, FRAC_SEARCH.stop)
-    fitting = [int(f) for f in fracs[round_half_away(peak * 2.0**fracs) <= limit][::-1]]
+    with np.errstate(over="ignore"):  # a huge weight scales to inf: it fits no format
+        scaled = round_half_away(peak * 2.0**fracs)
+    fitting = [int(f) for f in fracs[scaled <= limit][::-1]]
     exact = _exact_frac(values)
     if exact in fitting:
         return [exact, *(g for g in fitting if g < exact)]
