@@ -93,7 +93,7 @@ def _product(fmt: Format, var: str, w: int) -> str:
 def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) -> list[str]:
     """Statements for output j with the weights in the code; zero weights vanish.
 
-    Weights of +-1 are adds and subtracts; other q15 weights go through the
+    Weights of +-1 are adds and subtracts; other q15 and 16x8 weights go through the
     multiply-accumulate macro (a plain ``(int32_t)x * w`` calls __mulhisi3 on AVR)."""
     weights = [int(w) for w in q.weights[:, j]]
     if q.acc_bits == 32:  # the first operand makes every partial sum 32-bit, also on AVR
@@ -103,7 +103,8 @@ def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) 
         if fmt.bits == 7:
             terms = " ".join(_product(fmt, f"x{i}", w) for i, w in products)
             return [f"y[{j}] = {act}({start} {terms});" if terms else f"y[{j}] = {act}({start});"]
-        macs = [f"    {prefix.upper()}_MAC16(acc, x{i}, {w});" for i, w in products]
+        mac = _mac_macro(fmt, prefix)
+        macs = [f"    {mac}(acc, x{i}, {w});" for i, w in products]
         return ["{", f"    int32_t acc = {start};", *macs, f"    y[{j}] = {act}(acc);", "}"]
     terms = [_product(fmt, f"x{i}", w) for i, w in enumerate(weights) if w]
     bias = _c_bias(q, j)
@@ -111,6 +112,11 @@ def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) 
         terms.insert(0, str(bias))
     expression = " ".join(terms).removeprefix("+ ")
     return [f"y[{j}] = {act}((int{q.acc_bits}_t)({expression}));"]
+
+
+def _mac_macro(fmt: Format, prefix: str) -> str:
+    """The 32-bit multiply-accumulate of a 16-bit activation and a weight of ``fmt``."""
+    return f"{prefix.upper()}_MAC16" + ("X8" if fmt.weight_bytes == 1 else "")
 
 
 def _c_bias(q: QuantLayer, j: int) -> int:
@@ -155,12 +161,12 @@ def _asm_neuron(q: QuantLayer, j: int, act: str) -> list[str]:
 
 def _bias_pieces(q: QuantLayer, fmt: Format, j: int, always: bool) -> list[int]:
     """The bias of neuron j as little-endian signed pieces of the weight width (empty if
-    none, unless ``always``: the shared q15 loop reads one per neuron).
+    none, unless ``always``: the shared q15 and 16x8 loop reads one per neuron).
 
     Interleaving biases with the weights lets one flash pointer walk the layer."""
     if not q.has_biases and not always:
         return []
-    width = 8 if fmt.bits == 7 else 16
+    width = 8 * fmt.weight_bytes
     value = _c_bias(q, j) & ((1 << q.acc_bits) - 1)
     pieces = []
     for _ in range(max(1, q.acc_bits // width)):
@@ -259,7 +265,7 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
         sum_type="int16_t" if dot_chunks else f"int{q.acc_bits}_t",
         dot_chunks=dot_chunks,
         uacc_type=uacc_type,
-        weight_type="int8_t" if fmt.bits == 7 else "int16_t",
+        weight_type=f"int{8 * fmt.weight_bytes}_t",
         dense_call=dense_call,
         pin_base=_pin_base(q.n_in),
         stream=[_bias_pieces(q, fmt, j, dense_call) + [int(v) for v in q.weights[:, j]]
@@ -335,12 +341,12 @@ def _direct_tables(qm: QuantizedModel, prefix: str) -> list[dict]:
 def flash_tables(qm: QuantizedModel, optimize: str = "size") -> int:
     """Bytes of constant tables in the generated C: weight streams, tanh tables."""
     ctx = _context(qm, "pixelnet", optimize, "c")
-    size = 1 if qm.format_bits == 7 else 2
+    f = qm.format
     streams = sum(len(row) for layer in ctx["layers"] if layer.style == "loop"
                   for row in layer.stream)
     tanh = len(ctx["c_table"]) if ctx["uses_table"] else 0
     direct = sum(len(d["values"]) for d in ctx["direct_tables"])
-    return (streams + tanh + direct) * size
+    return streams * f.weight_bytes + (tanh + direct) * f.act_bytes
 
 
 def _environment() -> jinja2.Environment:
@@ -373,6 +379,8 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
         "qm": qm,
         "fmt": f,
         "act_type": "int8_t" if f.bits == 7 else "int16_t",
+        "weight_t": f"int{8 * f.weight_bytes}_t",
+        "dot_wide": "DOT16" + ("X8" if f.weight_bytes == 1 else ""),
         "hash_bytes": [int(qm.model_hash[i : i + 2], 16) for i in range(0, 16, 2)],
         "uses_table": uses_table,
         "direct_tables": direct,

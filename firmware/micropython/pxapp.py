@@ -392,7 +392,7 @@ class App:
         m = self.model
         body = self.writer.body
         head = (PROTOCOL, (1 if boot else 0) | INFO_V2) + FIRMWARE + (
-            m.FORMAT, self.n_in, self.n_out, m.N_LAYERS, self.sensor.averaging)
+            m.FORMAT_ID, self.n_in, self.n_out, m.N_LAYERS, self.sensor.averaging)
         at = _P
         for v in head:
             body[at] = v
