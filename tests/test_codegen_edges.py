@@ -54,7 +54,7 @@ def default_model() -> Model:
 
 def _entries(models: list[Model], rng: np.random.Generator) -> list[Entry]:
     return [make_entry(quantize(m, fmt), opt, rng, 300)
-            for m in models for fmt in ("q7", "q15") for opt in ("size", "speed")]
+            for m in models for fmt in ("q7", "q15", "16x8") for opt in ("size", "speed")]
 
 
 @pytest.mark.parametrize("compiler", ["gcc", "clang"])
@@ -112,7 +112,7 @@ def test_calibrations_of_every_kind_match_in_c_and_micropython(tmp_path: Path) -
     sign everywhere), and the whole uint16 range."""
     rng = np.random.default_rng(3)
     entries = []
-    for fmt in ("q7", "q15"):
+    for fmt in ("q7", "q15", "16x8"):
         e = make_entry(quantize(lesson_model(), fmt), "size", rng, 8)
         cal = rng.integers(0, 65536, size=(600, 12))
         cal[:200, 4:8] = cal[:200, :4]
@@ -130,13 +130,13 @@ def test_calibrations_of_every_kind_match_in_c_and_micropython(tmp_path: Path) -
         for name, text in render(e.qm, "micropython", prefix=f"m{k}").items():
             (tmp_path / name).write_text(text)
     runner = Path(__file__).resolve().parent / "targets" / "batch_runner.py"
-    done = subprocess.run([micropython(), str(runner), str(tmp_path), "2"], input=stdin,
-                          capture_output=True)
+    done = subprocess.run([micropython(), str(runner), str(tmp_path), str(len(entries))],
+                          input=stdin, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
     assert mismatches(entries, expected, done.stdout) == []
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 def test_attiny85_without_a_multiplier_runs_the_bench_driver_bit_exact(
     tmp_path: Path, default_model: Model, fmt: str
 ) -> None:
@@ -163,7 +163,7 @@ def test_the_proven_bound_holds_where_the_search_looks() -> None:
     checked = 0
     while checked < 8:
         model = draw_model(rng)
-        for fmt in ("q7", "q15"):
+        for fmt in ("q7", "q15", "16x8"):
             try:
                 qm = quantize(model, fmt)
             except QuantizeError:
