@@ -249,7 +249,7 @@ def avr_builds(avr: dict[str, dict[str, dict]]) -> list[Build]:
     lesson's ternary network both generate the same code)."""
     builds = []
     for net, results in avr.items():
-        for fmt in ("q7", "q15"):
+        for fmt in (f for f in ("q7", "q15", "16x8") if f in results):
             speed = results.get(f"{fmt}_speed")
             distinct = speed is not None and _sizes_and_cycles(speed) != _sizes_and_cycles(
                 results[fmt])
@@ -343,10 +343,60 @@ def fidelity_rows(raw: dict[str, Any]) -> list[Row]:
     """Float model against the integer emulator (which the board matches bit for bit)."""
     rows: list[Row] = []
     for net, formats in raw["fidelity"].items():
-        for fmt in (f for f in ("q7", "q15") if f in formats):
+        for fmt in (f for f in ("q7", "q15", "16x8") if f in formats):
             for name, got in formats[fmt].items():
                 rows.append(_fidelity_row(net, fmt, name, got, first=not rows))
+    return rows + format_tradeoff_rows(raw)
+
+
+def _worst_sampled_error(sets: dict[str, Any]) -> float:
+    return max(got["max_abs_error"] for got in sets.values())
+
+
+def format_tradeoff_rows(raw: dict[str, Any], fmt: str = "16x8", peer: str = "q15") -> list[Row]:
+    """``fmt`` against ``peer`` on each network measured in both (the default builds,
+    ``--optimize size``): the proven and the sampled max |error|, and each multiplied by
+    the worst-case cycles and by the flash bytes — error per cycle and per byte, lower is
+    better, so a ratio below 1 says ``fmt`` buys its savings with more than their worth in
+    error."""
+    rows = []
+    for net, bounds in raw.get("error_bounds", {}).items():
+        if fmt not in bounds or peer not in bounds:
+            continue
+        ours, theirs = raw["avr"][net][fmt], raw["avr"][net][peer]
+        errors = {"proven": (bounds[fmt], bounds[peer]),
+                  "sampled": (_worst_sampled_error(raw["fidelity"][net][fmt]),
+                              _worst_sampled_error(raw["fidelity"][net][peer]))}
+        what = f"{net} {fmt} against {peer}"
+        for kind, (e, e_peer) in errors.items():
+            scale = [("", "", 1, 1), (" × cycles", "cycles", ours["cycles_max"],
+                                      theirs["cycles_max"]),
+                     (" × flash bytes", "flash", ours["flash_bytes"], theirs["flash_bytes"])]
+            for times, key, cost, cost_peer in scale:
+                rows.append(Row(
+                    id=f"fidelity.{net}.{fmt}_vs_{peer}.{kind}_error" + (f"_{key}" if key else ""),
+                    section="fidelity", measure=f"{what}: {kind} max |error|{times}",
+                    unit="error", pixelnet=float(f"{e * cost:.4g}"),
+                    peer=float(f"{e_peer * cost_peer:.4g}"), peer_name=peer,
+                    explanation=_tradeoff_sentence(net, fmt, peer, kind, key)))
     return rows
+
+
+def _tradeoff_sentence(net: str, fmt: str, peer: str, kind: str, key: str) -> str:
+    error = ("the proven bound on max |float output − integer output| over the whole input "
+             "box [−1, 1]^4 (pixelnet.codegen.bound, interval arithmetic: no input exceeds it)"
+             if kind == "proven" else
+             "the largest |float output − integer output| found on the clean, noisy and "
+             "random fidelity sets above (sampled, not a bound)")
+    if not key:
+        return (f"For {network_name(net)}: {error}, {fmt} against {peer}; the ratio is "
+                f"{peer}'s error / {fmt}'s (below 1: {fmt} is less faithful).")
+    cost = ("its worst-case cycles on the ATmega328P (the cycles rows above)" if key == "cycles"
+            else "its flash bytes (the flash rows above)")
+    return (f"Fidelity per {'cycle' if key == 'cycles' else 'byte'}: the same {kind} error "
+            f"multiplied by {cost}, each format's default build (--optimize size); lower is "
+            f"better, and a ratio below 1 says {fmt}'s savings cost more in error than they "
+            "save.")
 
 
 def _fidelity_row(net: str, fmt: str, name: str, got: dict[str, Any], first: bool) -> Row:
