@@ -60,6 +60,8 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
             narrow = f"(uint16_t)((uint16_t)(v << {8 - r}) >> 8)"  # the high byte: no multiply
         elif utype == "uint32_t" and 13 <= r <= 15 and (bound + half) << (16 - r) <= 0xFFFFFFFF:
             narrow = f"(uint16_t)((uint32_t)(v << {16 - r}) >> 16)"  # the high half
+        elif utype == "uint32_t" and 5 <= r <= 7 and (bound + half) << (8 - r) <= 0xFFFFFFFF:
+            narrow = f"(uint16_t)((uint32_t)(v << {8 - r}) >> 8)"  # bytes 1 and 2: no shift loop
         elif utype == "uint16_t":
             narrow = shift16("v", r, prefix)
         else:
