@@ -48,6 +48,7 @@ from pixelnet.trainer.train import train_default
 
 DRIVER = Path(__file__).resolve().parent / "avr" / "driver.c"  # also used by the tests
 TARGETS = {"q7_cycles": 1_250, "q7_speed_cycles": 950, "q15_speed_cycles": 4_000,
+           "16x8_cycles": 4_000,
            "lesson_cycles": 400, "flash_bytes": 1_024, "ram_bytes": 64}
 RANDOM_INPUTS = 10_000
 CYCLE_GRID = 9  # values per input on the cycle grid: 9**4 = 6,561 vectors

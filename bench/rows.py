@@ -26,7 +26,8 @@ SECTIONS = ("train", "inference", "fidelity", "firmware", "serial", "micropython
 # tests assert them too; wall-clock targets are reported, never asserted.
 # Cycle bars by build (bench_codegen's key): the size build, what the firmware runs, is
 # held to its cycle bar and the flash bar at once; `--optimize speed` to its own cycle bar.
-CYCLE_TARGETS = {"q7": 1_250, "q7_speed": 950, "q15_speed": 4_000}
+# 16x8: the bar q15 meets only built for speed, in the one build that also meets the flash bar
+CYCLE_TARGETS = {"q7": 1_250, "q7_speed": 950, "q15_speed": 4_000, "16x8": 4_000}
 LESSON_CYCLE_TARGET = 400  # the lesson's hand-wired network, q7
 MODEL_FLASH_TARGET = 1_024
 MODEL_RAM_TARGET = 64

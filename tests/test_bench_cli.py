@@ -58,8 +58,10 @@ REGRESSION_BARS = [
     ("inference.default.q7_speed.cycles", 950),
     ("inference.default.q7.cycles", 1_250),
     ("inference.default.q15_speed.cycles", 4_000),
+    ("inference.default.16x8.cycles", 4_000),
     ("inference.lesson.q7.cycles", 400),
-    *((f"inference.{net}.flash", 1_024) for net in ("default.q7", "default.q15", "lesson.q7")),
+    *((f"inference.{net}.flash", 1_024) for net in ("default.q7", "default.q15", "default.16x8",
+                                                     "lesson.q7")),
     *((row, 64) for row in sorted(SPEED_ROWS | EVERY_ROW)
       if row.endswith(".ram") and ".no_mul." not in row),
     ("firmware.flash", 12 * 1024),
