@@ -46,7 +46,8 @@ GLOSSARY = (
     "The default network is the one `pixelnet train` fits: 4 → 4 → 4 → 8 → 4, tanh, tanh, "
     "ReLU, identity. The lesson network is the lesson's hand-wired network of the same shape, "
     "weights in {−1, 0, +1} and no biases. q7 and q15 are pixelnet's 8-bit and 16-bit "
-    "fixed-point formats; emlearn runs the same weights in float. `pixelnet generate` builds "
+    "fixed-point formats, 16x8 its 16-bit activations with 8-bit weights; emlearn runs "
+    "the same weights in float. `pixelnet generate` builds "
     "for size by default (weights in flash tables) or, with `--optimize speed`, for speed "
     "(weights unrolled into the code); where the two differ both are listed, each with its "
     "own cycle target and the flash target binding the size build."
@@ -321,9 +322,10 @@ def cycle_floor_rows(raw: dict[str, Any], builds: list[Build]) -> list[Row]:
                 "instruction timings of the work no implementation can skip, with inputs and "
                 "accumulators in registers — per weight q7 `lpm` 3 (or `ldi` 1 when weights "
                 "are immediates, the speed build) + `muls` 2 + 1 per accumulator byte, q15 "
-                "6 (or 2) + 8 for the 16×16 multiply + 10 adds, a ternary weight 1 per "
+                "6 (or 2) + 8 for the 16×16 multiply + 10 adds, 16x8 3 (or 1) + 4 for the "
+                "16×8 multiply + 7 adds, a ternary weight 1 per "
                 "accumulator byte; per neuron the bias (3 or 1 per accumulator byte), tanh "
-                "25 in q7 and 40 in q15 (10 and 14 read directly from a table), ReLU 3, "
+                "25 in q7 and 40 in q15 and 16x8 (10 and 14 read directly from a table), ReLU 3, "
                 "the store 2 per byte; argmax 2 + 2 per byte per output and the call 12 "
                 "(pixelnet.bench.cycle_floor)." if i == 0
                 else f"The same for {build.what}."))
