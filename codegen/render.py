@@ -339,21 +339,24 @@ def _share_tables_across_shifts(fmt: Format, layers: list[CLayer], prefix: str,
     """Shared loops (``dense_call``) whose table activations differ only in their shift:
     one copy at the largest shift r, which the others call with ``acc * 2**(r - r_j)``
     (``(|a| 2**d + h 2**d) >> (r_j + d) == (|a| + h) >> r_j``: the same position, the same
-    integers). The copy is generated for every scaled accumulator it receives; two tanh
-    layers at different scales then cost one table lookup in flash, not two."""
+    integers). The copy is generated for every scaled accumulator it receives (from the
+    loops and from any layer that called one of their copies); two tanh layers at
+    different scales then cost one table lookup in flash, not two."""
     for activation in ("tanh", "logistic"):
         members = [layer for layer in layers if layer.dense_call and not layer.q.direct
-                   and layer.q.activation == activation and layer.q.acc_bits == 32]
+                   and layer.q.activation == activation and layer.q.acc_bits == 32
+                   and layer.q.shift > 0]  # a rounding right shift: the identity above
         top = max((layer.q.shift for layer in members), default=0)
         scale = {layer.index: top - layer.q.shift for layer in members}
         if len(set(scale.values())) < 2 or min(scale.values()) < 0:
             continue
-        bound = max(layer.q.acc_bound << scale[layer.index] for layer in members)
+        callers = [layer for layer in layers if layer.act_index in scale]
+        bound = max(layer.q.acc_bound << scale[layer.act_index] for layer in callers)
         if bound + (1 << (top - 1)) > ACC32_MAX:
             continue
         owner = next(layer for layer in members if scale[layer.index] == 0)
         q = replace(owner.q, acc_bound=bound,
-                    acc_min=min(layer.q.acc_min << scale[layer.index] for layer in members))
+                    acc_min=min(layer.q.acc_min << scale[layer.act_index] for layer in callers))
         body = _c_layer(fmt, q, owner.index, "size", prefix, table_entries).act_body
         act = f"{prefix}_act{owner.index}"
         layers = [
