@@ -26,7 +26,7 @@ from typing import Any
 from pixelnet import __version__
 
 from .evidence import LINK_SERIES
-from .report import SUMMARY_COLUMNS
+from .report import SUMMARY_COLUMNS, calibration_origin
 
 PLOT_IDS = ("plot-histograms", "plot-confusion", "plot-error-timeline", "plot-link-health")
 PHASE_COLOURS = ("#e8eef7", "#f7efe3")  # alternate shading of the phases
@@ -87,7 +87,8 @@ def _header(report: dict[str, Any]) -> str:
         ("board", f"{board['name']} (firmware {board['firmware']}, protocol {board['protocol']})"),
         ("model", f"{report['model_hash']}, number format {board['format']}"),
         ("classes", ", ".join(report["classes"])),
-        ("calibration", f"{cal['source']}: dark {cal['dark']}, bright {cal['bright']}; "
+        ("calibration", f"{calibration_origin(cal['source'])}: dark {cal['dark']}, "
+                        f"bright {cal['bright']}; "
                         f"averaging {board['averaging']}"),
         ("tool", report.get("tool", "")),
     ]

@@ -25,6 +25,20 @@ def _pct(part: float | None) -> str:
     return "-" if part is None else f"{100 * part:.2f} %"
 
 
+CALIBRATION_ORIGINS = {
+    "default": "the defaults (none stored)",
+    "stored": "stored on the board",
+    # Every calibration a board accepts is stored at once; "session" only says it was set
+    # since the board started, and must not read as "not saved".
+    "session": "stored on the board (set since it started)",
+}
+
+
+def calibration_origin(source: str) -> str:
+    """Where the board's calibration comes from, in words (the JSON keeps the short name)."""
+    return CALIBRATION_ORIGINS.get(source, f"source {source}")
+
+
 def _board_lines(board: dict[str, Any] | None, model_hash: str) -> list[str]:
     """Who answered: the board's header, or that none got through the handshake."""
     if board is None:
@@ -32,7 +46,8 @@ def _board_lines(board: dict[str, Any] | None, model_hash: str) -> list[str]:
     return [
         f"board {board['name']} (firmware {board['firmware']}, protocol {board['protocol']}, "
         f"{board['format']}), model {model_hash}",
-        f"calibration ({board['calibration']['source']}): dark {board['calibration']['dark']} "
+        f"calibration: {calibration_origin(board['calibration']['source'])}: "
+        f"dark {board['calibration']['dark']} "
         f"bright {board['calibration']['bright']}; averaging {board['averaging']}",
     ]
 

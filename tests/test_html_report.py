@@ -201,6 +201,14 @@ def test_strings_from_the_report_are_escaped(reports):
     assert "&lt;script&gt;" in page
 
 
+def test_the_header_says_the_calibration_is_stored(reports):
+    report = json.loads(json.dumps(reports["pass"][0]))
+    report["board"]["calibration"]["source"] = "session"
+    page = render_html(report)
+    assert "stored on the board (set since it started): dark" in page
+    assert "session:" not in page
+
+
 def test_an_older_report_without_evidence_still_renders(reports):
     report = dict(reports["pass"][0])
     del report["evidence"]
