@@ -200,7 +200,9 @@ class _Chromium:
             self.console_errors.append(text)
         elif method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
-            self.console_errors.append(details.get("text", "exception"))
+            thrown = details.get("exception", {}).get("description", "")  # what and where
+            self.console_errors.append(" ".join(filter(None, (details.get("text"), thrown)))
+                                       or "exception")
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             self.console_errors.append(params["entry"].get("text", "error"))
         elif method == "Network.requestWillBeSent":

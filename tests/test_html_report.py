@@ -280,6 +280,21 @@ def test_chromium_is_installed():
     assert shutil.which("chromium"), "Chromium is needed for the browser tests (scripts/setup.sh)"
 
 
+def test_the_browser_check_sees_console_errors_and_every_request(tmp_path):
+    """The checks below can fail: a script error, a console error and a second file the
+    page asks for are all seen."""
+    (tmp_path / "side.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    page = tmp_path / "broken.html"
+    page.write_text('<!DOCTYPE html><html><body><img src="side.svg">'
+                    '<script>console.error("drawn wrong"); no_such_function();</script>'
+                    "</body></html>")
+    result = load_page(page, evaluate="document.images.length")
+    assert any("drawn wrong" in e for e in result.console_errors), result.console_errors
+    assert any("no_such_function" in e for e in result.console_errors), result.console_errors
+    assert (tmp_path / "side.svg").as_uri() in result.requests
+    assert result.value == 1
+
+
 @pytest.mark.parametrize("name", ["pass", "fail"])
 def test_the_page_renders_in_chromium(pages, tmp_path, name):
     page = tmp_path / "report.html"
