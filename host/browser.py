@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelnet.errors import PixelnetError
+from pixelnet.progress import ticking
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 START_TIMEOUT = 60.0  # s for the browser to start and answer its first command
@@ -95,7 +96,8 @@ def save_screenshot(html: str | os.PathLike[str], png: str | os.PathLike[str]) -
     """Render a local HTML file to a PNG of the whole page."""
     from pixelnet.files import write_atomically
 
-    shot = load_page(html, screenshot=True).png
+    with ticking(f"taking the screenshot {png} with headless Chromium"):
+        shot = load_page(html, screenshot=True).png
     return write_atomically(png, shot, what="the screenshot")
 
 

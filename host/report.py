@@ -9,6 +9,7 @@ from typing import Any
 
 from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
+from pixelnet.progress import ticking
 from pixelnet.table import aligned
 
 SUMMARY_COLUMNS = (
@@ -121,7 +122,8 @@ def write_html(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     from .html_report import render_html  # matplotlib loads only when a page is wanted
 
     try:
-        page = render_html(report)
+        with ticking(f"drawing the HTML report {path}"):  # seconds of matplotlib
+            page = render_html(report)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise PixelnetError(f"a damaged report ({type(exc).__name__}: {exc})") from None
     return write_atomically(path, page, what="the HTML report")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pixelnet import progress
 from pixelnet.cli import main
 from pixelnet.codegen.quantize import quantize
 from pixelnet.host.browser import load_page
@@ -227,6 +228,18 @@ def test_report_command_renders_any_earlier_run(reports, tmp_path, capsys):
     _, failed = reports["fail"]
     assert main(["report", "--from", str(failed)]) == 1  # a failed run stays failed
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_drawing_the_page_and_its_screenshot_is_never_silent(reports, tmp_path, capsys,
+                                                            monkeypatch):
+    """Both take seconds on a loaded machine: a progress line says what is going on."""
+    monkeypatch.setattr(progress, "PERIOD", 0.001)  # a line at once, as if it took long
+    _, path = reports["pass"]
+    assert main(["report", "--from", str(path), "--html", str(tmp_path / "r.html"),
+                 "--png", str(tmp_path / "r.png")]) == 0
+    err = capsys.readouterr().err
+    assert f"drawing the HTML report {tmp_path / 'r.html'}, " in err
+    assert f"taking the screenshot {tmp_path / 'r.png'} with headless Chromium, " in err
 
 
 @pytest.mark.parametrize("content, says", [
