@@ -18,7 +18,7 @@ from pixelnet.host.client import BoardClient
 from pixelnet.host.compare import Checked, Reference, SampleArrays
 from pixelnet.host.evidence import MAX_POINTS, WORST_KEPT, Evidence, TimelinePoint, merge_pairs
 from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
-from pixelnet.host.html_report import PLOT_IDS, pixel_image_svg, render_html
+from pixelnet.host.html_report import PLOT_IDS, link_series, pixel_image_svg, render_html
 from pixelnet.host.vectors import random_vectors
 from pixelnet.host.verify import Verifier
 from pixelnet.trainer.lesson import lesson_model
@@ -208,6 +208,31 @@ def test_the_header_says_the_calibration_is_stored(reports):
     page = render_html(report)
     assert "stored on the board (set since it started): dark" in page
     assert "session:" not in page
+
+
+def test_link_health_names_crc_errors_gaps_resyncs_and_retries(reports):
+    report = json.loads(json.dumps(reports["pass"][0]))
+    faults = {"bad_crc": 3, "too_long": 1, "resyncs": 4, "seq_gaps": 2, "retries": 5}
+    report["link"].update(faults)
+    for point in report["evidence"]["timeline"][len(report["evidence"]["timeline"]) // 2:]:
+        point["link"].update({k: v for k, v in faults.items() if k != "resyncs"})
+    page = render_html(report)
+    start = page.index('id="plot-link-health"')
+    caption = page[start:page.index("</figure>", start)]
+    assert "resync" in caption and "CRC" in caption and "gaps" in caption
+    assert "re-sent" in caption
+    footer = page[page.index("<footer>"):]
+    for words in ("4 resyncs", "CRC errors 3", "frames too long 1", "sequence gaps 2",
+                  "retries 5"):
+        assert words in footer, (words, footer)
+
+
+def test_the_link_plot_draws_each_fault_that_happened_and_the_resyncs_they_cost():
+    points = [{"link": {"bad_crc": c, "too_long": t, "retries": r}}
+              for c, t, r in ((0, 0, 0), (1, 0, 1), (2, 1, 1))]
+    assert link_series(points) == [("resyncs", [0, 1, 3]), ("CRC errors", [0, 1, 2]),
+                                   ("frames too long", [0, 0, 1]), ("retries", [0, 1, 1])]
+    assert link_series([{"link": {}}]) == []
 
 
 def test_an_older_report_without_evidence_still_renders(reports):
