@@ -154,7 +154,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_port_options(p, several=True)
     add_model_options(p, required=True)
-    p.add_argument("--samples", type=SAMPLES, help="stop after this many samples")
+    p.add_argument("--samples", type=SAMPLES,
+                   help="stop after this many samples (default: until Ctrl-C)")
     _protocol_options(p)
     p.set_defaults(handler=run_monitor)
 
