@@ -295,10 +295,14 @@ def test_verify_writes_the_page(tmp_path, capsys):
     arithmetic = EmulatorArithmetic(quantize(lesson_model(), "q7"))
     with FakeBoard(arithmetic, adc=(900, 60, 900, 60)) as board:
         code = main(["verify", "--model", str(model), "--port", board.port, "--samples", "100",
-                     "--html", str(tmp_path / "v.html")])
+                     "--html", str(tmp_path / "v.html"), "--report", str(tmp_path / "v.json")])
     assert code == 0, capsys.readouterr().out
     page = (tmp_path / "v.html").read_text()
     assert all(f'id="{plot_id}"' in page for plot_id in ("plot-histograms", "plot-link-health"))
+    # the page is a rendering of the JSON report alone: rendered again, byte for byte the same
+    assert main(["report", "--from", str(tmp_path / "v.json"),
+                 "--html", str(tmp_path / "again.html")]) == 0
+    assert (tmp_path / "again.html").read_text() == page
 
 
 # -- in a real browser -------------------------------------------------------------------
