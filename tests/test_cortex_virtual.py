@@ -103,8 +103,8 @@ def test_the_verify_command_passes_on_the_virtual_cortex(model, builds, sim_dir,
                                                           capsys):
     path = save_model(model, tmp_path / "model.json")
     with _start(builds["q15"].elf, tmp_path / "state", sim_dir, scene="diagonal_main") as board:
-        code = main(["verify", "--model", str(path), "--port", board.port, "--samples", "200",
-                     "--vectors", "random", "--vector-count", "1000"])
+        code = main(["verify", "--board", "cortex-m3", "--model", str(path), "--port", board.port,
+                     "--samples", "200", "--vectors", "random", "--vector-count", "1000"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "samples compared      1,200" in out and "bit-exact mismatches  0" in out
