@@ -59,15 +59,25 @@ def test_nano_falls_back_to_the_old_bootloader_baud():
                                                                    .upload_bauds[1])
 
 
-def test_flash_tries_each_baud_until_one_answers(tmp_path):
-    port = tmp_path / "ttyUSB9"
+def _port_and_firmware(tmp_path, device: str) -> tuple[Path, Path]:
+    """A stand-in serial port (flash checks that it exists) and a firmware file."""
+    port = tmp_path / device
     port.touch()
     hex_file = tmp_path / "fw.hex"
     hex_file.write_text(":00000001FF\n")
+    return port, hex_file
+
+
+def _option(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
+def test_flash_tries_each_baud_until_one_answers(tmp_path):
+    port, hex_file = _port_and_firmware(tmp_path, "ttyUSB9")
     tried = []
 
     def avrdude(command):
-        tried.append((command[command.index("-c") + 1], int(command[command.index("-b") + 1])))
+        tried.append((_option(command, "-c"), int(_option(command, "-b"))))
         return 0 if tried[-1][1] == 57600 else 1
 
     assert flash_board(hex_file, str(port), "nano", run=avrdude) == 57600
@@ -115,10 +125,7 @@ def test_no_bootloader_after_the_touch_is_a_clear_error():
 
 
 def test_the_leonardo_is_touched_at_1200_baud_before_avrdude(tmp_path):
-    port = tmp_path / "ttyACM0"
-    port.touch()
-    hex_file = tmp_path / "fw.hex"
-    hex_file.write_text(":00000001FF\n")
+    port, hex_file = _port_and_firmware(tmp_path, "ttyACM0")
     commands = []
 
     def avrdude(command):
@@ -127,11 +134,11 @@ def test_the_leonardo_is_touched_at_1200_baud_before_avrdude(tmp_path):
 
     assert flash_board(hex_file, str(port), "leonardo", run=avrdude,
                        enter_bootloader=lambda p: p + "-bootloader") == 57600
-    assert commands[0][commands[0].index("-P") + 1] == f"{port}-bootloader"
-    assert commands[0][commands[0].index("-c") + 1] == "avr109"
+    assert _option(commands[0], "-P") == f"{port}-bootloader"
+    assert _option(commands[0], "-c") == "avr109"
     untouched = flash_board(hex_file, str(port), "uno", run=avrdude,
                             enter_bootloader=lambda p: pytest.fail("the Uno was touched"))
-    assert untouched == 115200 and commands[1][commands[1].index("-P") + 1] == str(port)
+    assert untouched == 115200 and _option(commands[1], "-P") == str(port)
 
 
 def test_sim_says_plainly_why_the_leonardo_is_not_simulated(tmp_path, capsys):
