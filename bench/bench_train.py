@@ -5,9 +5,9 @@ held-out noisy set. Each comparison runs every seed in ``rounds`` passes; within
 pass the two contenders of a seed run back to back, in swapped order every other
 time, so a busy machine slows them alike. Before any timing each contender fits once
 untimed (imports, caches, first-call costs), and the whole run holds BLAS to one
-thread, the same for every contender. A contender's time is the median over seeds
-of each seed's median over the rounds; the ratio is the ratio of those medians, and
-the ratios of each round on its own show the spread.
+thread, the same for every contender. A round's time for a contender is its median
+over the seeds; its reported time is the median of those over the rounds, and the
+ratio is the ratio of those medians; the ratio within each round shows the spread.
 
 Three comparisons:
 
@@ -176,7 +176,6 @@ def _run(quick: bool) -> dict[str, Any]:
     times: dict[str, list[list[float]]] = {name: [[] for _ in seeds] for name in fitters}
     epochs: dict[str, list[int]] = {name: [] for name in fitters}
     goals: dict[str, int] = dict.fromkeys(fitters, 0)
-    round_speedups: dict[str, list[float]] = {label: [] for label in COMPARISONS}
     for label, pair in COMPARISONS.items():
         for round_ in range(rounds[label]):
             for seed in seeds:
@@ -187,21 +186,20 @@ def _run(quick: bool) -> dict[str, Any]:
                     if round_ == 0:
                         epochs[name].append(int(clf.n_iter_))
                         goals[name] += reaches_goal(clf)
-            round_speedups[label].append(_round_speedup(times, pair, round_))
     epoch_times: list[float] = []
     floor_times: list[float] = []
     for seed in seeds:
         ours, floor = epoch_pairs(x, y, seed)
         epoch_times += ours
         floor_times += floor
-    per_seed = {name: [statistics.median(t) for t in times[name]] for name in fitters}
     contenders_out = {
         name: {
-            "median_seconds": round(statistics.median(per_seed[name]), 4),
-            "seconds": [round(t, 4) for t in per_seed[name]],
+            "median_seconds": round(statistics.median(_round_medians(times[name])), 4),
+            "seconds": [[round(t, 4) for t in by_round] for by_round in times[name]],
             "median_epochs": statistics.median(epochs[name]),
             "median_seconds_per_epoch": round(statistics.median(
-                t / e for t, e in zip(per_seed[name], epochs[name], strict=True)), 6),
+                t / e for by_round, e in zip(times[name], epochs[name], strict=True)
+                for t in by_round), 6),
             "reached_goal": f"{goals[name]}/{len(seeds)}",
         }
         for name in fitters
@@ -218,7 +216,8 @@ def _run(quick: bool) -> dict[str, Any]:
             label: {"pixelnet": ours, "peer": peer,
                     "speedup": round(contenders_out[peer]["median_seconds"]
                                      / contenders_out[ours]["median_seconds"], 2),
-                    "round_speedups": [round(r, 2) for r in round_speedups[label]]}
+                    "round_speedups": [round(p / o, 2) for o, p in zip(
+                        *(_round_medians(times[name]) for name in (ours, peer)), strict=True)]}
             for label, (ours, peer) in COMPARISONS.items()
         },
         "floor": {"contender": PIXELNET_TANH, "epochs": len(epoch_times),
@@ -228,12 +227,9 @@ def _run(quick: bool) -> dict[str, Any]:
     }
 
 
-def _round_speedup(times: dict[str, list[list[float]]], pair: tuple[str, str],
-                   round_: int) -> float:
-    """One round's ratio on its own: the peer's median over the seeds over pixelnet's."""
-    ours, peer = (statistics.median(per_seed[round_] for per_seed in times[name])
-                  for name in pair)
-    return peer / ours
+def _round_medians(by_seed: list[list[float]]) -> list[float]:
+    """Each round's median over the seeds, from every seed's times in round order."""
+    return [statistics.median(round_) for round_ in zip(*by_seed, strict=True)]
 
 
 def format_table(result: dict[str, Any]) -> str:

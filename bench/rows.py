@@ -130,11 +130,12 @@ def train_rows(raw: dict[str, Any]) -> list[Row]:
             peer_name="scikit-learn", target=Target(">=", raw["target_speedup"], on="ratio"),
             valid=_all_reached(ours["reached_goal"]) and _all_reached(peer["reached_goal"]),
             explanation=(
-                f"Median wall-clock seconds {goal}, over {raw['repetitions']} seeds, each "
-                f"seed's median of {raw['rounds']['like for like']} rounds with the two "
-                "fits back to back in alternating order (after an untimed warm-up, BLAS "
-                f"held to {raw['blas_threads']} thread for both); each round alone gave "
-                f"{min(like['round_speedups']):.2f}× to {max(like['round_speedups']):.2f}×. "
+                f"Wall-clock seconds {goal}: the median over {raw['repetitions']} seeds in "
+                f"each of {raw['rounds']['like for like']} rounds, then the median over the "
+                "rounds; each seed's two fits run back to back in alternating order (after "
+                f"an untimed warm-up, BLAS held to {raw['blas_threads']} thread for both); "
+                f"the rounds alone gave {min(like['round_speedups']):.2f}× to "
+                f"{max(like['round_speedups']):.2f}×. "
                 "Like for like: pixelnet with tanh in every hidden layer against "
                 "scikit-learn's MLPClassifier given pixelnet's hyperparameters — the same "
                 "4-4-8 tanh layers and softmax cross-entropy, float64, Adam with learning "
