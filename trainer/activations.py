@@ -19,10 +19,6 @@ import numpy as np
 Array = np.ndarray
 
 
-def _tanh(z: Array, out: Array) -> Array:
-    return np.tanh(z, out=out)
-
-
 def _tanh_slope(y: Array, ones: Array, out: Array) -> Array:
     np.multiply(y, y, out=out)
     return np.subtract(ones, out, out=out)  # 1 - y^2
@@ -62,7 +58,7 @@ def _identity(z: Array, out: Array) -> Array:
 # derivative is 1, nothing to multiply by.
 ACTIVATIONS: dict[str, tuple[Callable[[Array, Array], Array],
                              Callable[[Array, Array, Array], Array] | None]] = {
-    "tanh": (_tanh, _tanh_slope),
+    "tanh": (np.tanh, _tanh_slope),  # the ufunc itself: ``np.tanh(z, out)``, no wrapper call
     "logistic": (_logistic, _logistic_slope),
     "relu": (_relu, _relu_slope),
     "identity": (_identity, None),

@@ -130,7 +130,8 @@ class Workspace:
         self.next_inputs = [self.inputs[i + 1][:n] for i, n in enumerate(units[:-1])]
         self.before_mask = [self.unmasked[a:a + n]
                             for a, n in zip(starts[:-1], units[:-1], strict=True)]
-        self.outputs = [*self.next_inputs, np.empty((units[-1], rows))]
+        self.final = np.empty((units[-1], rows))  # the output layer's activations
+        self.outputs = [*self.next_inputs, self.final]
         self.grad_a = [np.empty((n, rows)) for n in units]  # dL/d(outputs of layer i)
         self.grad_z = [np.empty((n, rows)) for n in units]
         self.final_slope = (np.ones((units[-1], rows)), np.empty((units[-1], rows)))
@@ -188,23 +189,18 @@ def forward_columns(
     ``keep_masks[i]`` [rows, units] (inverted dropout: 0 or 1/keep) multiplies the outputs
     of hidden layer ``i`` before the next layer sees them; None means no dropout.
     """
-    inputs, outputs, z = space.inputs, space.outputs, space.z
+    inputs, outputs, z, blocks = space.inputs, space.outputs, space.z, params.blocks
     inputs[0] = columns
-    last = len(params.blocks) - 1
-    for i, (block, name) in enumerate(zip(params.blocks, activations, strict=True)):
-        np.dot(block.T, inputs[i], out=z[i])  # weighted sums plus bias
-        activate = ACTIVATIONS[name][0]
-        if i == last:
-            outputs[i] = activate(z[i], outputs[i])
-        elif keep_masks is not None:
-            outputs[i] = space.before_mask[i]
-            if activate(z[i], outputs[i]) is z[i]:  # the identity computes nothing
-                np.copyto(outputs[i], z[i])
-            np.multiply(outputs[i], keep_masks[i].T, out=space.next_inputs[i])
-        else:
-            outputs[i] = space.next_inputs[i]
-            if activate(z[i], outputs[i]) is z[i]:
-                np.copyto(outputs[i], z[i])
+    targets = space.before_mask if keep_masks is not None else space.next_inputs
+    for i, target in enumerate(targets):  # the hidden layers
+        np.dot(blocks[i].T, inputs[i], z[i])  # weighted sums plus bias
+        outputs[i] = target
+        if ACTIVATIONS[activations[i]][0](z[i], target) is z[i]:  # the identity computes nothing
+            np.copyto(target, z[i])
+        if keep_masks is not None:
+            np.multiply(target, keep_masks[i].T, out=space.next_inputs[i])
+    np.dot(blocks[-1].T, inputs[-1], z[-1])
+    outputs[-1] = ACTIVATIONS[activations[-1]][0](z[-1], space.final)  # the identity: z itself
     return space
 
 
@@ -267,15 +263,16 @@ def backward(
     grads = out if out is not None else Params.zeros(
         [w.shape for w in params.weights], [b is not None for b in params.biases])
     slopes = space.slope_plan(activations, keep_masks is not None).compute()
-    for i in reversed(range(len(params.weights))):
-        grad_z = space.grad_a[i]
+    grad_a, inputs, weights = space.grad_a, space.inputs, params.weights
+    for i in range(len(weights) - 1, -1, -1):
+        grad_z = grad_a[i]
         if slopes[i] is not None:  # dL/dz = dL/da * activation'(z)
-            grad_z = np.multiply(grad_z, slopes[i], out=space.grad_z[i])
-        np.dot(space.inputs[i], grad_z.T, out=grads.blocks[i])  # weights and bias
+            grad_z = np.multiply(grad_z, slopes[i], space.grad_z[i])
+        np.dot(inputs[i], grad_z.T, grads.blocks[i])  # weights and bias
         if i > 0:
-            np.dot(params.weights[i], grad_z, out=space.grad_a[i - 1])
+            np.dot(weights[i], grad_z, grad_a[i - 1])
             if keep_masks is not None:
-                space.grad_a[i - 1] *= keep_masks[i - 1].T
+                grad_a[i - 1] *= keep_masks[i - 1].T
     return grads
 
 
@@ -305,7 +302,7 @@ class SlopePlan:
         slope = ACTIVATIONS[activations[-1]][1]
         self.views.append(None if slope is None else space.final_slope[1])
         if slope is not None:
-            self.calls.append((slope, space.outputs[-1], *space.final_slope))
+            self.calls.append((slope, space.final, *space.final_slope))
 
     def compute(self) -> list[np.ndarray | None]:
         for slope, y, ones, out in self.calls:

@@ -190,7 +190,7 @@ def _fit(
         total = 0.0
         for rows, (columns, truth_columns) in zip(
                 batches.sizes, batches.shuffle(rng.permutation(n)), strict=True):
-            masks = _keep_masks(config, rows, rng)
+            masks = _keep_masks(config, rows, rng) if config.dropout else None
             value, grads = batch_gradients(
                 params, acts, config.loss, columns, truth_columns, config.l1, config.l2, masks,
                 grads, spaces[rows],
@@ -297,9 +297,7 @@ def _split_validation(
     return x[train], truth[train], x[val], truth[val]
 
 
-def _keep_masks(config: TrainConfig, n: int, rng: np.random.Generator) -> list[np.ndarray] | None:
+def _keep_masks(config: TrainConfig, n: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Inverted dropout: kept neurons are scaled by 1/keep so no rescaling is needed later."""
-    if not config.dropout:
-        return None
     keep = 1.0 - config.dropout
     return [(rng.random((n, units)) < keep) / keep for units in config.hidden]
