@@ -2,8 +2,8 @@
 
 Each optimiser updates the flat parameter vector (``Params.vector``, of which
 every weight matrix and bias is a view) in place from the flat gradient, and
-keeps whatever state it needs as vectors of the same length: one step is a few
-NumPy calls, however many layers the network has.
+keeps whatever state it needs as flat vectors (Adam's two averages end to end in
+one): one step is a few NumPy calls, however many layers the network has.
 """
 
 from __future__ import annotations
