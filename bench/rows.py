@@ -132,16 +132,24 @@ def train_rows(raw: dict[str, Any]) -> list[Row]:
             peer_name="scikit-learn", target=Target(">=", raw["target_speedup"], on="ratio"),
             valid=_all_reached(ours["reached_goal"]) and _all_reached(peer["reached_goal"]),
             explanation=(
-                f"Median wall-clock seconds {goal}, alternating over {raw['repetitions']} "
-                "seeds, like for like: pixelnet with tanh in every hidden layer against "
+                f"Wall-clock seconds {goal}: the median over {raw['repetitions']} seeds in "
+                f"each of {raw['rounds']['like for like']} rounds, then the median over the "
+                "rounds; each seed's two fits run back to back in alternating order (after "
+                f"an untimed warm-up, BLAS held to {raw['blas_threads']} thread for both); "
+                f"the rounds alone gave {min(like['round_speedups']):.2f}× to "
+                f"{max(like['round_speedups']):.2f}×. "
+                "Like for like: pixelnet with tanh in every hidden layer against "
                 "scikit-learn's MLPClassifier given pixelnet's hyperparameters — the same "
-                "4-4-8 tanh layers and softmax cross-entropy, Adam with learning rate 0.03, "
-                "batch 128, no L2 penalty, stopping after 5 epochs without an improvement "
-                "of 1e-3 in training loss (scikit-learn measures the improvement from its "
-                "best loss, pixelnet from its last improvement by more than 1e-3); median "
+                "4-4-8 tanh layers and softmax cross-entropy, float64, Adam with learning "
+                "rate 0.03, batch 128, no L2 penalty, and the same stopping rule: after 5 "
+                "epochs whose training loss is not 1e-3 below the best loss so far "
+                "(scikit-learn's rule; pixelnet's improvement_from=\"best\", its default "
+                "measuring from the last epoch that made progress instead); median "
                 f"epochs: pixelnet {ours['median_epochs']:g}, scikit-learn "
-                f"{peer['median_epochs']:g}; goal reached: pixelnet {ours['reached_goal']}, "
-                f"scikit-learn {peer['reached_goal']}.")),
+                f"{peer['median_epochs']:g}; ms per epoch: pixelnet "
+                f"{ours['median_seconds_per_epoch'] * 1e3:.2f}, scikit-learn "
+                f"{peer['median_seconds_per_epoch'] * 1e3:.2f}; goal reached: pixelnet "
+                f"{ours['reached_goal']}, scikit-learn {peer['reached_goal']}.")),
         Row(id="train.tanh-tanh-relu", section="train",
             measure="time to goal, default vs default (tanh,tanh,relu)", unit="s",
             pixelnet=ours_default["median_seconds"], peer=peer_default["median_seconds"],
