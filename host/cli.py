@@ -463,7 +463,7 @@ def run_record(args: argparse.Namespace) -> int:
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
-        with RecordingWriter(args.out, args.label, info.format) as writer:
+        with RecordingWriter(args.out, args.label, info.format & 0x7F) as writer:  # value bits
             client.stream(STREAM_MAX_RATE)
             progress = Progress("recording", args.samples)
             try:
