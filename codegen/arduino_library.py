@@ -26,6 +26,7 @@ import jinja2
 from pixelnet import __version__
 
 from .quantize import QuantizedModel
+from .render import GenerateError
 
 EXAMPLE = "Classify"
 BAUD = 115200
@@ -60,6 +61,24 @@ def c_string(text: str) -> str:
         else:
             out.append(f"\\{byte:03o}")
     return '"' + "".join(out) + '"'
+
+
+# The Arduino IDE's Serial Plotter (1.8 and 2.x) splits a line at spaces, tabs and commas,
+# then each part at ':' into label and value: a class name with one of them in it would
+# not be one label. (Tabs and control characters never reach here: model files refuse them.)
+PLOTTER_SEPARATORS = " ,:"
+
+
+def check_plotter_labels(classes: tuple[str, ...]) -> None:
+    """Refuse class names the example's ``name:value`` line could not carry as one label."""
+    for i, name in enumerate(classes):
+        bad = sorted({c for c in name if c in PLOTTER_SEPARATORS})
+        if bad:
+            shown = " ".join("space" if c == " " else repr(c) for c in bad)
+            raise GenerateError(
+                f"class {i} name {name!r} contains {shown}: the arduino-library example "
+                "prints it as a Serial Plotter label, which cannot hold a space, ',' or ':' "
+                "(rename the class in the model file, e.g. with '_')")
 
 
 def _keywords(prefix: str) -> list[tuple[str, str]]:
@@ -98,6 +117,7 @@ def render_library(env: jinja2.Environment, ctx: dict, model_files: dict[str, st
                    ) -> dict[str, str]:
     """Relative path -> text of every file of the library (nothing written)."""
     qm: QuantizedModel = ctx["qm"]
+    check_plotter_labels(qm.classes)
     prefix = ctx["prefix"]
     output_frac = qm.layers[-1].out_frac
     ctx = {

@@ -296,8 +296,9 @@ def run_verify(args: argparse.Namespace) -> int:
     plan = VerifyPlan(model, live, args.seconds, vectors, _truth(args.scene_label), args.fmt,
                       args.max_error, args.baud, args.protocol, args.line_baud, args.board)
     ports = _ports(args)
-    if ports == [None] and args.board is not None:
-        ports = [port_of_kind(args.board)]
+    if ports == [None]:
+        ports = [port_of_kind(args.board) if args.board is not None
+                 else auto_detect(choose="--port, or its kind with --board")]
     if len(ports) > 1:
         if args.log or args.html:
             raise PixelnetError("--log and --html take one board; with several, use "

@@ -37,6 +37,7 @@ from .frames import Frame, FrameDecoder, encode_frame
 from .linkpolicy import LinkHealth, RetryPolicy
 from .messages import (
     DEFAULT_BAUD,
+    MAX_SEQ_GAP,
     N_ADC,
     PROTOCOL_V2,
     STREAM_MAX_RATE,
@@ -135,6 +136,7 @@ class LinkStats:
     stream_samples: int = 0  # stream SAMPLE frames delivered
     seq_gaps: int = 0  # places where the stream counter jumped
     missed_samples: int = 0  # stream samples lost in those gaps
+    seq_jumps: int = 0  # counter steps backwards or beyond MAX_SEQ_GAP: not counted as lost
     duplicates: int = 0  # repeated frames dropped (duplicated stream frames, late replies)
     resets: int = 0  # boot INFO frames seen (board restarted)
     board_errors: int = 0  # ERROR frames received
@@ -734,7 +736,9 @@ class BoardClient:
             if step == 0:
                 self._counts.duplicates += 1
                 return
-            if step != 1:
+            if step > MAX_SEQ_GAP:
+                self._counts.seq_jumps += 1
+            elif step != 1:
                 self._counts.seq_gaps += 1
                 self._counts.missed_samples += step - 1
         self._last_stream_seq = frame.seq

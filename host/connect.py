@@ -82,8 +82,9 @@ def all_candidates(ports: Sequence[Any] | None = None) -> list[Candidate]:
     return find_candidates(ports) + virtual
 
 
-def auto_detect(ports: Sequence[Any] | None = None) -> str:
-    """The one board's port; PortError when there is none or more than one."""
+def auto_detect(ports: Sequence[Any] | None = None, choose: str = "--port") -> str:
+    """The one board's port; PortError when there is none or more than one (naming
+    ``choose``, the options of the calling command that pick a board)."""
     found = all_candidates(ports)
     if not found:
         raise PortError(
@@ -93,7 +94,7 @@ def auto_detect(ports: Sequence[Any] | None = None) -> str:
         )
     if len(found) > 1:
         listed = ", ".join(f"{c.device} ({c.description})" for c in found)
-        raise PortError(f"several boards found: {listed}; choose one with --port")
+        raise PortError(f"several boards found: {listed}; choose one with {choose}")
     return found[0].device
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .frames import MAX_WIRE, DecoderStats, Frame, FrameDecoder
+from .messages import MAX_SEQ_GAP
 
 # CRC-16/CCITT-FALSE, one table entry per byte value: crc16 of that byte from 0 (host/frames.py)
 CRC_TABLE = np.array([binascii.crc_hqx(bytes((b,)), 0) for b in range(256)], dtype=np.uint16)
@@ -160,17 +161,21 @@ class SequenceCounts:
     seq_gaps: int
     missed_samples: int
     duplicates: int
+    seq_jumps: int
 
 
 def sequence_counts(seq: np.ndarray) -> SequenceCounts:
-    """Repeats (the same counter twice in a row) dropped; jumps counted as gaps with the
-    samples they lost (modulo 256, as the 8-bit counter wraps)."""
+    """Repeats (the same counter twice in a row) dropped; forward steps of 2..MAX_SEQ_GAP
+    (modulo 256, as the 8-bit counter wraps) counted as gaps with the samples they lost;
+    any other step, backwards or further ahead, counted as a jump that lost nothing known."""
     step = (np.diff(seq) & 0xFF) if len(seq) else np.zeros(0, dtype=np.int64)
     repeat = step == 0
-    jump = ~repeat & (step != 1)
+    jump = step > MAX_SEQ_GAP
+    gap = ~repeat & ~jump & (step != 1)
     return SequenceCounts(
         kept=np.concatenate(([True], ~repeat)) if len(seq) else np.zeros(0, dtype=bool),
-        seq_gaps=int(np.count_nonzero(jump)),
-        missed_samples=int((step[jump] - 1).sum()),
+        seq_gaps=int(np.count_nonzero(gap)),
+        missed_samples=int((step[gap] - 1).sum()),
         duplicates=int(np.count_nonzero(repeat)),
+        seq_jumps=int(np.count_nonzero(jump)),
     )

@@ -73,6 +73,10 @@ class CalOp(IntEnum):
 
 
 STREAM_MAX_RATE = 0xFFFF
+# The longest forward step of the 8-bit stream counter read as lost samples: a step
+# further ahead, or backwards, is a jump (a damaged counter with a good CRC, or a restart
+# whose boot INFO was lost), never 200-odd "missed" samples; see PROTOCOL.md.
+MAX_SEQ_GAP = 32
 CAL_SOURCES = ("default", "stored", "session")
 
 

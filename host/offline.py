@@ -48,7 +48,8 @@ def verify_recording(ref: Reference, data: bytes, calibration: Calibration,
 
     Frames of other types are counted (``other_frames``), not interpreted: where the
     live client hears a board restart (a boot INFO) and starts the counter afresh, a
-    recording across a restart shows the counter's jump as one more gap."""
+    recording across a restart shows the counter's jump as a gap, or as a ``seq_jumps``
+    when it steps backwards or beyond MAX_SEQ_GAP."""
     layout = layout or sample_layout(ref.qm.layers[0].n_in, ref.qm.n_outputs)
     decoded = decode_stream(data, layout)
     counts = sequence_counts(decoded.seq)
@@ -68,5 +69,6 @@ def verify_recording(ref: Reference, data: bytes, calibration: Calibration,
         "too_long": s.too_long, "garbage_bytes": s.garbage_bytes,
         "stream_samples": len(payload), "seq_gaps": counts.seq_gaps,
         "missed_samples": counts.missed_samples, "duplicates": counts.duplicates,
+        "seq_jumps": counts.seq_jumps,
         "other_frames": len(decoded.others),
     })

@@ -94,6 +94,7 @@ def format_summary(report: dict[str, Any]) -> str:
         f"link: {link['frames']:,} good frames, {link['bad_crc']} CRC errors, "
         f"{link['bad_frame']} bad frames, {link['too_long']} too long ({link['resyncs']} resyncs), "
         f"{link['seq_gaps']} sequence gaps ({link['missed_samples']} samples missed), "
+        f"{link.get('seq_jumps', 0)} counter jumps, "
         f"{link['duplicates']} duplicates, {link['resets']} resets, "
         f"{link['board_errors']} board errors, {link['retries']} retries",
         f"throughput: {report['samples']:,} samples in {report['throughput']['seconds']:.1f} s"

@@ -9,6 +9,7 @@ checked against the fields PlatformIO documents for library.json.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -163,6 +164,42 @@ def test_class_names_become_safe_c_strings(tmp_path):
     assert subprocess.run([str(exe)], capture_output=True, check=True).stdout == tricky.encode()
 
 
+def plots_cleanly(line: str) -> bool:
+    """Whether the Arduino IDE's Serial Plotter (1.8 and 2.x) reads every part of ``line``
+    as a label and a number: both split it at spaces, tabs and commas, then each part at
+    ':'; a part whose value is no number becomes an empty series in the legend."""
+    parts = [p for p in re.split(r"[, \t]+", line.strip()) if p]
+    pairs = [p.split(":") for p in parts]
+    return all(len(pair) == 2 and pair[0] and re.fullmatch(r"-?\d+", pair[1]) for pair in pairs)
+
+
+def test_the_plotter_check_tells_a_clean_line_from_the_old_one():
+    assert plots_cleanly("solid:-38 vertical:25 diagonal:-11 horizontal:6 class:1")
+    assert not plots_cleanly("solid:-38 vertical:25 diagonal:-11 horizontal:6 class:vertical")
+    assert not plots_cleanly("top left:3 class:0")
+
+
+def test_the_example_prints_the_class_as_a_number_and_lists_the_names(library):
+    sketch = (library / "examples" / EXAMPLE / f"{EXAMPLE}.ino").read_text()
+    assert 'Serial.println(cls);' in sketch and "class_names[cls]" not in sketch
+    for i, name in enumerate(lesson_model().classes):
+        assert f" *   {i} = {name}\n" in sketch
+
+
+@pytest.mark.parametrize("name", ["top left", "a,b", "x:y"])
+def test_class_names_the_plotter_would_split_are_refused(tmp_path, capsys, name):
+    model = lesson_model()
+    model_path = tmp_path / "m.json"
+    save_model(dataclasses.replace(model, classes=(name, *model.classes[1:])), model_path)
+    assert main(["generate", "--model", str(model_path), "--target", "arduino-library",
+                 "--out-dir", str(tmp_path / "lib")]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert "class 0 name" in err and "Serial Plotter" in err, err
+    assert not (tmp_path / "lib").exists()
+    assert main(["generate", "--model", str(model_path), "--target", "c",
+                 "--out-dir", str(tmp_path / "c")]) == 0  # other targets print no such line
+
+
 def test_only_warnings_in_our_files_count(tmp_path):
     ours = tmp_path / "lib"
     output = (f"{ours}/src/x.c:3:5: warning: unused variable 'y'\n"
@@ -229,6 +266,7 @@ def test_uno_example_prints_what_the_emulator_computes(builds, tmp_path):
                 cls, out = scene_outputs(qm, scene)
                 assert cls == scene_class(scene)
                 expected = " ".join(f"{c}:{v}" for c, v in zip(qm.classes, out, strict=True))
-                assert lines == [f"{expected} class:{cls}"] * 3, scene
+                assert lines == [f"{expected} class:{qm.classes.index(cls)}"] * 3, scene
+                assert all(plots_cleanly(line) for line in lines), lines
         finally:
             port.close()

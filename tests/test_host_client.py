@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
 import pytest
 import serial
 
@@ -15,8 +16,10 @@ from pixelnet.host.client import (
     PortClosedError,
 )
 from pixelnet.host.fake_board import FakeBoard
+from pixelnet.host.fastframes import sequence_counts
 from pixelnet.host.frames import FrameDecoder, encode_frame
 from pixelnet.host.messages import (
+    MAX_SEQ_GAP,
     CalOp,
     Cmd,
     ErrorCode,
@@ -244,6 +247,36 @@ def test_stream_gaps_and_duplicates_are_counted():
     assert got == [254, 255, 0, 3, 4]
     stats = client.stats
     assert (stats.duplicates, stats.seq_gaps, stats.missed_samples) == (1, 1, 2)
+
+
+# (stream counters, (duplicates, seq_gaps, missed_samples, seq_jumps)): the same rule for
+# the live client and the vectorised offline path.
+STREAM_COUNTER_CASES = {
+    "in order across the wrap": ((254, 255, 0, 1), (0, 0, 0, 0)),
+    "a repeat and a gap": ((254, 255, 255, 0, 3, 4), (1, 1, 2, 0)),
+    "the longest gap counted": ((0, MAX_SEQ_GAP), (0, 1, MAX_SEQ_GAP - 1, 0)),
+    "one further is a jump": ((0, MAX_SEQ_GAP + 1, MAX_SEQ_GAP + 2), (0, 0, 0, 1)),
+    "one forged counter behind": ((10, 11, 12, 200, 13, 14), (0, 0, 0, 2)),
+    "one forged counter just ahead": ((10, 11, 12, 20, 13, 14), (0, 1, 7, 1)),
+    "a restart whose boot INFO was lost": ((100, 101, 0, 1, 2), (0, 0, 0, 1)),
+}
+
+
+@pytest.mark.parametrize("seqs, expected", STREAM_COUNTER_CASES.values(),
+                         ids=STREAM_COUNTER_CASES.keys())
+def test_stream_counter_jumps_are_judged_alike_live_and_offline(seqs, expected):
+    port = _ScriptedPort([])
+    port._out += b"".join(
+        encode_frame(Msg.SAMPLE, seq, pack_sample(Sample((seq,) * 4, (0,) * 4, (0,) * 4, 0)))
+        for seq in seqs
+    )
+    client = BoardClient(port)
+    kept = [seq for seq, _ in client.samples(len(seqs) - expected[0], timeout=0.2)]
+    s = client.stats
+    assert (s.duplicates, s.seq_gaps, s.missed_samples, s.seq_jumps) == expected
+    fast = sequence_counts(np.array(seqs, dtype=np.int64))
+    assert (fast.duplicates, fast.seq_gaps, fast.missed_samples, fast.seq_jumps) == expected
+    assert np.array(seqs)[fast.kept].tolist() == kept
 
 
 def test_port_closing_mid_command_is_a_clear_error(board):

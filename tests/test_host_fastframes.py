@@ -90,7 +90,7 @@ def test_offline_counts_equal_the_scalar_paths(ref, clean, damage) -> None:
     replies = 3  # the replay port answers INFO and STREAM (started, then stopped) itself
     assert fast.link["frames"] == link["frames"] - replies
     for key in ("bad_crc", "bad_frame", "too_long", "garbage_bytes", "stream_samples",
-                "seq_gaps", "missed_samples", "duplicates"):
+                "seq_gaps", "missed_samples", "duplicates", "seq_jumps"):
         assert fast.link[key] == link[key], key
     assert fast.metrics.samples == verifier.metrics.samples
     assert fast.metrics.mismatches == verifier.metrics.mismatches

@@ -343,6 +343,6 @@ def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual):
         stall.join()
         report = verifier.report(info, client.stats.to_dict())
     assert report["passed"] and report["samples"] == 1400, report["failures"]
-    damage = ("bad_crc", "bad_frame", "too_long", "garbage_bytes", "missed_samples",
+    damage = ("bad_crc", "bad_frame", "too_long", "garbage_bytes", "missed_samples", "seq_jumps",
               "protocol_errors", "unread_requests", "board_errors")
     assert {key: report["link"][key] for key in damage} == dict.fromkeys(damage, 0)

@@ -83,6 +83,20 @@ def test_two_boards_are_a_choice_for_the_user(board) -> None:
         auto_detect([])
 
 
+def test_two_boards_name_the_options_that_choose_on_each_command(board, tmp_path,
+                                                                  capsys) -> None:
+    with (FakeBoard(EmulatorArithmetic(quantize(lesson_model(), "q7"))) as other,
+          registered(VirtualPort(other.port, "micropython", "f", os.getpid()))):
+        assert main(["verify", "--lesson", "--samples", "5"]) == 2
+        (err,) = capsys.readouterr().err.strip().splitlines()
+        assert "several boards found" in err and "--port" in err and "--board" in err, err
+        assert main(["record", "--label", "vertical", "--samples", "5",
+                     "--out", str(tmp_path / "rec.csv")]) == 2
+        (err,) = capsys.readouterr().err.strip().splitlines()
+        assert "several boards found" in err and "--port" in err, err
+        assert "--board" not in err  # record has no --board
+
+
 def test_board_commands_need_no_port(board, tmp_path, capsys) -> None:
     out = tmp_path / "rec.csv"
     assert main(["record", "--label", "vertical", "--samples", "20", "--out", str(out)]) == 0

@@ -6,6 +6,8 @@ come from an independent transcription of the scene physics in firmware/sim/SCEN
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
 import random
 import shutil
@@ -13,7 +15,9 @@ import signal
 import struct
 import subprocess
 import sys
+import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -184,6 +188,49 @@ def test_eeprom_survives_between_runs(programs, build_dir, tmp_path):
     assert bump() == b"B\x01\x00"
     assert bump() == b"B\x01\x01"
     assert image.read_bytes() == b"\x02" + b"\xff" * 1023
+
+
+@pytest.mark.parametrize("blocked_in", ["write", "read"])
+def test_a_signal_ends_a_batch_run_blocked_on_a_pipe(programs, build_dir, tmp_path,
+                                                     blocked_in):
+    """SIGTERM while the harness is blocked writing to a full pipe nobody reads, or reading
+    input that never ends (the kernel names the wait in /proc/PID/wchan): the call returns
+    (no SA_RESTART), the run ends with 130, and no last flush or read blocks it again."""
+    stdin = tmp_path / "in.bin"
+    stdin.write_bytes(bytes(range(256)) * 1024)  # four times what a pipe holds
+    with stdin.open("rb") as feed:
+        proc = subprocess.Popen([build_harness(build_dir), "--stdio", programs["echo"]],
+                                stdin=feed if blocked_in == "write" else subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    with ended(proc):
+        deadline = time.monotonic() + 60.0  # the echo fills the pipe in seconds
+        # pipe_wait, or [anon_]pipe_read / [anon_]pipe_write, by kernel version
+        while "pipe_" not in Path(f"/proc/{proc.pid}/wchan").read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, _unread(proc.stdout)
+            time.sleep(0.05)
+        if blocked_in == "write":
+            assert _unread(proc.stdout) > fcntl.fcntl(proc.stdout, fcntl.F_GETPIPE_SZ) // 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(GONE_TIMEOUT) == 130
+
+
+@contextlib.contextmanager
+def ended(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """``proc``, killed if a failed check left it running, its pipes closed."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def _unread(pipe) -> int:
+    """Bytes waiting in ``pipe`` (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(pipe, termios.FIONREAD, b"\0" * 4))[0]
 
 
 def test_missing_libsimavr_is_a_tool_missing_error(tmp_path, monkeypatch):
@@ -368,15 +415,10 @@ def test_the_harness_ends_when_its_owner_goes_away(programs, build_dir, tmp_path
     proc = subprocess.Popen(
         [harness, "--pty", programs["probe"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    try:
+    with ended(proc):
         assert proc.stdout.readline().startswith(b"port /dev/")
         proc.stdin.close()  # the owner died: its end of the control pipe closes
         assert proc.wait(GONE_TIMEOUT) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
 
 
 def test_unknown_board_is_refused(tmp_path):

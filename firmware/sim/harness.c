@@ -14,6 +14,25 @@
 
 enum { EXIT_USAGE = 2 };
 
+volatile sig_atomic_t harness_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	harness_stop_signal = sig;
+}
+
+void harness_catch_stop_signals(void)
+{
+	struct sigaction stop = { .sa_handler = on_stop_signal }; /* no SA_RESTART */
+	struct sigaction ignore = { .sa_handler = SIG_IGN };
+	sigemptyset(&stop.sa_mask);
+	sigemptyset(&ignore.sa_mask);
+	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGHUP, &stop, NULL);
+	sigaction(SIGPIPE, &ignore, NULL);
+}
+
 void harness_die(const char *fmt, ...)
 {
 	va_list ap;

@@ -3,12 +3,21 @@
 #ifndef VBOARD_HARNESS_H
 #define VBOARD_HARNESS_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #define CONTROL_LINE_MAX 256
 
 /* The program's name in its messages ("vuno", "vcortex"); set it first thing in main(). */
 extern const char *harness_name;
+
+/* The number of the SIGINT, SIGTERM or SIGHUP that asked us to stop; 0 until then. */
+extern volatile sig_atomic_t harness_stop_signal;
+
+/* Catches SIGINT, SIGTERM and SIGHUP into harness_stop_signal, without SA_RESTART: a
+ * blocked poll, read or write returns EINTR at once and the main loop sees the signal.
+ * SIGPIPE is ignored: a reader that went away is an EPIPE from write(). */
+void harness_catch_stop_signals(void);
 
 /* "NAME: error: ..." on stderr, then exit code 2. */
 void harness_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));

@@ -55,13 +55,6 @@ typedef struct {
 	int quit;
 } vcortex_t;
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
 const char *harness_name = "vcortex";
 
 /* ---- byte queues ---- */
@@ -300,7 +293,7 @@ enum { FD_CONTROL, FD_SENSOR, FD_BOARD, FD_HOST, N_FDS };
 
 static int run(vcortex_t *v)
 {
-	while (!v->quit && !stop_signal) {
+	while (!v->quit && !harness_stop_signal) {
 		struct pollfd fds[N_FDS] = {
 			[FD_CONTROL] = { .fd = STDIN_FILENO, .events = POLLIN },
 			[FD_SENSOR] = { .fd = v->sensor_fd, .events = POLLIN },
@@ -349,7 +342,7 @@ static int run(vcortex_t *v)
 				v->to_host.len = 0;
 		}
 	}
-	return stop_signal ? EXIT_SIGNAL : EXIT_OK;
+	return harness_stop_signal ? EXIT_SIGNAL : EXIT_OK;
 }
 
 static void usage(void)
@@ -396,11 +389,7 @@ int main(int argc, char **argv)
 		if (error)
 			harness_die("-c %s: %s", commands[i], error);
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	harness_catch_stop_signals();
 	queue_init(&v.to_board, TO_BOARD_MAX);
 	queue_init(&v.to_host, TO_HOST_MAX);
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);

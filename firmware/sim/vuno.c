@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,13 +97,6 @@ typedef struct {
 	clocks_t rt_base;
 } vuno_t;
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
 const char *harness_name = "vuno";
 #define die harness_die
 #define write_all harness_write_all
@@ -180,10 +172,11 @@ static int read_into(buffer_t *b, int fd)
 	return n > 0;
 }
 
-/* Writes what fd takes now; 0, or -1 if fd is gone */
+/* Writes what fd takes now (a signal to stop cuts a blocked write short); 0, or -1 if fd
+ * is gone */
 static int write_from(buffer_t *b, int fd)
 {
-	while (buffer_len(b)) {
+	while (buffer_len(b) && !harness_stop_signal) {
 		ssize_t n = write(fd, b->bytes + b->start, buffer_len(b));
 		if (n < 0)
 			return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
@@ -527,10 +520,11 @@ static void service_pty_mode(vuno_t *v, long long timeout_ns)
 	feed_board(v);
 }
 
-/* stdio mode: the whole input is read before the start, so a run is deterministic */
+/* stdio mode: the whole input is read before the start, so a run is deterministic (a
+ * signal to stop ends the wait for more) */
 static void read_all_stdin(vuno_t *v)
 {
-	while (read_into(&v->to_board, STDIN_FILENO))
+	while (!harness_stop_signal && read_into(&v->to_board, STDIN_FILENO))
 		;
 }
 
@@ -657,7 +651,7 @@ static void report_batch(const vuno_t *v, const char *end)
 static int run(vuno_t *v)
 {
 	v->rt_base = v->level = clocks_now(v->avr);
-	while (!v->quit && !stop_signal) {
+	while (!v->quit && !harness_stop_signal) {
 		int state = v->avr->state;
 		int stopped = state == cpu_Done || state == cpu_Crashed;
 		if (!v->pty_mode && (stopped || (v->max_cycles && v->avr->cycle >= v->max_cycles)))
@@ -698,9 +692,9 @@ static int run(vuno_t *v)
 		eeprom_sync(v, 0);
 	}
 	if (!v->pty_mode)
-		write_from(&v->to_host, v->out_fd);
+		write_from(&v->to_host, v->out_fd); /* not after a signal: the reader may be gone */
 	eeprom_sync(v, 1);
-	if (stop_signal)
+	if (harness_stop_signal)
 		return EXIT_SIGNAL;
 	if (v->pty_mode)
 		return EXIT_OK;
@@ -763,10 +757,7 @@ int main(int argc, char **argv)
 	if (!elf || mode_set != 1)
 		usage();
 	v.out_fd = claim_stdout();
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	harness_catch_stop_signals();
 	v.avr = load_board(elf, mcu, frequency, &v);
 	v.lowest_sp = v.avr->ramend;
 	for (int i = 0; i < n_commands; i++) {
@@ -782,5 +773,8 @@ int main(int argc, char **argv)
 		v.master_fd = harness_open_pty(v.out_fd);
 	else
 		read_all_stdin(&v);
-	return run(&v);
+	int status = run(&v);
+	/* a signal during the report may have cut it short (no SA_RESTART): never pass it off
+	 * as a whole one */
+	return harness_stop_signal ? EXIT_SIGNAL : status;
 }
