@@ -26,6 +26,7 @@ from .client import BoardClient
 from .compare import STAGES, Checked, Reference, SampleArrays, check_batch, first_diverging_layer
 from .connect import FORMAT_NAMES
 from .evidence import Evidence
+from .interrupts import interrupts_held
 from .messages import STREAM_MAX_RATE, Info, Sample
 from .metrics import Metrics
 from .samplelog import SampleLog
@@ -107,8 +108,9 @@ class Verifier:
                 done = n is not None and phase.samples + len(batch) >= n
                 late = deadline is not None and time.monotonic() >= deadline
                 if len(batch) >= STREAM_BATCH or done or late:
-                    self._live_batch(client, phase, batch)
-                    batch = []
+                    with interrupts_held():  # counted once: the error path below sees []
+                        self._live_batch(client, phase, batch)
+                        batch = []
                 if done or late:
                     break
         except BaseException:
@@ -131,7 +133,9 @@ class Verifier:
             sent = x_int[start : start + VECTOR_CHUNK]
             results = client.infer_many(sent.tolist())
             checked = check_batch(self.ref, SampleArrays.from_samples(results), sent_x=sent)
-            self._add(client, phase, checked, [None] * len(sent), truth[start : start + len(sent)])
+            with interrupts_held():
+                self._add(client, phase, checked, [None] * len(sent),
+                          truth[start : start + len(sent)])
         return phase
 
     def _phase(self, label: str, source: str, truth: int) -> Phase:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 
 import numpy as np
 import pytest
@@ -159,3 +160,36 @@ def test_preprocessing_is_checked_against_the_boards_calibration(ref):
     board = SampleArrays.from_samples([Sample((1023, 0, 1023, 0), (x, -x, x, -x), (0,) * 4, 0)])
     checked = check_batch(ref, board, calibration=DEFAULT_CALIBRATION)
     assert checked.stage[0] == 2  # preprocessing right, the (made-up) outputs wrong
+
+
+class InterruptedLog(SampleLog):
+    """A log whose ``write`` number ``at`` is reached by Ctrl-C before it writes a row."""
+
+    def __init__(self, path, class_names, at):
+        super().__init__(path, class_names)
+        self.calls, self.at = 0, at
+
+    def write(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.at:
+            signal.raise_signal(signal.SIGINT)
+        super().write(*args, **kwargs)
+
+
+@pytest.mark.parametrize("at", [1, 3])
+@pytest.mark.parametrize("phase", ["stream", "vectors"])
+def test_ctrl_c_during_accounting_counts_each_sample_once_in_report_and_log(
+        ref, tmp_path, phase, at):
+    with FakeBoard(EmulatorArithmetic(ref.qm)) as board, BoardClient.open(board.port) as client:
+        client.info()
+        log = InterruptedLog(tmp_path / "log.csv", CLASSES, at)
+        verifier = Verifier(ref, log)
+        with pytest.raises(KeyboardInterrupt):
+            if phase == "stream":
+                verifier.verify_stream(client, n=10_000)
+            else:
+                verifier.verify_vectors(client, *random_vectors(2_000))
+        log.close()
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert verifier.metrics.samples == len(rows) > 0
+    assert [int(r["n"]) for r in rows] == list(range(len(rows)))
