@@ -37,3 +37,9 @@ def scene_outputs(qm, scene: str) -> tuple[str, list[int]]:
     x = codegen.preprocess(qm, adc[None, :], np.zeros(4, np.int64), np.full(4, 1023))
     out = codegen.infer(qm, x)[0]
     return qm.classes[int(np.argmax(out))], [int(v) for v in out]
+
+
+def text_line(classes, out) -> str:
+    """The text mode's sample line: NAME:value per output, then class:INDEX (PROTOCOL.md)."""
+    values = " ".join(f"{c}:{int(v)}" for c, v in zip(classes, out, strict=True))
+    return f"{values} class:{int(np.argmax(out))}"

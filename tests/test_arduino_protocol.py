@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from serial_lines import text_line
 
 from pixelnet import codegen
 from pixelnet.firmware.build import firmware_version
@@ -367,10 +368,7 @@ def _text_and_frames(wire: bytes) -> tuple[str, list]:
 
 def _sample_line(qm, adc=ADC) -> str:
     x = codegen.preprocess(qm, np.array([adc]), np.zeros(4, np.int64), np.full(4, 1023))
-    out = codegen.infer(qm, x)[0]
-    cls = qm.classes[int(np.argmax(out))]
-    return f"class:{cls} " + " ".join(f"{c}:{int(v)}" for c, v in zip(qm.classes, out,
-                                                                        strict=True))
+    return text_line(qm.classes, codegen.infer(qm, x)[0])
 
 
 def test_help_and_sample_answer_in_text(board):
@@ -382,8 +380,9 @@ def test_help_and_sample_answer_in_text(board):
     assert lines[0] == (f"pixelnet uno firmware {version} model {board.qm.model_hash} "
                         f"q{board.qm.format_bits}, outputs in units of "
                         f"2^-{board.qm.layers[-1].out_frac}")
-    assert lines[1].startswith("commands: help, sample")
-    assert lines[2] == _sample_line(board.qm)
+    assert lines[1] == "class " + ", ".join(f"{i} {c}" for i, c in enumerate(board.qm.classes))
+    assert lines[2].startswith("commands: help, sample")
+    assert lines[3] == _sample_line(board.qm)
 
 
 @pytest.mark.parametrize("line_end", [b"\n", b"\r\n", b"\r\n\r\n"])

@@ -9,7 +9,7 @@ import json
 import time
 
 import pytest
-from serial_lines import read_lines, scene_outputs
+from serial_lines import read_lines, scene_outputs, text_line
 
 from pixelnet import codegen
 from pixelnet.cli import main
@@ -27,8 +27,7 @@ SCENE = "diagonal_anti"
 
 
 def _scene_line(qm, scene: str) -> str:
-    cls, out = scene_outputs(qm, scene)
-    return f"class:{cls} " + " ".join(f"{c}:{v}" for c, v in zip(qm.classes, out, strict=True))
+    return text_line(qm.classes, scene_outputs(qm, scene)[1])
 
 
 def _lines(port, count: int) -> list[str]:
@@ -55,8 +54,9 @@ def test_typed_text_then_the_host_verifies_bit_exact(name, tmp_path, capsys):
             time.sleep(0.2)
             port.reset_input_buffer()  # the boot banner
             port.write(b"help\r\n")
-            info, commands = _lines(port, 2)
+            info, classes, commands = _lines(port, 3)
             assert info.startswith("pixelnet ") and f"model {qm.model_hash} q7" in info
+            assert classes == "class " + ", ".join(f"{i} {c}" for i, c in enumerate(qm.classes))
             assert commands.startswith("commands: help, sample")
             port.write(b"sample\r\n")
             assert _lines(port, 1) == [_scene_line(qm, SCENE)]

@@ -81,6 +81,7 @@ class Text:
         self.active = True
         if word == b"help":
             self.port.write(self.info_line)
+            self.port.write(self._class_line())
             self.port.write(HELP)
         elif word == b"sample":
             self.sample()
@@ -88,16 +89,21 @@ class Text:
             self.port.write(UNKNOWN)
 
     def sample(self):
-        # one line: class:NAME, then NAME:value per output
+        # one line of numbers the Serial Plotter draws: NAME:value per output, then
+        # class:INDEX (a word as a value would be a series without points)
         reading = self.measure()
         if reading is None:
             self.port.write(NO_SENSOR)
             return
         cls, out = reading
-        parts = [b"class:" + self.classes[cls]]
-        for i, name in enumerate(self.classes):
-            parts.append(name + b":" + str(out[i]).encode())
+        parts = [name + b":" + str(out[i]).encode() for i, name in enumerate(self.classes)]
+        parts.append(b"class:" + str(cls).encode())
         self.port.write(b" ".join(parts) + b"\r\n")
+
+    def _class_line(self):
+        # "class 0 solid, 1 vertical, ...": what the number after class: means
+        names = [str(i).encode() + b" " + name for i, name in enumerate(self.classes)]
+        return b"class " + b", ".join(names) + b"\r\n"
 
     def leave(self):
         if self.active:

@@ -92,19 +92,37 @@ static void put_hex(uint8_t b)
     }
 }
 
-/* class:NAME then NAME:value per output, one line (starts with a lowercase letter). */
+/* NAME:value per output, then class:INDEX: one line of numbers the Serial Plotter draws
+   (a word as a value would be a series without points); `help` lists the indices. */
 void pn_text_sample(void)
 {
     uint16_t adc[4];
     pn_act_t out[PN_N_OUTPUTS];
     uint8_t i, cls = pn_app_measure(adc, out);
-    put_rom(T("class:"));
-    put_str(pn_class_names[cls]);
     for (i = 0; i < PN_N_OUTPUTS; i++) {
-        put_char(' ');
         put_str(pn_class_names[i]);
         put_char(':');
         put_int(out[i]);
+        put_char(' ');
+    }
+    put_rom(T("class:"));
+    put_int(cls);
+    put_rom(T("\r\n"));
+}
+
+/* "class 0 solid, 1 vertical, ...": what the number after class: means. */
+static void print_classes(void)
+{
+    uint8_t i;
+    put_rom(T("class"));
+    for (i = 0; i < PN_N_OUTPUTS; i++) {
+        put_char(i ? ',' : ' ');
+        if (i) {
+            put_char(' ');
+        }
+        put_int(i);
+        put_char(' ');
+        put_str(pn_class_names[i]);
     }
     put_rom(T("\r\n"));
 }
@@ -174,6 +192,7 @@ static void run_command(uint8_t command)
     switch (command) {
     case CMD_HELP:
         print_info();
+        print_classes();
         put_rom(help_text);
         break;
     case CMD_SAMPLE:
