@@ -71,7 +71,7 @@ class BoardOutcome:
 def verify_port(
     port: str | None,
     plan: VerifyPlan,
-    log: SampleLog | None = None,
+    open_log: Callable[[], SampleLog] | None = None,
     on_batch: Callable[[Verifier], None] | None = None,
 ) -> dict[str, Any]:
     """Verify the board on ``port``; the JSON report (``passed`` says the verdict).
@@ -80,6 +80,9 @@ def verify_port(
     the line changed, CRC and all) ends its run with what was compared so far
     (``aborted``); an interrupt (KeyboardInterrupt, or
     ``Interrupted`` raised by ``on_batch``) does too, with ``aborted`` "interrupted".
+    The sample log is opened (``open_log``) only once the board has passed the
+    handshake: a port that cannot be opened, or a board running another model,
+    leaves an earlier log at that path as it was.
     """
     with connect(port, plan.baud) as client:
         info = client.last_info
@@ -87,6 +90,7 @@ def verify_port(
         where = f"the board on {port or 'the auto-detected port'}"
         check_handshake(info, plan.model.short_hash, plan.fmt, where=where)
         ref = Reference.from_model(plan.model, FORMAT_NAMES[info.format])
+        log = open_log() if open_log is not None else None
         verifier = Verifier(ref, log, on_batch=on_batch)
         aborted = None
         try:
@@ -101,6 +105,9 @@ def verify_port(
             aborted = link_failure(exc, verifier.metrics.samples)
         except (KeyboardInterrupt, Interrupted):
             aborted = "interrupted"
+        finally:
+            if log is not None:
+                log.close()
         report = verifier.report(client.last_info or info, client.stats.to_dict(),
                                  plan.max_error, aborted)
         report["port"] = port
