@@ -210,7 +210,8 @@ def _model_cases() -> Iterator[tuple[str, list[str], str]]:
         "sim": ["sim", "--board", "uno", "--build-dir", "b"],
         "verify": ["verify", "--port", NO_PORT],
         "monitor": ["monitor", "--port", NO_PORT],
-        "flash-mp": ["flash", "--board", "micropython", "--port", NO_PORT, "--build-dir", "b"],
+        # a port that exists, so that the model is what is refused (a missing port comes first)
+        "flash-mp": ["flash", "--board", "micropython", "--port", os.devnull, "--build-dir", "b"],
     }
     for name, base in commands.items():
         for model in BAD_MODELS:
@@ -279,6 +280,8 @@ def _path_cases() -> Iterator[tuple[str, list[str], str]]:
         (["build", "--board", "uno", "--lesson", "--out", "f"], "f"),
         (["generate", "--lesson", "--target", "cobol", "--out", "gen"], "--target"),
         (["report", "missing.json"], "missing.json"),
+        # the lesson's network announced, then a port that is not there: refused first
+        (["flash", "--board", "micropython", "--port", NO_PORT, "--build-dir", "b"], NO_PORT),
         (["show", "--png", "x.png", "edited.json"], "edited.json"),
         (["monitor", "--model", MODEL, "--port", NO_PORT], NO_PORT),
         (["calibrate", "--port", NO_PORT, "--yes"], NO_PORT),
@@ -614,7 +617,8 @@ def _entry_point() -> tuple[str, str]:
 
 def test_the_installed_command_imports_nothing_before_it_can_hear_ctrl_c() -> None:
     module, _ = _entry_point()
-    probe = f"import sys, {module}; print(sorted(m for m in sys.modules if 'pixelnet' in m))"
+    probe = (f"import sys, {module}; print(sorted(m for m in sys.modules "
+             "if m == 'pixelnet' or m.startswith('pixelnet.')))")
     loaded = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True,
                             timeout=120, check=True).stdout.strip()
     assert loaded == repr(sorted({"pixelnet", module})), loaded
