@@ -169,7 +169,8 @@ def detected_ports() -> list[str]:
 
 def link_faults(link: dict[str, int]) -> int:
     """Everything the link lost or repaired: resyncs, gaps, restarts, retries, fallbacks."""
-    keys = ("resyncs", "seq_gaps", "resets", "retries", "protocol_errors", "baud_fallbacks")
+    keys = ("resyncs", "seq_gaps", "resets", "retries", "protocol_errors", "baud_fallbacks",
+            "crc_escapes")
     return sum(int(link.get(key, 0)) for key in keys)
 
 

@@ -262,7 +262,7 @@ def output_moved_once(msg: Msg, nth: int) -> FrameTamper:
 
 @pytest.mark.parametrize("msg", [Msg.SAMPLE, Msg.RESULT])
 def test_a_damaged_frame_the_crc_let_through_is_asked_again_not_compared(
-    lesson_file, board, tmp_path, msg
+    lesson_file, board, tmp_path, capsys, msg
 ):
     with FaultyLine(board.port, tamper=DamagedLine(output_moved_once(msg, 37))) as line:
         code, report, log = verify(lesson_file, line.port, tmp_path, "--samples", "100",
@@ -272,6 +272,7 @@ def test_a_damaged_frame_the_crc_let_through_is_asked_again_not_compared(
     assert code == 0 and data["passed"], data["failures"]
     assert data["link"]["crc_escapes"] == 1 and data["link"]["bad_frame"] > 0
     assert data["samples"] == 200  # a live sample dropped is made up by the next one
+    assert "1 damaged frames past the CRC (not compared)" in capsys.readouterr().out
 
 
 class OutputZeroOneHigh(EmulatorArithmetic):
