@@ -46,7 +46,9 @@ from .lab import (
     detected_ports,
     format_lab_table,
     format_live_table,
+    link_failure_of,
     report_name,
+    unchecked_boards,
     verify_port,
     verify_ports,
     watch_port,
@@ -338,6 +340,7 @@ def _verify_many(ports: list[str], plan: VerifyPlan, report_dir: Path | None) ->
                 print(f"report for {outcome.port}: {path}")
     if any(o.report is not None and o.report["aborted"] == "interrupted" for o in outcomes):
         return EXIT_INTERRUPTED
+    unchecked_boards([(o.port, link_failure_of(o)) for o in outcomes])
     return 0 if all(o.passed for o in outcomes) else EXIT_FAILED
 
 
@@ -431,6 +434,7 @@ def _monitor_many(ports: list[str], plan: VerifyPlan) -> int:
                for b in boards]
     for thread in threads:
         thread.start()
+    interrupted = False
     try:
         with _sigterm_as_interrupt():
             while not all(b.done for b in boards):
@@ -438,10 +442,14 @@ def _monitor_many(ports: list[str], plan: VerifyPlan) -> int:
                 time.sleep(MONITOR_REFRESH)
     except KeyboardInterrupt:
         stop.set()
+        interrupted = True
     for thread in threads:
         thread.join()
     print(HOME_AND_CLEAR + format_live_table(boards), flush=True)
-    return 0 if all(b.error is None and b.mismatches == 0 for b in boards) else EXIT_FAILED
+    if interrupted:
+        return EXIT_INTERRUPTED
+    unchecked_boards([(b.port, b.error) for b in boards])
+    return 0 if all(b.mismatches == 0 for b in boards) else EXIT_FAILED
 
 
 # -- record ------------------------------------------------------------------

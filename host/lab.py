@@ -167,6 +167,25 @@ def detected_ports() -> list[str]:
     return [c.device for c in found]
 
 
+def unchecked_boards(problems: Sequence[tuple[str, str | None]]) -> None:
+    """Stop with exit 2 and one line when boards of a several-board run could not be
+    checked (``(port, why)``, why None for a board that was), as a single board would."""
+    failed = [(port, why) for port, why in problems if why is not None]
+    if failed:
+        port, why = failed[0]
+        more = f"; and {len(failed) - 1} more" if len(failed) > 1 else ""
+        raise PixelnetError(f"{len(failed)} of {len(problems)} boards could not be checked "
+                            f"({port}: {why}{more}; the table above says each)")
+
+
+def link_failure_of(outcome: BoardOutcome) -> str | None:
+    """Why a board of a several-board run could not be checked to the end, or None."""
+    if outcome.error is not None:
+        return outcome.error
+    aborted = outcome.report["aborted"] if outcome.report is not None else None
+    return aborted if aborted not in (None, "interrupted") else None
+
+
 def link_faults(link: dict[str, int]) -> int:
     """Everything the link lost or repaired: resyncs, gaps, restarts, retries, fallbacks."""
     keys = ("resyncs", "seq_gaps", "resets", "retries", "protocol_errors", "baud_fallbacks",

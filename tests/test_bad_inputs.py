@@ -284,6 +284,9 @@ def _path_cases() -> Iterator[tuple[str, list[str], str]]:
         (["flash", "--board", "micropython", "--port", NO_PORT, "--build-dir", "b"], NO_PORT),
         (["show", "--png", "x.png", "edited.json"], "edited.json"),
         (["monitor", "--model", MODEL, "--port", NO_PORT], NO_PORT),
+        # several boards, none of which could be checked: exit 2 and one line, not 1
+        (["verify", "--model", MODEL, "--port", NO_PORT, "--port", NO_PORT + "2"], NO_PORT),
+        (["monitor", "--model", MODEL, "--port", NO_PORT, "--port", NO_PORT + "2"], NO_PORT),
         (["calibrate", "--port", NO_PORT, "--yes"], NO_PORT),
     ]
     for argv, named in cases:
@@ -441,6 +444,28 @@ def test_monitor_exits_130_on_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyP
     arithmetic = EmulatorArithmetic(quantize(lesson_model(), "q7"))
     with FakeBoard(arithmetic, adc=(900, 60, 900, 60)) as board:
         code = main(["monitor", "--model", str(model), "--port", board.port])
+    assert code == 130
+
+
+def test_monitoring_several_boards_exits_130_on_ctrl_c(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pixelnet.host import cli as host_cli
+
+    real_table = host_cli.format_live_table
+    presses = iter([KeyboardInterrupt])
+
+    def table_then_ctrl_c(*args: Any, **kwargs: Any) -> str:
+        for press in presses:
+            raise press
+        return real_table(*args, **kwargs)
+
+    monkeypatch.setattr(host_cli, "format_live_table", table_then_ctrl_c)
+    model = save_model(lesson_model(), tmp_path / "m.json")
+    arithmetic = EmulatorArithmetic(quantize(lesson_model(), "q7"))
+    with (FakeBoard(arithmetic, adc=(900, 60, 900, 60)) as one,
+          FakeBoard(arithmetic, adc=(60, 900, 60, 900)) as two):
+        code = main(["monitor", "--model", str(model), "--port", one.port, "--port", two.port])
     assert code == 130
 
 
