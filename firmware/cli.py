@@ -39,6 +39,9 @@ SIM_BOARDS = {
        for name in simulated_boards() if name != "uno"},
     "micropython": "the MicroPython program on the MicroPython unix port",
     "cortex-m3": "the Cortex-M3 firmware (LM3S6965) in QEMU",
+    # taken, so that the answer says why not
+    **{name: f"not simulated: {row.note}" for name, row in AVR_BOARDS.items()
+       if not row.simulated},
 }
 SIM_DESCRIPTION = """\
 Run a virtual board on a pseudo-terminal that pixelnet (and any serial program)
@@ -139,11 +142,19 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _check_simulated(board: str) -> None:
+    row = AVR_BOARDS.get(board)
+    if row is not None and not row.simulated:
+        raise PixelnetError(f"the {row.title} cannot be simulated here: {row.note}; "
+                            f"`pixelnet build --board {board}` builds its firmware")
+
+
 def run_sim(args: argparse.Namespace) -> int:
     # a terminal closing or a `kill` ends the board as cleanly as Ctrl-C does, and Ctrl-C
     # works even if we were started with SIGINT ignored (as `cmd &` does in a script)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
+    _check_simulated(args.board)
     state_dir = args.state_dir or args.build_dir / f"sim-{args.board}"
     check_output_dir(args.build_dir, "build directory")
     check_output_dir(state_dir, "state directory")
