@@ -10,8 +10,10 @@ first few mismatches to name the layer where board and emulator part ways.
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -40,6 +42,23 @@ MAX_LISTED = 20  # mismatches listed in the report
 CRC_ESCAPES_ALWAYS_ALLOWED = 2
 DAMAGED_FRAMES_PER_ESCAPE = 4096
 MAX_CONFIRMED = 5  # mismatches asked again; past these the board is known to be wrong
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C pressed inside the block takes effect at its end, so that the report and the
+    log never disagree by a batch. Only the main thread hears SIGINT: elsewhere, nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[tuple[int, Any]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pressed and callable(previous):
+            previous(*pressed[0])
 
 
 @dataclass
@@ -107,19 +126,24 @@ class Verifier:
         deadline = None if seconds is None else time.monotonic() + seconds
         client.stream(STREAM_MAX_RATE)
         batch: list[tuple[int, Sample]] = []
+        handed: list[tuple[int, Sample]] = []  # given to _live_batch, maybe not yet counted
+        counted = 0
         try:
             for item in client.samples():
                 batch.append(item)
                 done = n is not None and phase.samples + len(batch) >= n
                 late = deadline is not None and time.monotonic() >= deadline
                 if len(batch) >= STREAM_BATCH or done or late:
-                    self._live_batch(client, phase, batch)
-                    batch = []
+                    handed, batch, counted = batch, [], phase.samples
+                    self._live_batch(client, phase, handed)
+                    handed = []
                 if done or late:
                     break
         except BaseException:
-            if batch:  # compare what arrived before an error, then let the error through
-                self._live_batch(client, phase, batch)
+            # compare what arrived before an error (a batch once only), then let it through
+            unseen = (handed if phase.samples == counted else []) + batch
+            if unseen:
+                self._live_batch(client, phase, unseen)
             with contextlib.suppress(PixelnetError):  # the error that stopped us says more
                 client.stream(0)
             raise
@@ -216,18 +240,18 @@ class Verifier:
     ) -> None:
         b = checked.board
         first = self.metrics.samples  # the run's number of this batch's first sample (log "n")
-        self.metrics.add(
-            checked.exact, checked.board_real, checked.float_out, b.cls, checked.float_cls, truth
-        )
-        phase.samples += len(b)
-        known = truth >= 0
-        phase.labelled += int(np.count_nonzero(known))
-        phase.correct += int(np.count_nonzero(b.cls[known] == truth[known]))
-        phase.mismatches += int(np.count_nonzero(~checked.exact))
-        self.evidence.add(checked, truth, self.phases.index(phase), self.elapsed,
-                          client.stats.to_dict(), self.ref.input_scale)
-        if self.log is not None:
-            self.log.write(checked, self.elapsed, phase.source, seqs, truth)
+        with _ctrl_c_held():  # counted and logged together, or neither
+            self.metrics.add(checked.exact, checked.board_real, checked.float_out, b.cls,
+                             checked.float_cls, truth)
+            phase.samples += len(b)
+            known = truth >= 0
+            phase.labelled += int(np.count_nonzero(known))
+            phase.correct += int(np.count_nonzero(b.cls[known] == truth[known]))
+            phase.mismatches += int(np.count_nonzero(~checked.exact))
+            self.evidence.add(checked, truth, self.phases.index(phase), self.elapsed,
+                              client.stats.to_dict(), self.ref.input_scale)
+            if self.log is not None:
+                self.log.write(checked, self.elapsed, phase.source, seqs, truth)
         for i in np.flatnonzero(~checked.exact):
             if len(self.mismatch_examples) < MAX_LISTED:
                 record = self._describe(client, checked, int(i), phase)
