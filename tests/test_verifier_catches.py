@@ -47,7 +47,7 @@ from pixelnet.host.messages import (
     unpack_compact_sample,
     unpack_sample,
 )
-from pixelnet.host.verify import Phase
+from pixelnet.host.verify import CRC_ESCAPES_ALWAYS_ALLOWED, MAX_LISTED, Phase
 from pixelnet.trainer.patterns import CLASSES
 
 N_IN = N_OUT = 4
@@ -423,16 +423,17 @@ class DamagedLine:
         return out + BROKEN_FRAME if before < 10 <= self.frames else out
 
 
+def output_moved_once_in(frame: Frame) -> Frame:
+    """``frame`` with output 0 one step away and a fresh CRC: what a damaged frame the CRC
+    let through looks like."""
+    sample = unpack_sample(frame.payload, N_IN, N_OUT)
+    moved = changed(sample, "out", 0, act_max=127)  # the lesson network in q7
+    return Frame(frame.type, frame.seq, pack_sample(moved))
+
+
 def output_moved_once(msg: Msg, nth: int) -> FrameTamper:
-    """The first copy of the ``nth`` frame of type ``msg`` with output 0 one step away and
-    a fresh CRC: what a damaged frame the CRC let through looks like."""
-
-    def change(frame: Frame) -> Frame:
-        sample = unpack_sample(frame.payload, N_IN, N_OUT)
-        moved = changed(sample, "out", 0, act_max=127)  # the lesson network in q7
-        return Frame(frame.type, frame.seq, pack_sample(moved))
-
-    return rewrite_seq(msg, nth, change, first_copy=True)
+    """The first copy of the ``nth`` frame of type ``msg``, forged by ``output_moved_once_in``."""
+    return rewrite_seq(msg, nth, output_moved_once_in, first_copy=True)
 
 
 @pytest.mark.parametrize("msg", [Msg.SAMPLE, Msg.RESULT])
@@ -473,6 +474,22 @@ def test_a_board_that_computes_wrong_is_still_caught_on_a_damaged_line(lesson_re
     data = json.loads(report.read_text())
     assert code == 1 and data["bit_exact_mismatches"] == 200
     assert data["link"]["crc_escapes"] == 0 and data["link"]["bad_frame"] > 0
+    assert len(data["mismatch_examples"]) == MAX_LISTED
+
+
+def test_more_damaged_frames_than_the_crc_lets_through_are_mismatches(lesson_ref, lesson_file,
+                                                                     tmp_path):
+    """Three forged results on a line that damaged one frame: a CRC-16 does not let that
+    many through, so two are taken for damage and the third is a mismatch."""
+    forged = rewrite_some(Msg.RESULT, lambda k: k in (20, 40, 60), output_moved_once_in)
+    with (
+        FakeBoard(EmulatorArithmetic(lesson_ref.qm), adc=(900, 60, 880, 75)) as board,
+        FaultyLine(board.port, tamper=DamagedLine(forged)) as line,
+    ):
+        code, report, _ = verify_on(line.port, lesson_file, tmp_path)
+    data = json.loads(report.read_text())
+    assert code == 1 and data["bit_exact_mismatches"] == 1
+    assert data["link"]["crc_escapes"] == CRC_ESCAPES_ALWAYS_ALLOWED == 2
 
 
 def verify_on(port: str, lesson_file: Path, tmp_path: Path) -> tuple[int, Path, Path]:
