@@ -159,7 +159,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_port_options(p, several=True)
     add_model_options(p, required=True)
-    p.add_argument("--samples", type=SAMPLES, help="stop after this many samples")
+    p.add_argument("--samples", type=SAMPLES,
+                   help="stop after this many samples (default: until Ctrl-C)")
     _protocol_options(p)
     p.set_defaults(handler=run_monitor)
 
@@ -466,7 +467,7 @@ def run_record(args: argparse.Namespace) -> int:
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
-        with RecordingWriter(args.out, args.label, info.format) as writer:
+        with RecordingWriter(args.out, args.label, info.format & 0x7F) as writer:  # value bits
             client.stream(STREAM_MAX_RATE)
             progress = Progress("recording", args.samples)
             try:

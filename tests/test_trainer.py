@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
@@ -20,7 +22,7 @@ from pixelnet.trainer.network import (
 from pixelnet.trainer.optimizers import SGD, Adam, Momentum
 from pixelnet.trainer.patterns import CLASSES, clean_patterns
 from pixelnet.trainer.train import train_default, train_model
-from pixelnet.trainer.training import TrainConfig, fit
+from pixelnet.trainer.training import StoppingRule, TrainConfig, fit
 
 
 def numeric_gradients(objective, params: Params, eps: float = 1e-6) -> list[np.ndarray]:
@@ -44,9 +46,9 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300))
 
 
-def check_gradients(acts, loss, bias, l1=0.0, l2=0.0, masks=None) -> None:
+def check_gradients(acts, loss, bias, l1=0.0, l2=0.0, masks=None, sizes=(4, 5, 3, 4)) -> None:
     rng = np.random.default_rng(3)
-    params = init_params((4, 5, 3, 4), bias, rng)
+    params = init_params(sizes, bias, rng)
     for b in params.biases:
         if b is not None:
             b[:] = rng.normal(0, 0.5, b.shape)  # non-zero biases exercise their gradient
@@ -72,6 +74,58 @@ def test_backprop_with_penalties_and_dropout_matches_finite_differences() -> Non
     rng = np.random.default_rng(9)
     masks = [(rng.random((7, n)) < 0.7) / 0.7 for n in (5, 3)]
     check_gradients(("tanh", "relu", "identity"), "cross-entropy", True, 0.01, 0.02, masks)
+
+
+@pytest.mark.parametrize("dropout", [False, True], ids=["", "dropout"])
+@pytest.mark.parametrize("acts", [("tanh", "tanh", "relu", "identity"),
+                                  ("logistic", "identity", "identity", "tanh")])
+def test_backprop_through_mixed_activations_matches_finite_differences(acts, dropout) -> None:
+    """Layers sharing an activation get their slopes together; a change of activation or
+    an identity between them must not mix them up."""
+    rng = np.random.default_rng(4)
+    masks = [(rng.random((7, n)) < 0.7) / 0.7 for n in (5, 3, 6)] if dropout else None
+    check_gradients(acts, "squared", True, masks=masks, sizes=(4, 5, 3, 6, 4))
+
+
+def _stop_epoch(rule: StoppingRule, curve) -> int | None:
+    for epoch, loss in enumerate(curve, 1):
+        rule.update(loss)
+        if rule.stop:
+            return epoch
+    return None
+
+
+def test_stopping_rule_measures_progress_from_the_last_progress_or_from_the_best() -> None:
+    curve = [1.0, 0.95, 0.89, 0.88, 0.87, 0.86]
+    # 0.89 is 0.1 below 1.0, the last progress; then two epochs without: stop after 5
+    assert _stop_epoch(StoppingRule(2, 0.1, "last-progress"), curve) == 5
+    # 0.95 is not 0.1 below 1.0, nor 0.89 below 0.95, the best by then: stop after 3
+    assert _stop_epoch(StoppingRule(2, 0.1, "best"), curve) == 3
+    assert _stop_epoch(StoppingRule(None, 0.1, "best"), curve) is None
+
+
+def test_best_rule_stops_where_scikit_learn_stops() -> None:
+    """scikit-learn's own bookkeeping fed the same loss curves (slow descents, plateaus,
+    bumps, exact ties with the tolerance) stops at the same epoch."""
+    rng = np.random.default_rng(5)
+    steps = np.array([-0.004, -0.001, -0.0008, 0.0, 0.0005])
+    extra = [None] * ("sample_weight" in inspect.signature(
+        MLPClassifier._update_no_improvement_count).parameters)
+    stops = set()
+    for _ in range(100):
+        curve = list(1.0 + np.cumsum(rng.choice(steps, size=40)))
+        mlp = MLPClassifier(tol=1e-3, n_iter_no_change=3)
+        mlp.loss_curve_, mlp.best_loss_, mlp._no_improvement_count = [], np.inf, 0
+        theirs = None
+        for epoch, loss in enumerate(curve, 1):
+            mlp.loss_curve_.append(loss)
+            mlp._update_no_improvement_count(False, None, None, *extra)
+            if mlp._no_improvement_count > mlp.n_iter_no_change:
+                theirs = epoch
+                break
+        assert _stop_epoch(StoppingRule(4, 1e-3, "best"), curve) == theirs
+        stops.add(theirs)
+    assert len(stops) > 5  # the curves exercise the rule, not one trivial case
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])

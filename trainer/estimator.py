@@ -50,6 +50,7 @@ class PixelnetClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         patience: int | None = 5,
         tol: float = 1e-3,
+        improvement_from: str = "last-progress",
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -69,6 +70,7 @@ class PixelnetClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.tol = tol
+        self.improvement_from = improvement_from
         self.random_state = random_state
 
     def _config(self) -> TrainConfig:
@@ -96,6 +98,7 @@ class PixelnetClassifier(ClassifierMixin, BaseEstimator):
             validation_fraction=self.validation_fraction,
             patience=self.patience,
             tol=self.tol,
+            improvement_from=self.improvement_from,
             seed=int(seed),
         )
 

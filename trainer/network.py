@@ -17,6 +17,7 @@ a caller passes in, so a seed reproduces a run bit for bit.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,15 +114,42 @@ class Workspace:
 
     def __init__(self, sizes: tuple[int, ...], bias: list[bool], rows: int) -> None:
         units = sizes[1:]
-        self.inputs = [np.ones((n + has, rows)) for n, has in zip(sizes, bias, strict=False)]
+        heights = [n + has for n, has in zip(sizes, bias, strict=False)]  # rows of inputs[i]
+        starts = [0, *itertools.accumulate(heights[1:])]
+        # Every hidden layer's outputs (with their rows of ones) in one block, so the slopes
+        # of layers sharing an activation are one call; ``unmasked`` holds them before
+        # dropout's mask, ``slopes`` their derivatives, ``unit`` ones to subtract from.
+        self.hidden, self.unmasked, self.unit = (np.ones((starts[-1], rows)) for _ in range(3))
+        self.slopes = np.empty((starts[-1], rows))
+        self.starts = starts
+        self.inputs = [np.ones((heights[0], rows))] + [
+            self.hidden[a:b] for a, b in itertools.pairwise(starts)]
         self.z = [np.empty((n, rows)) for n in units]
-        self.outputs = [np.empty((n, rows)) for n in units]  # dropout's, before the mask
+        # where each hidden layer's activations go: into the next layer's inputs, or under
+        # dropout into ``unmasked``; ``outputs[i]`` is the one the last forward pass used
+        self.next_inputs = [self.inputs[i + 1][:n] for i, n in enumerate(units[:-1])]
+        self.before_mask = [self.unmasked[a:a + n]
+                            for a, n in zip(starts[:-1], units[:-1], strict=True)]
+        self.final = np.empty((units[-1], rows))  # the output layer's activations
+        self.outputs = [*self.next_inputs, self.final]
         self.grad_a = [np.empty((n, rows)) for n in units]  # dL/d(outputs of layer i)
         self.grad_z = [np.empty((n, rows)) for n in units]
+        self.final_slope = (np.ones((units[-1], rows)), np.empty((units[-1], rows)))
         self.shifted = np.empty((sizes[-1], rows))
         self.class_ones = np.ones((1, sizes[-1]))  # sums over the classes as a product
         self.ones = np.ones(rows)  # and over the examples
         self.row = np.empty((1, rows))
+        self.count = np.full((sizes[-1], rows), float(rows))  # divides like the scalar, faster
+        self._slope_plans: dict[tuple[tuple[str, ...], bool], SlopePlan] = {}
+
+    def slope_plan(self, activations: tuple[str, ...], dropout: bool) -> SlopePlan:
+        """How to compute every layer's activation'(z) after a forward pass (see ``SlopePlan``),
+        worked out once per activations."""
+        key = (activations, dropout)
+        plan = self._slope_plans.get(key)
+        if plan is None:
+            plan = self._slope_plans[key] = SlopePlan(self, activations, dropout)
+        return plan
 
     @classmethod
     def like(cls, params: Params, rows: int) -> Workspace:
@@ -161,22 +189,18 @@ def forward_columns(
     ``keep_masks[i]`` [rows, units] (inverted dropout: 0 or 1/keep) multiplies the outputs
     of hidden layer ``i`` before the next layer sees them; None means no dropout.
     """
-    inputs, outputs = space.inputs, space.outputs
+    inputs, outputs, z, blocks = space.inputs, space.outputs, space.z, params.blocks
     inputs[0] = columns
-    last = len(params.blocks) - 1
-    for i, (block, name) in enumerate(zip(params.blocks, activations, strict=True)):
-        z = np.matmul(block.T, inputs[i], out=space.z[i])  # weighted sums plus bias
-        if i == last:
-            outputs[i] = ACTIVATIONS[name][0](z, outputs[i])
-            break
-        next_inputs = inputs[i + 1][:z.shape[0]]
+    targets = space.before_mask if keep_masks is not None else space.next_inputs
+    for i, target in enumerate(targets):  # the hidden layers
+        np.dot(blocks[i].T, inputs[i], z[i])  # weighted sums plus bias
+        outputs[i] = target
+        if ACTIVATIONS[activations[i]][0](z[i], target) is z[i]:  # the identity computes nothing
+            np.copyto(target, z[i])
         if keep_masks is not None:
-            outputs[i] = ACTIVATIONS[name][0](z, outputs[i])
-            np.multiply(outputs[i], keep_masks[i].T, out=next_inputs)
-            continue
-        outputs[i] = ACTIVATIONS[name][0](z, next_inputs)  # straight into the next layer
-        if outputs[i] is z:  # the identity computes nothing
-            np.copyto(next_inputs, z)
+            np.multiply(target, keep_masks[i].T, out=space.next_inputs[i])
+    np.dot(blocks[-1].T, inputs[-1], z[-1])
+    outputs[-1] = ACTIVATIONS[activations[-1]][0](z[-1], space.final)  # the identity: z itself
     return space
 
 
@@ -212,14 +236,14 @@ def loss_columns(loss: str, y: np.ndarray, truth: np.ndarray, space: Workspace) 
         np.maximum.reduce(y, axis=0, keepdims=True, out=row)
         np.subtract(y, row, out=shifted)
         np.exp(shifted, out=grad)
-        np.matmul(space.class_ones, grad, out=row)  # sum of exp per example
+        np.dot(space.class_ones, grad, out=row)  # sum of exp per example
         np.divide(grad, row, out=grad)
         grad -= truth
         np.log(row, out=row)
         value = float(np.vdot(space.ones, row) - np.vdot(truth, shifted)) / n
     else:
         raise ValueError(f"unknown loss {loss!r} (known: {', '.join(LOSSES)})")
-    grad /= n
+    grad /= space.count
     return value
 
 
@@ -238,17 +262,52 @@ def backward(
     """
     grads = out if out is not None else Params.zeros(
         [w.shape for w in params.weights], [b is not None for b in params.biases])
-    for i in reversed(range(len(params.weights))):
-        grad_z = space.grad_a[i]
-        chain = ACTIVATIONS[activations[i]][1]
-        if chain is not None:  # dL/dz = dL/da * activation'(z)
-            grad_z = chain(space.z[i], space.outputs[i], grad_z, space.grad_z[i])
-        np.matmul(space.inputs[i], grad_z.T, out=grads.blocks[i])  # weights and bias
+    slopes = space.slope_plan(activations, keep_masks is not None).compute()
+    grad_a, inputs, weights = space.grad_a, space.inputs, params.weights
+    for i in range(len(weights) - 1, -1, -1):
+        grad_z = grad_a[i]
+        if slopes[i] is not None:  # dL/dz = dL/da * activation'(z)
+            grad_z = np.multiply(grad_z, slopes[i], space.grad_z[i])
+        np.dot(inputs[i], grad_z.T, grads.blocks[i])  # weights and bias
         if i > 0:
-            np.matmul(params.weights[i], grad_z, out=space.grad_a[i - 1])
+            np.dot(weights[i], grad_z, grad_a[i - 1])
             if keep_masks is not None:
-                space.grad_a[i - 1] *= keep_masks[i - 1].T
+                grad_a[i - 1] *= keep_masks[i - 1].T
     return grads
+
+
+class SlopePlan:
+    """Every layer's activation'(z) in as few NumPy calls as the activations allow.
+
+    The hidden layers' outputs lie one below the other in one block (``Workspace.hidden``,
+    or ``unmasked`` under dropout), so a run of consecutive layers with the same activation
+    gets its slopes in one call over the rows they span (the rows of ones in between get a
+    slope too, never read). ``compute`` returns, per layer, its slopes or None (identity).
+    """
+
+    def __init__(self, space: Workspace, activations: tuple[str, ...], dropout: bool) -> None:
+        source = space.unmasked if dropout else space.hidden
+        starts, hidden = space.starts, activations[:-1]
+        self.calls: list[tuple[Callable, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.views: list[np.ndarray | None] = []
+        for name, layers in itertools.groupby(range(len(hidden)), key=hidden.__getitem__):
+            layers = list(layers)
+            rows = slice(starts[layers[0]], starts[layers[-1] + 1])
+            slope = ACTIVATIONS[name][1]
+            if slope is not None:
+                self.calls.append((slope, source[rows], space.unit[rows], space.slopes[rows]))
+            self.views += [None if slope is None else
+                           space.slopes[starts[i]:starts[i] + space.z[i].shape[0]]
+                           for i in layers]
+        slope = ACTIVATIONS[activations[-1]][1]
+        self.views.append(None if slope is None else space.final_slope[1])
+        if slope is not None:
+            self.calls.append((slope, space.final, *space.final_slope))
+
+    def compute(self) -> list[np.ndarray | None]:
+        for slope, y, ones, out in self.calls:
+            slope(y, ones, out)
+        return self.views
 
 
 def penalty(params: Params, l1: float, l2: float) -> float:

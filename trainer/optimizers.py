@@ -2,8 +2,8 @@
 
 Each optimiser updates the flat parameter vector (``Params.vector``, of which
 every weight matrix and bias is a view) in place from the flat gradient, and
-keeps whatever state it needs as vectors of the same length: one step is a few
-NumPy calls, however many layers the network has.
+keeps whatever state it needs as flat vectors (Adam's two averages end to end in
+one): one step is a few NumPy calls, however many layers the network has.
 """
 
 from __future__ import annotations
@@ -43,7 +43,13 @@ class Momentum:
 
 
 class Adam:
-    """Per-weight step sizes from running averages of the gradient and its square."""
+    """Per-weight step sizes from running averages of the gradient and its square.
+
+    The two averages lie end to end in one vector (m, then v), as do the gradient and
+    its square, so both are updated by the same three calls; every constant is an array
+    of the vector's length, because NumPy spends more on a Python scalar operand than on
+    a small array of the same value (the arithmetic is the same either way).
+    """
 
     def __init__(
         self, learning_rate: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
@@ -51,36 +57,38 @@ class Adam:
         self.learning_rate = learning_rate
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self._t = 0
-        self._m: np.ndarray | None = None
-        self._v: np.ndarray | None = None
-        self._scratch = np.empty(0)  # per-step temporaries, allocated once
+        self._moments = np.empty(0)  # m then v; allocated by the first step
+
+    def _allocate(self, n: int) -> None:
+        self._moments = np.zeros(2 * n)
+        self._square = np.empty(2 * n)  # the gradient, then its square
+        self._scratch = np.empty(2 * n)
+        self._rates = np.repeat([1.0 - self.beta1, 1.0 - self.beta2], n)
+        self._eps = np.full(n, self.eps)
+        self._lr = np.empty(n)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        if self._m is None or self._v is None:
-            self._m = np.zeros_like(params)
-            self._v = np.zeros_like(params)
-            self._scratch = np.empty_like(params)
+        n = params.size
+        if self._moments.size != 2 * n:
+            self._allocate(n)
         self._t += 1
         # Bias-corrected step size, as in Kingma & Ba (2015), section 2.
-        lr = (
+        self._lr.fill(
             self.learning_rate
             * math.sqrt(1.0 - self.beta2**self._t)
             / (1.0 - self.beta1**self._t)
         )
-        m, v, scratch = self._m, self._v, self._scratch
-        # m += (1 - beta1) (g - m) is beta1 m + (1 - beta1) g, with fewer scalar operands
-        # (each costs NumPy more than an operand of the same shape); v likewise with g^2.
-        np.subtract(grads, m, out=scratch)
-        scratch *= 1.0 - self.beta1
-        m += scratch
-        np.multiply(grads, grads, out=scratch)
-        scratch -= v
-        scratch *= 1.0 - self.beta2
-        v += scratch
-        step = np.sqrt(v, out=scratch)
-        step += self.eps
-        np.divide(m, step, out=step)
-        step *= lr
+        moments, both, scratch = self._moments, self._square, self._scratch
+        # m += (1 - beta1) (g - m) is beta1 m + (1 - beta1) g; v likewise with g^2.
+        both[:n] = grads
+        np.multiply(grads, grads, out=both[n:])
+        np.subtract(both, moments, out=scratch)
+        scratch *= self._rates
+        moments += scratch
+        step = np.sqrt(moments[n:], out=scratch[:n])
+        step += self._eps
+        np.divide(moments[:n], step, out=step)
+        step *= self._lr
         params -= step
 
 

@@ -155,6 +155,7 @@ def _estimator(config: TrainConfig) -> PixelnetClassifier:
         validation_fraction=config.validation_fraction,
         patience=config.patience,
         tol=config.tol,
+        improvement_from=config.improvement_from,
         random_state=config.seed,
     )
 

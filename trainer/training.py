@@ -30,6 +30,7 @@ from .network import (
 )
 from .optimizers import OPTIMIZERS, make_optimizer
 
+IMPROVEMENT_FROM = ("last-progress", "best")  # what an epoch must beat by tol (StoppingRule)
 EpochCallback = Callable[[int, float], None]
 # Called with the parameters after each epoch; what it returns is kept in FitResult.history.
 EpochWatch = Callable[[Params], dict[str, float]]
@@ -58,8 +59,9 @@ class TrainConfig:
     bias: bool = True
     early_stopping: bool = False  # hold out validation_fraction, keep the best weights
     validation_fraction: float = 0.1
-    patience: int | None = 5  # stop after this many epochs without improvement by tol
+    patience: int | None = 5  # stop after this many epochs not improving by tol (StoppingRule)
     tol: float = 1e-3
+    improvement_from: str = "last-progress"  # or "best": scikit-learn's rule (StoppingRule)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -121,6 +123,9 @@ def check_config(config: TrainConfig) -> None:
         raise TrainingError(f"dropout must be in [0, 1), got {config.dropout}")
     if not 0 < config.validation_fraction < 1:
         raise TrainingError("validation fraction must be in (0, 1)")
+    if config.improvement_from not in IMPROVEMENT_FROM:
+        raise TrainingError(f"improvement_from must be one of {', '.join(IMPROVEMENT_FROM)}, "
+                            f"got {config.improvement_from!r}")
     if config.patience is not None and config.patience < 1:
         raise TrainingError("patience must be >= 1 (or None to train every epoch)")
 
@@ -178,13 +183,14 @@ def _fit(
     # one workspace per batch size (the last batch of an epoch may be shorter)
     spaces = {rows: Workspace.like(params, rows) for rows in set(batches.sizes)}
     history: list[dict[str, float]] = []
-    best, best_params, since_best = np.inf, params.copy(), 0
+    stopping = StoppingRule(config.patience, config.tol, config.improvement_from)
+    best_params = params.copy()
     stopped_early = False
     for epoch in range(config.epochs):
         total = 0.0
         for rows, (columns, truth_columns) in zip(
                 batches.sizes, batches.shuffle(rng.permutation(n)), strict=True):
-            masks = _keep_masks(config, rows, rng)
+            masks = _keep_masks(config, rows, rng) if config.dropout else None
             value, grads = batch_gradients(
                 params, acts, config.loss, columns, truth_columns, config.l1, config.l2, masks,
                 grads, spaces[rows],
@@ -204,19 +210,46 @@ def _fit(
             history.append(watch(params))
         if on_epoch is not None:
             on_epoch(epoch + 1, loss_curve[-1])
-        monitored = val_curve[-1] if val_curve else loss_curve[-1]
-        if monitored < best - config.tol:
-            best, since_best = monitored, 0
-            if config.early_stopping:
-                best_params = params.copy()
-        else:
-            since_best += 1
-        if config.patience is not None and since_best >= config.patience:
+        if stopping.update(val_curve[-1] if val_curve else loss_curve[-1]) and x_val is not None:
+            best_params = params.copy()
+        if stopping.stop:
             stopped_early = True
             break
     if config.early_stopping:
         params = best_params
     return FitResult(params, loss_curve, val_curve, len(loss_curve), stopped_early, history)
+
+
+class StoppingRule:
+    """When to stop: once ``patience`` epochs in a row ended without a loss ``tol`` below a
+    reference loss (patience None: never).
+
+    With ``improvement_from="last-progress"`` (pixelnet's default, as Keras' EarlyStopping)
+    the reference is the loss of the last epoch that beat it by ``tol``: a slow, steady
+    descent counts once it adds up to ``tol``. With ``"best"`` it is the best loss so far,
+    following every improvement however small: scikit-learn's MLPClassifier rule (with
+    ``n_iter_no_change = patience - 1``), which stops sooner on a slow descent.
+    """
+
+    def __init__(self, patience: int | None, tol: float,
+                 improvement_from: str = "last-progress") -> None:
+        self.patience, self.tol = patience, tol
+        self.from_best = improvement_from == "best"
+        self.reference = math.inf
+        self.since_progress = 0
+        self.stop = False
+
+    def update(self, loss: float) -> bool:
+        """Record one epoch's monitored loss; True when it became the reference (the
+        weights early stopping keeps)."""
+        margin = self.reference - self.tol
+        progress = loss <= margin if self.from_best else loss < margin
+        moved = loss < self.reference if self.from_best else progress
+        if moved:
+            self.reference = loss
+        self.since_progress = 0 if progress else self.since_progress + 1
+        self.stop = self.patience is not None and self.since_progress >= self.patience
+        return moved
 
 
 class EpochBatches:
@@ -264,9 +297,7 @@ def _split_validation(
     return x[train], truth[train], x[val], truth[val]
 
 
-def _keep_masks(config: TrainConfig, n: int, rng: np.random.Generator) -> list[np.ndarray] | None:
+def _keep_masks(config: TrainConfig, n: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Inverted dropout: kept neurons are scaled by 1/keep so no rescaling is needed later."""
-    if not config.dropout:
-        return None
     keep = 1.0 - config.dropout
     return [(rng.random((n, units)) < keep) / keep for units in config.hidden]
