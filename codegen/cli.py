@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pixelnet.argtypes import MAX_ERROR, float_range
 from pixelnet.errors import PixelnetError
 from pixelnet.files import check_output_dir
 from pixelnet.options import (
@@ -55,10 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for the generated files (created); with --target "
                    "arduino-library the library folder, zipped beside it as DIR.zip")
     add_deprecated_alias(p, "--out", "out_dir")
-    p.add_argument("--min-agreement", type=float, metavar="PERCENT",
+    p.add_argument("--min-agreement", type=float_range(0, 100), metavar="PERCENT",
                    help="exit 1 when the integer model picks the float model's class on "
                    "fewer than PERCENT of the clean patterns (the files are still written)")
-    p.add_argument("--max-error", type=float, metavar="E",
+    p.add_argument("--max-error", type=float_range(0, MAX_ERROR), metavar="E",
                    help="exit 1 when the largest error found exceeds E (output units)")
     p.set_defaults(handler=_generate)
 

@@ -161,8 +161,9 @@ def run_flash(args: argparse.Namespace) -> int:
         baud = flash_board(_build(args), port, args.board)
         print(f"avrdude: {AVR_BOARDS[args.board].avrdude_programmer} at {baud} baud")
     else:
-        from pixelnet.firmware.flash_micropython import flash_micropython
+        from pixelnet.firmware.flash_micropython import check_port, flash_micropython
 
+        check_port(port)
         flash_micropython(_build(args), port)
     print(f"flashed {args.board} on {port}")
     return 0

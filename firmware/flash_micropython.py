@@ -59,9 +59,14 @@ def mpremote_command(port: str, package: Path) -> list[str]:
             Path(package).as_posix(), "+", "reset"]
 
 
-def _open_port(port: str) -> serial.SerialBase:
+def check_port(port: str) -> None:
+    """A local port that does not exist is refused before the board files are built."""
     if port.startswith("/") and not Path(port).exists():
         raise FlashError(f"{port}: no such serial port (is the board plugged in?)")
+
+
+def _open_port(port: str) -> serial.SerialBase:
+    check_port(port)
     try:
         return serial.serial_for_url(port, BAUDRATE, timeout=BREAK_INTERVAL)
     except (serial.SerialException, ValueError) as exc:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pixelnet.argtypes import float_range, int_range
+from pixelnet.argtypes import MAX_ERROR, float_range, int_range
 from pixelnet.errors import PixelnetError
 from pixelnet.files import check_output_dir, check_writable
 from pixelnet.options import (
@@ -47,7 +47,9 @@ from .lab import (
     detected_ports,
     format_lab_table,
     format_live_table,
+    link_failure_of,
     report_name,
+    unchecked_boards,
     verify_port,
     verify_ports,
     watch_port,
@@ -71,7 +73,6 @@ MAX_DEMO_BOARDS = 16  # virtual Unos one demo starts; each takes a share of the 
 MAX_SAMPLES = 10**9  # streamed, never held in memory: a bound against typos only
 MAX_VECTORS = 1_000_000  # injected vectors are made up front: about 100 MB at most
 MAX_SECONDS = 10**7  # about four months
-MAX_ERROR = 1e6
 SAMPLES = int_range(1, MAX_SAMPLES)
 SECONDS = float_range(0, MAX_SECONDS, low_open=True)
 DEMO_BOARDS = {
@@ -304,19 +305,17 @@ def run_verify(args: argparse.Namespace) -> int:
             raise PixelnetError("--log and --html take one board; with several, use "
                                 "--report FOLDER (pixelnet report renders each as HTML)")
         return _verify_many([p for p in ports if p is not None], plan, args.report)
-    log = SampleLog(args.log, model.classes) if args.log else None
+    open_log = (lambda: SampleLog(args.log, model.classes)) if args.log else None
     total = None if args.seconds else (live or 0) + (0 if vectors is None else len(vectors[0]))
     progress, on_batch = verify_progress(total)
     try:
         with _sigterm_as_interrupt():
-            report = verify_port(ports[0], plan, log, on_batch=on_batch)
+            report = verify_port(ports[0], plan, open_log, on_batch=on_batch)
     except BoardTimeout as exc:  # a line too noisy for a handshake still leaves its report
         _report_unreached(args, model, exc)
         raise
     finally:
         progress.close()
-        if log is not None:
-            log.close()
     link_failure = report["aborted"] if report["aborted"] not in (None, "interrupted") else None
     if args.report:  # before printing: a closed stdout (`| head`) must not lose them
         write_json(report, args.report)
@@ -349,6 +348,7 @@ def _verify_many(ports: list[str], plan: VerifyPlan, report_dir: Path | None) ->
                 print(f"report for {outcome.port}: {path}")
     if any(o.report is not None and o.report["aborted"] == "interrupted" for o in outcomes):
         return EXIT_INTERRUPTED
+    unchecked_boards([(o.port, link_failure_of(o)) for o in outcomes])
     return 0 if all(o.passed for o in outcomes) else EXIT_FAILED
 
 
@@ -442,6 +442,7 @@ def _monitor_many(ports: list[str], plan: VerifyPlan) -> int:
                for b in boards]
     for thread in threads:
         thread.start()
+    interrupted = False
     try:
         with _sigterm_as_interrupt():
             while not all(b.done for b in boards):
@@ -449,10 +450,14 @@ def _monitor_many(ports: list[str], plan: VerifyPlan) -> int:
                 time.sleep(MONITOR_REFRESH)
     except KeyboardInterrupt:
         stop.set()
+        interrupted = True
     for thread in threads:
         thread.join()
     print(HOME_AND_CLEAR + format_live_table(boards), flush=True)
-    return 0 if all(b.error is None and b.mismatches == 0 for b in boards) else EXIT_FAILED
+    if interrupted:
+        return EXIT_INTERRUPTED
+    unchecked_boards([(b.port, b.error) for b in boards])
+    return 0 if all(b.mismatches == 0 for b in boards) else EXIT_FAILED
 
 
 # -- record ------------------------------------------------------------------

@@ -144,6 +144,7 @@ class LinkStats:
     protocol_errors: int = 0  # CRC-good frames with an impossible layout (dropped)
     baud_fallbacks: int = 0  # times the line went back to 115,200 (no answer at speed, reset)
     unread_requests: int = 0  # ERROR frames saying the board could not read one of our frames
+    crc_escapes: int = 0  # CRC-good frames the board, asked again, did not repeat (dropped)
 
     @property
     def resyncs(self) -> int:
@@ -243,6 +244,11 @@ class BoardClient:
                 "garbage_bytes": d.garbage_bytes,
             }
         )
+
+    def count_crc_escape(self) -> None:
+        """A CRC-good frame turned out to be damage (the board did not repeat it when asked
+        again): counted with the link's faults."""
+        self._counts.crc_escapes += 1
 
     # -- commands --------------------------------------------------------
 

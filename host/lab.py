@@ -73,7 +73,7 @@ class BoardOutcome:
 def verify_port(
     port: str | None,
     plan: VerifyPlan,
-    log: SampleLog | None = None,
+    open_log: Callable[[], SampleLog] | None = None,
     on_batch: Callable[[Verifier], None] | None = None,
 ) -> dict[str, Any]:
     """Verify the board on ``port``; the JSON report (``passed`` says the verdict).
@@ -82,6 +82,9 @@ def verify_port(
     the line changed, CRC and all) ends its run with what was compared so far
     (``aborted``); an interrupt (KeyboardInterrupt, or
     ``Interrupted`` raised by ``on_batch``) does too, with ``aborted`` "interrupted".
+    The sample log is opened (``open_log``) only once the board has passed the
+    handshake: a port that cannot be opened, or a board running another model,
+    leaves an earlier log at that path as it was.
     """
     with connect(port, plan.baud) as client:
         info = client.last_info
@@ -91,6 +94,7 @@ def verify_port(
         if plan.board is not None:
             check_board_kind(info.board, plan.board, where)
         ref = Reference.from_model(plan.model, FORMAT_NAMES[info.format])
+        log = open_log() if open_log is not None else None
         verifier = Verifier(ref, log, on_batch=on_batch)
         aborted = None
         try:
@@ -105,6 +109,9 @@ def verify_port(
             aborted = link_failure(exc, verifier.metrics.samples)
         except (KeyboardInterrupt, Interrupted):
             aborted = "interrupted"
+        finally:
+            if log is not None:
+                log.close()
         report = verifier.report(client.last_info or info, client.stats.to_dict(),
                                  plan.max_error, aborted)
         report["port"] = port
@@ -164,9 +171,29 @@ def detected_ports() -> list[str]:
     return [c.device for c in found]
 
 
+def unchecked_boards(problems: Sequence[tuple[str, str | None]]) -> None:
+    """Stop with exit 2 and one line when boards of a several-board run could not be
+    checked (``(port, why)``, why None for a board that was), as a single board would."""
+    failed = [(port, why) for port, why in problems if why is not None]
+    if failed:
+        port, why = failed[0]
+        more = f"; and {len(failed) - 1} more" if len(failed) > 1 else ""
+        raise PixelnetError(f"{len(failed)} of {len(problems)} boards could not be checked "
+                            f"({port}: {why}{more}; the table above says each)")
+
+
+def link_failure_of(outcome: BoardOutcome) -> str | None:
+    """Why a board of a several-board run could not be checked to the end, or None."""
+    if outcome.error is not None:
+        return outcome.error
+    aborted = outcome.report["aborted"] if outcome.report is not None else None
+    return aborted if aborted not in (None, "interrupted") else None
+
+
 def link_faults(link: dict[str, int]) -> int:
     """Everything the link lost or repaired: resyncs, gaps, restarts, retries, fallbacks."""
-    keys = ("resyncs", "seq_gaps", "resets", "retries", "protocol_errors", "baud_fallbacks")
+    keys = ("resyncs", "seq_gaps", "resets", "retries", "protocol_errors", "baud_fallbacks",
+            "crc_escapes")
     return sum(int(link.get(key, 0)) for key in keys)
 
 

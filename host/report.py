@@ -96,7 +96,9 @@ def format_summary(report: dict[str, Any]) -> str:
         f"{link['seq_gaps']} sequence gaps ({link['missed_samples']} samples missed), "
         f"{link.get('seq_jumps', 0)} counter jumps, "
         f"{link['duplicates']} duplicates, {link['resets']} resets, "
-        f"{link['board_errors']} board errors, {link['retries']} retries",
+        f"{link['board_errors']} board errors, {link['retries']} retries"
+        + (f", {link['crc_escapes']} damaged frames past the CRC (not compared)"
+           if link.get("crc_escapes") else ""),
         f"throughput: {report['samples']:,} samples in {report['throughput']['seconds']:.1f} s"
         + (
             f" = {report['throughput']['samples_per_second']:,.0f} samples/s"

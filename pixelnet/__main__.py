@@ -1,5 +1,5 @@
 import sys
 
-from pixelnet.cli import main
+from pixelnet.command import run
 
-sys.exit(main())
+sys.exit(run())

@@ -18,6 +18,9 @@ from pixelnet.errors import PixelnetError
 # Above this a whole-number argument is a typo, not a request (and Python's str -> int
 # conversion of thousands of digits is itself slow).
 MAX_DIGITS = 30
+# An error bound (``--max-error``) in output units: far above any output's range; more is
+# a typo, and NaN, which every comparison would pass, is refused like any non-number.
+MAX_ERROR = 1e6
 
 
 def _whole(text: str) -> int:

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pixelnet import __version__
+from pixelnet.command import EXIT_INTERRUPTED
 from pixelnet.errors import PixelnetError, printable
+from pixelnet.options import say_deferred_notices
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
@@ -66,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         command = f"pixelnet {args.command}"
         try:
-            return int(args.handler(args) or 0)
+            code = int(args.handler(args) or 0)
+            say_deferred_notices(args)
+            return code
         except PixelnetError as exc:
             if args.debug:
                 raise

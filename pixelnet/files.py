@@ -51,6 +51,7 @@ def write_atomically(
             with open(path, "wb") as fh:
                 fh.write(payload)
             return path
+        path.parent.mkdir(parents=True, exist_ok=True)  # as check_writable promised
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), _default_mode())
@@ -91,6 +92,7 @@ def open_for_streaming(
     try:
         if _is_stream(path):  # as write_atomically: a terminal or pipe is written in place
             return open(path, "w", newline="", encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise error(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
@@ -133,18 +135,28 @@ def _check_dir_writable(directory: Path, what: str, target: Path) -> None:
 
 
 def check_writable(path: str | os.PathLike[str], what: str = "file") -> Path:
-    """Refuse now an output file that could not be written later; create nothing."""
+    """Refuse now an output file that could not be written later; create nothing.
+
+    A name the system cannot even look up (too long, a folder we may not enter) is
+    refused the same way.
+    """
     path = Path(path)
-    if path.is_dir():
-        raise PixelnetError(f"{path}: cannot write {what} (it is a directory)")
-    _check_dir_writable(path.parent, what, path)
+    try:
+        if path.is_dir():
+            raise PixelnetError(f"{path}: cannot write {what} (it is a directory)")
+        _check_dir_writable(path.parent, what, path)
+    except OSError as exc:
+        raise PixelnetError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
     return path
 
 
 def check_output_dir(path: str | os.PathLike[str], what: str = "output directory") -> Path:
     """Refuse now a directory that could not be created or written to later; create nothing."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise PixelnetError(f"{path}: cannot use as {what} (it is not a directory)")
-    _check_dir_writable(path, what, path)
+    try:
+        if path.exists() and not path.is_dir():
+            raise PixelnetError(f"{path}: cannot use as {what} (it is not a directory)")
+        _check_dir_writable(path, what, path)
+    except OSError as exc:
+        raise PixelnetError(f"{path}: cannot use as {what} ({exc.strerror or exc})") from None
     return path

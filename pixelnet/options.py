@@ -114,7 +114,8 @@ def positional_alias(args: argparse.Namespace, dest: str, flag: str,
         return given  # type: ignore[return-value]
     if given is not None and given is not False:
         raise PixelnetError(f"give the file once, with {flag} FILE")
-    warn(args, f"a positional file is deprecated here: use {flag} {positional}")
+    defer_notice(args, f"pixelnet {args.command}: a positional file is deprecated here: "
+                       f"use {flag} {positional}")
     return positional
 
 
@@ -144,6 +145,17 @@ def resolve_model(args: argparse.Namespace) -> Model:
 def warn(args: argparse.Namespace, message: str) -> None:
     """One line on stderr in the usual ``pixelnet COMMAND:`` form (stdout stays clean)."""
     print(f"pixelnet {args.command}: {message}", file=sys.stderr, flush=True)
+
+
+def defer_notice(args: argparse.Namespace, line: str) -> None:
+    """A notice said once the command has run (``say_deferred_notices``): a command refused
+    for bad input then says one line, its error, not an old spelling's advice as well."""
+    args.__dict__.setdefault("deferred_notices", []).append(line)
+
+
+def say_deferred_notices(args: argparse.Namespace) -> None:
+    for line in args.__dict__.get("deferred_notices", ()):
+        print(line, file=sys.stderr, flush=True)
 
 
 # -- boards, ports, formats, folders -----------------------------------------
@@ -192,8 +204,9 @@ class _DeprecatedAlias(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
         new_flag = "--" + self.dest.replace("_", "-")
-        print(f"{parser.prog}: {option_string} is deprecated here: use {new_flag}",
-              file=sys.stderr)
+        notice = f"{parser.prog}: {option_string} is deprecated here: use {new_flag}"
+        if notice not in namespace.__dict__.get("deferred_notices", ()):
+            defer_notice(namespace, notice)
         setattr(namespace, self.dest, values)
 
 

@@ -105,6 +105,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "bad.csv").write_text("label,tl,tr,bl,br\nstripes,1,1,1,1\n")
     (root / "short.csv").write_text("label,tl\nsolid,1\n")
     (root / "bench.json").write_text('{"no": "header"}')
+    (root / "keep.csv").write_text("an earlier run's log, not to be lost\n")
     return root
 
 
@@ -186,6 +187,8 @@ def _option_cases() -> Iterator[tuple[str, list[str], str]]:
     yield from each(["generate", "--lesson", "--out-dir", "gen"], "--target", ["cobol", ""])
     yield from each(generate, "--format", ["q8", ""])
     yield from each(generate, "--optimize", ["fast", ""])
+    yield from each(generate, "--min-agreement", ["101", "-1", *BAD_REAL])
+    yield from each(generate, "--max-error", ["-1", "1e7", *BAD_REAL])
     build = ["build", "--board", "uno", "--lesson", "--build-dir", "b"]
     yield from each(build, "--prefix", ["PN", "pn", "pn_x", "Pn_model", "1x", "int", ""])
     yield from each(build, "--format", ["q8"])
@@ -207,7 +210,8 @@ def _model_cases() -> Iterator[tuple[str, list[str], str]]:
         "sim": ["sim", "--board", "uno", "--build-dir", "b"],
         "verify": ["verify", "--port", NO_PORT],
         "monitor": ["monitor", "--port", NO_PORT],
-        "flash-mp": ["flash", "--board", "micropython", "--port", NO_PORT, "--build-dir", "b"],
+        # a port that exists, so that the model is what is refused (a missing port comes first)
+        "flash-mp": ["flash", "--board", "micropython", "--port", os.devnull, "--build-dir", "b"],
     }
     for name, base in commands.items():
         for model in BAD_MODELS:
@@ -267,11 +271,40 @@ def _path_cases() -> Iterator[tuple[str, list[str], str]]:
         (["train", "--data", "binary.json", "--out", "out.json"], "binary.json"),
         (["train", "--out", "out.json", "--plot", "f/p.png"], "f/p.png"),
         (["verify", "--model", MODEL, "--port", NO_PORT], NO_PORT),
+        (["verify", "--model", MODEL, "--port", NO_PORT, "--log", "keep.csv"], NO_PORT),
+        (["verify", "--model", MODEL, "--log", "keep.csv"], "no board found"),
+        (["verify", "--model", MODEL, "--port", NO_PORT, "--report", "keep.csv"], NO_PORT),
+        (["record", "--port", NO_PORT, "--label", "solid", "--samples", "3", "--out",
+          "keep.csv"], NO_PORT),
+        # an old spelling with a bad value: still one line, the error
+        (["build", "--board", "uno", "--lesson", "--out", "f"], "f"),
+        (["generate", "--lesson", "--target", "cobol", "--out", "gen"], "--target"),
+        (["report", "missing.json"], "missing.json"),
+        # the lesson's network announced, then a port that is not there: refused first
+        (["flash", "--board", "micropython", "--port", NO_PORT, "--build-dir", "b"], NO_PORT),
+        (["show", "--png", "x.png", "edited.json"], "edited.json"),
         (["monitor", "--model", MODEL, "--port", NO_PORT], NO_PORT),
+        # several boards, none of which could be checked: exit 2 and one line, not 1
+        (["verify", "--model", MODEL, "--port", NO_PORT, "--port", NO_PORT + "2"], NO_PORT),
+        (["monitor", "--model", MODEL, "--port", NO_PORT, "--port", NO_PORT + "2"], NO_PORT),
         (["calibrate", "--port", NO_PORT, "--yes"], NO_PORT),
     ]
     for argv, named in cases:
         yield " ".join(argv), argv, named
+    long = "a" * 300  # longer than any file name the system can hold
+    for argv in (["train", "--out"], ["train", "--out", "out.json", "--plot"],
+                 ["show", "--lesson", "--png"],
+                 ["generate", "--lesson", "--target", "c", "--out-dir"],
+                 ["build", "--board", "uno", "--lesson", "--build-dir"],
+                 ["sim", "--board", "uno", "--lesson", "--state-dir"],
+                 ["demo", "--build-dir"],
+                 ["verify", "--model", MODEL, "--port", NO_PORT, "--report"],
+                 ["verify", "--model", MODEL, "--port", NO_PORT, "--log"],
+                 ["verify", "--model", MODEL, "--port", NO_PORT, "--html"],
+                 ["record", "--port", NO_PORT, "--label", "solid", "--samples", "3", "--out"],
+                 ["report", "--from", "bench.json", "--html"],
+                 ["bench", "--quick", "--out"]):
+        yield f"{' '.join(argv)} <{len(long)} characters>", [*argv, long], "too long"
 
 
 def _usage_cases() -> Iterator[tuple[str, list[str], str]]:
@@ -414,6 +447,28 @@ def test_monitor_exits_130_on_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert code == 130
 
 
+def test_monitoring_several_boards_exits_130_on_ctrl_c(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pixelnet.host import cli as host_cli
+
+    real_table = host_cli.format_live_table
+    presses = iter([KeyboardInterrupt])
+
+    def table_then_ctrl_c(*args: Any, **kwargs: Any) -> str:
+        for press in presses:
+            raise press
+        return real_table(*args, **kwargs)
+
+    monkeypatch.setattr(host_cli, "format_live_table", table_then_ctrl_c)
+    model = save_model(lesson_model(), tmp_path / "m.json")
+    arithmetic = EmulatorArithmetic(quantize(lesson_model(), "q7"))
+    with (FakeBoard(arithmetic, adc=(900, 60, 900, 60)) as one,
+          FakeBoard(arithmetic, adc=(60, 900, 60, 900)) as two):
+        code = main(["monitor", "--model", str(model), "--port", one.port, "--port", two.port])
+    assert code == 130
+
+
 # -- as an unprivileged user -------------------------------------------------------
 
 
@@ -545,3 +600,71 @@ def test_the_firmware_refuses_a_prefix_that_collides_with_its_own_names(
     with pytest.raises(PixelnetError, match="collides with the firmware's own PN_ names"):
         build_uno(None, "q7", tmp_path / "b", prefix=prefix)
     assert not (tmp_path / "b").exists()
+
+
+# -- a log or report of an earlier run is kept until a board has answered ------------
+
+
+@pytest.mark.parametrize("extra", [["--format", "q15"], []], ids=["wrong format", "wrong model"])
+def test_a_board_refused_at_the_handshake_leaves_an_earlier_log_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    edited = _valid_doc()
+    edited["layers"][0]["weights"][0][0] += 0.5
+    other = tmp_path / "other.json"
+    other.write_text(_rehashed(edited))
+    model = str(tmp_path / MODEL) if extra else str(other)
+    save_model(lesson_model(), tmp_path / MODEL)
+    log, report = tmp_path / "keep.csv", tmp_path / "keep.json"
+    log.write_text("an earlier run's log\n")
+    report.write_text("an earlier run's report\n")
+    arithmetic = EmulatorArithmetic(quantize(lesson_model(), "q7"))
+    with FakeBoard(arithmetic, adc=(900, 60, 900, 60)) as board:
+        code = main(["verify", "--model", model, "--port", board.port, "--log", str(log),
+                     "--report", str(report), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert log.read_text() == "an earlier run's log\n"
+    assert report.read_text() == "an earlier run's report\n"
+
+
+# -- the installed command ----------------------------------------------------------
+
+
+def _entry_point() -> tuple[str, str]:
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["pixelnet"]
+    module, _, function = target.partition(":")
+    return module, function
+
+
+def test_the_installed_command_imports_nothing_before_it_can_hear_ctrl_c() -> None:
+    module, _ = _entry_point()
+    probe = (f"import sys, {module}; print(sorted(m for m in sys.modules "
+             "if m == 'pixelnet' or m.startswith('pixelnet.')))")
+    loaded = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True,
+                            timeout=120, check=True).stdout.strip()
+    assert loaded == repr(sorted({"pixelnet", module})), loaded
+
+
+def test_ctrl_c_while_the_installed_command_imports_the_cli_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    module, function = _entry_point()
+    entry = getattr(importlib.import_module(module), function)
+    real_import = builtins.__import__
+
+    def interrupted_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "pixelnet.cli" or name.startswith("argparse"):
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(sys, "argv", ["pixelnet", "boards"])
+    monkeypatch.delitem(sys.modules, "pixelnet.cli", raising=False)
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    assert entry() == 130
+    assert capsys.readouterr().err == "pixelnet: interrupted\n"

@@ -133,3 +133,26 @@ def test_a_pipe_at_the_target_is_written_in_place_not_replaced(tmp_path: Path) -
         assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert received == [b"whole\n", b""]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+@pytest.mark.parametrize("name", ["a" * 300, "d/" + "a" * 300, "/".join(["a" * 200] * 25)],
+                         ids=["name-too-long", "in-a-folder", "path-too-long"])
+def test_a_name_the_system_cannot_hold_is_refused_in_one_line(tmp_path: Path, name: str) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(PixelnetError, match=r"cannot write report .*too long"):
+        check_writable(tmp_path / name, "report")
+    with pytest.raises(PixelnetError, match=r"cannot use as build directory .*too long"):
+        check_output_dir(tmp_path / name, "build directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+def test_the_writers_make_the_folders_check_writable_accepted(tmp_path: Path) -> None:
+    from pixelnet.files import open_for_streaming
+
+    target = tmp_path / "a" / "b" / "plot.png"
+    check_writable(target)
+    assert write_atomically(target, b"png").read_bytes() == b"png"
+    log = tmp_path / "c" / "log.csv"
+    check_writable(log)
+    open_for_streaming(log).close()
+    assert log.is_file()

@@ -226,6 +226,7 @@ def test_a_crc_valid_frame_with_a_wrong_layout_is_counted_and_verify_goes_on(
     assert data["link"]["protocol_errors"] >= 1
 
 
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_ctrl_c_at_a_random_moment_leaves_a_valid_report_and_log(lesson_file, board, tmp_path,
                                                                   seed):
@@ -346,3 +347,28 @@ def test_virtual_board_held_up_for_seconds_is_waited_for(lesson_ref, virtual):
     damage = ("bad_crc", "bad_frame", "too_long", "garbage_bytes", "missed_samples", "seq_jumps",
               "protocol_errors", "unread_requests", "board_errors")
     assert {key: report["link"][key] for key in damage} == dict.fromkeys(damage, 0)
+
+
+@pytest.mark.parametrize("when", [1, 3])
+def test_ctrl_c_while_a_batch_is_being_logged_keeps_report_and_log_equal(
+    lesson_file, board, tmp_path, monkeypatch, when
+):
+    """Ctrl-C lands wherever Python happens to be: here, in the middle of logging a batch
+    (the worst moment: counted in the report, not yet in the log)."""
+    from pixelnet.host.samplelog import SampleLog
+
+    real_write = SampleLog.write
+    calls = []
+
+    def write_with_ctrl_c(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == when:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(SampleLog, "write", write_with_ctrl_c)
+    code, report, log = verify(lesson_file, board.port, tmp_path, "--samples", "1000",
+                               "--vectors", "random")
+    assert code == 130
+    data = check_outputs(report, log)
+    assert data["aborted"] == "interrupted" and data["samples"] == when * 64

@@ -11,6 +11,11 @@ Protocol 2's frames (SAMPLE_COMPACT, INFER_BATCH, RESULTS) are forged the same
 way, their lengths and sequence numbers too: a forged value is a named
 mismatch, a forged length a counted protocol error that is asked again, a
 forged sequence number the same gap or duplicate as in version 1.
+
+On a line that damages frames, a forged value is what a damaged frame that
+passed the CRC-16 looks like: verify asks the board again, and a value the
+board does not repeat is counted as line damage; one it repeats (a board that
+really computes wrong) still fails.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from pixelnet.host.messages import (
     unpack_compact_sample,
     unpack_sample,
 )
-from pixelnet.host.verify import Phase
+from pixelnet.host.verify import CRC_ESCAPES_ALWAYS_ALLOWED, MAX_LISTED, Phase
 from pixelnet.trainer.patterns import CLASSES
 
 N_IN = N_OUT = 4
@@ -401,3 +406,100 @@ def test_a_request_of_a_forged_length_is_never_answered_wrongly(
         assert run.code == 2 and "rejected" in run.data["aborted"]
         assert run.err.strip().splitlines()[-1].startswith("pixelnet verify: error: board "
                                                             "rejected")
+
+
+# -- a damaged frame that passes the CRC (about 1 in 65,536 do) ---------------------
+
+BROKEN_FRAME = b"\x03\x11\x22\x00"  # too short to be a frame: damage the host sees and drops
+
+
+class DamagedLine:
+    """``tamper``'s frames towards the host, with one broken frame after the tenth (once
+    the host is surely listening, past the handshake)."""
+
+    def __init__(self, tamper: FrameTamper) -> None:
+        self.tamper = tamper
+        self.frames = 0
+
+    def feed(self, data: bytes) -> bytes:
+        out = self.tamper.feed(data)
+        before, self.frames = self.frames, self.frames + out.count(b"\x00")
+        return out + BROKEN_FRAME if before < 10 <= self.frames else out
+
+
+def output_moved_once_in(frame: Frame) -> Frame:
+    """``frame`` with output 0 one step away and a fresh CRC: what a damaged frame the CRC
+    let through looks like."""
+    sample = unpack_sample(frame.payload, N_IN, N_OUT)
+    moved = changed(sample, "out", 0, act_max=127)  # the lesson network in q7
+    return Frame(frame.type, frame.seq, pack_sample(moved))
+
+
+def output_moved_once(msg: Msg, nth: int) -> FrameTamper:
+    """The first copy of the ``nth`` frame of type ``msg``, forged by ``output_moved_once_in``."""
+    return rewrite_seq(msg, nth, output_moved_once_in, first_copy=True)
+
+
+@pytest.mark.parametrize("msg", [Msg.SAMPLE, Msg.RESULT])
+def test_a_damaged_frame_the_crc_let_through_is_asked_again_not_compared(
+    lesson_ref, lesson_file, tmp_path, capsys, msg
+):
+    tamper = DamagedLine(output_moved_once(msg, VICTIM))
+    with (
+        FakeBoard(EmulatorArithmetic(lesson_ref.qm), adc=(900, 60, 880, 75)) as board,
+        FaultyLine(board.port, tamper=tamper) as line,
+    ):
+        code, report, log = verify_on(line.port, lesson_file, tmp_path)
+    data = json.loads(report.read_text())
+    rows = list(csv.DictReader(log.open()))
+    assert code == 0 and data["passed"], data["failures"]
+    assert len(rows) == 200 and all(row["exact"] == "1" for row in rows)
+    assert data["link"]["crc_escapes"] == 1 and data["link"]["bad_frame"] > 0
+    assert data["samples"] == 200  # a live sample dropped is made up by the next one
+    assert "1 damaged frames past the CRC (not compared)" in capsys.readouterr().out
+
+
+class OutputZeroOneHigh(EmulatorArithmetic):
+    """A board that computes output 0 one step too high."""
+
+    def infer_trace(self, x: list[int]) -> list[list[int]]:
+        layers = super().infer_trace(x)
+        layers[-1][0] += 1
+        return layers
+
+
+def test_a_board_that_computes_wrong_is_still_caught_on_a_damaged_line(lesson_ref, lesson_file,
+                                                                       tmp_path):
+    with (
+        FakeBoard(OutputZeroOneHigh(lesson_ref.qm), adc=(900, 60, 900, 60)) as wrong,
+        FaultyLine(wrong.port, tamper=DamagedLine(FrameTamper(lambda frame: None))) as line,
+    ):
+        code, report, _ = verify_on(line.port, lesson_file, tmp_path)
+    data = json.loads(report.read_text())
+    assert code == 1 and data["bit_exact_mismatches"] == 200
+    assert data["link"]["crc_escapes"] == 0 and data["link"]["bad_frame"] > 0
+    assert len(data["mismatch_examples"]) == MAX_LISTED
+
+
+def test_more_damaged_frames_than_the_crc_lets_through_are_mismatches(lesson_ref, lesson_file,
+                                                                     tmp_path):
+    """Three forged results on a line that damaged one frame: a CRC-16 does not let that
+    many through, so two are taken for damage and the third is a mismatch."""
+    forged = rewrite_some(Msg.RESULT, lambda k: k in (20, 40, 60), output_moved_once_in)
+    with (
+        FakeBoard(EmulatorArithmetic(lesson_ref.qm), adc=(900, 60, 880, 75)) as board,
+        FaultyLine(board.port, tamper=DamagedLine(forged)) as line,
+    ):
+        code, report, _ = verify_on(line.port, lesson_file, tmp_path)
+    data = json.loads(report.read_text())
+    assert code == 1 and data["bit_exact_mismatches"] == 1
+    assert data["link"]["crc_escapes"] == CRC_ESCAPES_ALWAYS_ALLOWED == 2
+
+
+def verify_on(port: str, lesson_file: Path, tmp_path: Path) -> tuple[int, Path, Path]:
+    """`pixelnet verify` of 100 live samples and 100 injected vectors (protocol 1)."""
+    report, log = tmp_path / "r.json", tmp_path / "l.csv"
+    code = main(["verify", "--model", str(lesson_file), "--port", port, "--samples", "100",
+                 "--vectors", "random", "--vector-count", "100", "--protocol", "1",
+                 "--report", str(report), "--log", str(log)])
+    return code, report, log
