@@ -157,6 +157,29 @@ def test_attiny85_without_a_multiplier_runs_the_bench_driver_bit_exact(
         np.testing.assert_array_equal(trace, np.hstack(emulator.infer_trace(qm, x)))
 
 
+AVR_ARCHITECTURES = {  # one core of each avr-gcc architecture: with and without mul, lpm Z+
+    "at90s8515": "avr2", "attiny85": "avr25", "at43usb355": "avr3", "atmega103": "avr31",
+    "attiny167": "avr35", "atmega8": "avr4", "atmega328p": "avr5", "atmega1284p": "avr51",
+    "atmega2560": "avr6", "atxmega32a4": "avrxmega2", "atxmega64a3": "avrxmega4",
+    "atxmega64a1": "avrxmega5", "atxmega128a3": "avrxmega6", "atxmega128a1": "avrxmega7",
+    "attiny10": "avrtiny",
+}
+
+
+def test_arduino_c_compiles_strictly_for_every_avr_architecture(tmp_path: Path) -> None:
+    """ISO C99 with -pedantic on every core family: the inline assembly only where its
+    instructions exist, no assembler error anywhere (all the models in one unit)."""
+    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop(), lesson_model()],
+                       np.random.default_rng(6))
+    write_batch(entries, tmp_path, "arduino")
+    unit = tmp_path / "all_models.c"
+    unit.write_text("".join(f'#include "m{k}_model.c"\n' for k in range(len(entries))))
+    for mcu, arch in AVR_ARCHITECTURES.items():
+        obj = compile_avr([unit], [tmp_path], tmp_path / f"{mcu}.o", mcu=mcu,
+                          extra_flags=("-std=c99", "-pedantic", "-c"))
+        assert obj.stat().st_size > 0, arch
+
+
 def test_the_proven_bound_holds_where_the_search_looks() -> None:
     """On random models (saturating ones included) no error found exceeds the bound."""
     rng = np.random.default_rng(5)
