@@ -100,6 +100,22 @@ def test_negative_scales_make_valid_names_and_readable_reports() -> None:
     assert "--" not in report and "weights 2^8, accumulator int8 at 2^1" in report
 
 
+def test_a_coarse_output_scale_reads_plainly_in_the_arduino_library(tmp_path: Path) -> None:
+    """Outputs in units of 2^3 (out_frac -3): the header says so, and its macro is one
+    value wherever a sketch writes it (``-PREFIX_OUTPUT_FRAC`` is no decrement)."""
+    qm = quantize(Model((Layer(1000 * EYE, None, "identity"),)), "q7")
+    assert qm.layers[-1].out_frac == -3
+    for name, text in render(qm, "arduino-library").items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    header = (tmp_path / "src" / "pixelnet.h").read_text()
+    assert "units of 2^3:" in header and "2^-" not in header
+    sketch = tmp_path / "uses_scale.c"
+    sketch.write_text('#include "pixelnet.h"\n'
+                      "int output_shift(void) { return -PIXELNET_OUTPUT_FRAC; }\n")
+    compile_host([sketch], [tmp_path / "src"], tmp_path / "uses_scale.o", extra_flags=("-c",))
+
+
 def test_the_shared_activation_is_defined_before_its_calls() -> None:
     c = render(quantize(shared_activation_after_a_loop(), "q15"), "c")["pixelnet_model.c"]
     for name in ("pixelnet_act0", "pixelnet_act1", "pixelnet_act2"):
