@@ -47,6 +47,14 @@ def shared_activation_after_a_loop() -> Model:
                   Layer(EYE, None, "identity")))
 
 
+def position_shift_of_16() -> Model:
+    """q7 logistic of tiny weights: a 16-bit accumulator whose table position is
+    (|acc| + 2^15) >> 16, which is 0 for every 16-bit magnitude."""
+    w = np.full((4, 4), 1e-4)
+    w[0, 0] = -7e-5
+    return Model((Layer(w, None, "logistic"), Layer(EYE, None, "identity")))
+
+
 @pytest.fixture(scope="module")
 def default_model() -> Model:
     return train_default()
@@ -62,8 +70,8 @@ def test_edge_lesson_and_default_models_compile_strictly_and_match(
     tmp_path: Path, default_model: Model, compiler: str
 ) -> None:
     """-std=c99 -Wall -Wextra -Werror -pedantic and UBSan, every format and optimisation."""
-    models = [steep_direct_tanh(), shared_activation_after_a_loop(), lesson_model(),
-              default_model]
+    models = [steep_direct_tanh(), shared_activation_after_a_loop(), position_shift_of_16(),
+              lesson_model(), default_model]
     entries = _entries(models, np.random.default_rng(1))
     sources = write_batch(entries, tmp_path, "c")
     exe = compile_host(sources, [tmp_path], tmp_path / "batch", compiler=compiler,
@@ -75,8 +83,8 @@ def test_edge_lesson_and_default_models_compile_strictly_and_match(
 
 
 def test_edge_models_run_in_micropython(tmp_path: Path) -> None:
-    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop()],
-                       np.random.default_rng(2))
+    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop(),
+                        position_shift_of_16()], np.random.default_rng(2))
     for k, e in enumerate(entries):
         for name, text in render(e.qm, "micropython", prefix=f"m{k}",
                                  optimize=e.optimize).items():
@@ -114,6 +122,11 @@ def test_a_coarse_output_scale_reads_plainly_in_the_arduino_library(tmp_path: Pa
     sketch.write_text('#include "pixelnet.h"\n'
                       "int output_shift(void) { return -PIXELNET_OUTPUT_FRAC; }\n")
     compile_host([sketch], [tmp_path / "src"], tmp_path / "uses_scale.o", extra_flags=("-c",))
+
+
+def test_a_position_shift_of_16_is_tested_where_it_occurs() -> None:
+    q = quantize(position_shift_of_16(), "q7").layers[0]
+    assert (q.shift, q.acc_bits, q.direct) == (16, 16, False)
 
 
 def test_the_shared_activation_is_defined_before_its_calls() -> None:
@@ -185,8 +198,8 @@ AVR_ARCHITECTURES = {  # one core of each avr-gcc architecture: with and without
 def test_arduino_c_compiles_strictly_for_every_avr_architecture(tmp_path: Path) -> None:
     """ISO C99 with -pedantic on every core family: the inline assembly only where its
     instructions exist, no assembler error anywhere (all the models in one unit)."""
-    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop(), lesson_model()],
-                       np.random.default_rng(6))
+    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop(),
+                        position_shift_of_16(), lesson_model()], np.random.default_rng(6))
     write_batch(entries, tmp_path, "arduino")
     unit = tmp_path / "all_models.c"
     unit.write_text("".join(f'#include "m{k}_model.c"\n' for k in range(len(entries))))
