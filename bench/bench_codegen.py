@@ -29,6 +29,7 @@ import numpy as np
 
 from pixelnet.bench.cycle_floor import cycle_floor
 from pixelnet.codegen import emulator, quantize
+from pixelnet.codegen.bound import error_bound
 from pixelnet.codegen.render import render
 from pixelnet.codegen.toolchain import (
     AVR_MCU,
@@ -47,11 +48,15 @@ from pixelnet.trainer.train import train_default
 
 DRIVER = Path(__file__).resolve().parent / "avr" / "driver.c"  # also used by the tests
 TARGETS = {"q7_cycles": 1_250, "q7_speed_cycles": 950, "q15_speed_cycles": 4_000,
+           "16x8_cycles": 4_000,
            "lesson_cycles": 400, "flash_bytes": 1_024, "ram_bytes": 64}
 RANDOM_INPUTS = 10_000
 CYCLE_GRID = 9  # values per input on the cycle grid: 9**4 = 6,561 vectors
 QUICK_CYCLE_GRID, QUICK_RANDOM_INPUTS = 3, 200
 MP_INFERENCES = 5_000  # per timed run, quick or full, so the two agree
+# formats measured on the ATmega328P per network: 16x8 (int8 weights, int16 activations)
+# against q15 on the default network; the lesson's ternary weights are exact in every format
+AVR_FORMATS = {"default": ("q7", "q15", "16x8"), "lesson": ("q7", "q15")}
 
 
 def cycle_inputs(model: Model, n_random: int, grid: int = CYCLE_GRID) -> np.ndarray:
@@ -292,7 +297,8 @@ def run(quick: bool = False) -> dict[str, Any]:
                                                                            RANDOM_INPUTS)
     nets = {"default": train_default(), "lesson": lesson_model()}
     result: dict[str, Any] = {"targets": TARGETS, "avr": {}, "fidelity": {}, "micropython": {},
-                              "avr_no_mul": {}, "no_mul_mcu": AVR_NO_MUL_MCU}
+                              "avr_no_mul": {}, "no_mul_mcu": AVR_NO_MUL_MCU,
+                              "error_bounds": {}}
     sets = fidelity_sets(quick)
     with tempfile.TemporaryDirectory(prefix="pixelnet-bench-") as tmp:
         build = Path(tmp)
@@ -300,7 +306,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             x = cycle_inputs(model, n_random, grid)
             result["avr"][name] = {
                 f"{fmt}{suffix}": measure_avr(model, fmt, build, x, optimize)
-                for fmt in ("q7", "q15")
+                for fmt in AVR_FORMATS[name]
                 for suffix, optimize in (("", "size"), ("_speed", "speed"))
             }
             result["avr"][name]["emlearn"] = measure_emlearn(model, build, x)
@@ -309,7 +315,10 @@ def run(quick: bool = False) -> dict[str, Any]:
             peer = {set_name: emlearn_outputs(model, build, set_x)
                     for set_name, set_x in sets.items()}
             result["fidelity"][name] = {fmt: fidelity(model, fmt, sets, peer)
-                                        for fmt in ("q7", "q15")}
+                                        for fmt in AVR_FORMATS[name]}
+            result["error_bounds"][name] = {  # proven over the whole input box (codegen.bound)
+                fmt: float(np.max(error_bound(model, quantize(model, fmt))))
+                for fmt in AVR_FORMATS[name]}
         for fmt in ("q7", "q15"):
             result["micropython"][fmt] = micropython_rates(
                 nets["default"], fmt, build, repeats=3 if quick else 7

@@ -14,15 +14,18 @@ per multiply-accumulate (one weight)
     q15: fetch (2 × ``lpm`` = 6; 2 × ``ldi`` = 2), a 16 × 16 → 32-bit signed
     product as ``muls`` + ``mul`` + 2 × ``mulsu`` = 8, and 10 ``add``/``adc`` to sum
     its four partial products into a 32-bit accumulator.
+    16x8: fetch one byte (``lpm`` 3; ``ldi`` 1), a 16 × 8 → 24-bit signed product as
+    ``muls`` + ``mulsu`` = 4, and 7 ``add``/``adc`` to sum its two partial products into
+    a 32-bit accumulator.
     A ternary weight (−1, 0, +1, the lesson's) needs no multiply: an add or subtract
     chain, 1 per accumulator byte (each input sign-extended once, for all neurons);
     a zero costs nothing.
 per neuron
     start the accumulator from the bias (``lpm`` 3 / ``ldi`` 1 per accumulator byte;
     ``clr`` 1 per byte without biases), the activation (tanh and logistic by an
-    interpolated table: 25 cycles in q7, 40 in q15 with its wider multiply; read
-    directly from a table where the accumulator is small enough to index one, as in
-    the lesson's layers: 10 in q7, 14 in q15 — the absolute value, ``lpm`` with its
+    interpolated table: 25 cycles in q7, 40 in q15 and 16x8 with their wider multiply;
+    read directly from a table where the accumulator is small enough to index one, as
+    in the lesson's layers: 10 in q7, 14 in q15 and 16x8 — the absolute value, ``lpm`` with its
     address, the sign put back; ReLU 3: a sign test and clearing the result;
     identity 0) and the store of the result (``st`` 2 per byte).
 per inference
@@ -39,21 +42,24 @@ from __future__ import annotations
 from pixelnet.codegen.quantize import QuantizedModel
 
 CALL_CYCLES = 12
-ACT_BYTES = {"q7": 1, "q15": 2}
-TABLE_ACTIVATION_CYCLES = {"q7": 25, "q15": 40}
-DIRECT_TABLE_CYCLES = {"q7": 10, "q15": 14}
+ACT_BYTES = {"q7": 1, "q15": 2, "16x8": 2}
+WEIGHT_BYTES = {"q7": 1, "q15": 2, "16x8": 1}
+TABLE_ACTIVATION_CYCLES = {"q7": 25, "q15": 40, "16x8": 40}
+DIRECT_TABLE_CYCLES = {"q7": 10, "q15": 14, "16x8": 14}
 ACTIVATION_CYCLES = {"relu": 3, "identity": 0}
 
 
 def weight_fetch_cycles(fmt: str, in_flash: bool) -> int:
     """``lpm`` from a table in flash, or ``ldi`` of an immediate, per weight byte."""
-    return ACT_BYTES[fmt] * (3 if in_flash else 1)
+    return WEIGHT_BYTES[fmt] * (3 if in_flash else 1)
 
 
 def mac_cycles(fmt: str, acc_bytes: int, in_flash: bool) -> int:
     """One multiply-accumulate: fetch, multiply, add into the accumulator."""
     if fmt == "q7":
         return weight_fetch_cycles(fmt, in_flash) + 2 + acc_bytes
+    if fmt == "16x8":
+        return weight_fetch_cycles(fmt, in_flash) + 4 + 7
     return weight_fetch_cycles(fmt, in_flash) + 8 + 10
 
 

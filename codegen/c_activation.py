@@ -31,12 +31,17 @@ def shift16(var: str, r: int, prefix: str) -> str:
 
 
 def shift32_to16(var: str, r: int, prefix: str) -> str:
-    """``var >> r`` for a uint32_t variable ``var`` whose shifted value fits 16 bits."""
+    """``var >> r`` modulo 2**16 for a uint32_t variable ``var`` (exact where the shifted
+    value fits 16 bits)."""
     if r >= 16:
         return shift16(f"(uint16_t)({var} >> 16)", r - 16, prefix)
+    if r >= 13:  # bits r..r+15 are the high half after a left shift by 16 - r
+        return f"(uint16_t)((uint32_t)({var} << {16 - r}) >> 16)"
     if r >= 8:
         high = f"(uint16_t)((uint16_t)({var} >> 16) << {16 - r})"
         return f"(uint16_t)({high} | {shift16(f'(uint16_t){var}', r, prefix)})"
+    if r >= 5:  # bits r..r+15 are bytes 1 and 2 after a left shift by 8 - r: no shift loop
+        return f"(uint16_t)((uint32_t)({var} << {8 - r}) >> 8)"
     return f"(uint16_t)({var} >> {r})"
 
 
@@ -58,8 +63,6 @@ def _position(q: QuantLayer, fmt: Format, utype: str, cap: int, must_cap: bool,
         lines = [f"{utype} v = u;" if rounded else f"{utype} v = ({utype})(u + {half}u);"]
         if utype == "uint16_t" and 5 <= r <= 7 and (bound + half) << (8 - r) <= 0xFFFF:
             narrow = f"(uint16_t)((uint16_t)(v << {8 - r}) >> 8)"  # the high byte: no multiply
-        elif utype == "uint32_t" and 13 <= r <= 15 and (bound + half) << (16 - r) <= 0xFFFFFFFF:
-            narrow = f"(uint16_t)((uint32_t)(v << {16 - r}) >> 16)"  # the high half
         elif utype == "uint16_t":
             narrow = shift16("v", r, prefix)
         else:
@@ -139,6 +142,19 @@ def _signed_shift16(q: QuantLayer, fmt: Format, act_type: str, prefix: str) -> l
     return [*lines, f"return ({act_type})((int16_t){shift16('v', r, prefix)} - {0x8000 >> r});"]
 
 
+def _signed_shift32(q: QuantLayer, act_type: str, prefix: str) -> list[str] | None:
+    """Identity output of a 32-bit accumulator without taking its magnitude, or None.
+
+    The same identity as _signed_shift16, in uint32_t arithmetic modulo 2**32: for
+    r <= 16, (v >> r) modulo 2**16 is floor((a + h - (a < 0)) / 2**r) modulo 2**16 also
+    where v wrapped (a negative), and the bound proves the output fits its type."""
+    r = q.shift
+    if q.activation != "identity" or q.saturates or q.acc_bits != 32 or not 0 < r <= 16:
+        return None
+    return [f"const uint32_t v = (uint32_t)acc + {1 << (r - 1)}u - ((uint32_t)acc >> 31);",
+            f"return ({act_type})(int16_t){shift32_to16('v', r, prefix)};"]
+
+
 def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
                     prefix: str, clamp: bool = True) -> list[str]:
     """Statements of ``act_t PREFIX_actN(acc_t acc)``; ``clamp=False`` when the C table
@@ -147,7 +163,8 @@ def activation_body(q: QuantLayer, fmt: Format, utype: str, act_type: str,
         return _relu_of_rounded(q, fmt, utype, act_type, prefix)
     table = q.activation in ("tanh", "logistic")
     cap = fmt.position_max if table else fmt.act_max
-    signed = _signed_shift16(q, fmt, act_type, prefix) if q.acc_min < 0 else None
+    signed = ((_signed_shift16(q, fmt, act_type, prefix) or _signed_shift32(q, act_type, prefix))
+              if q.acc_min < 0 else None)
     if signed:
         return signed
     if q.direct:

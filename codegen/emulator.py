@@ -4,7 +4,9 @@ Everything a board computes is defined here, bit for bit; generated C (host gcc,
 avr-gcc in simavr) and generated MicroPython must give the same integers.
 
 Formats
-    ``q7``: activations and weights int8; ``q15``: int16. An activation ``a``
+    ``q7``: activations and weights int8; ``q15``: int16; ``16x8``: activations
+    int16 and weights int8 (as TensorFlow Lite's 16x8 quantisation: everything that
+    follows is q15's, only the weights' range is q7's). An activation ``a``
     with ``f`` fractional bits means ``a / 2**f``; every range is symmetric,
     ``[-A, A]`` with ``A = 2**bits - 1`` (127 or 32767), so negating never
     overflows. Inputs, tanh and logistic outputs have ``bits`` fractional bits
@@ -13,14 +15,14 @@ Formats
 Scales (chosen by ``quantize``, from the model alone)
     Per layer, the weights get ``wf`` fractional bits: the fewest that
     represent every weight exactly if they fit (ternary weights become -1, 0,
-    +1), else the most that fit ``[-A, A]``, reduced until the accumulator
-    provably fits 32 bits. The accumulator ``acc = x @ W + b`` has
+    +1), else the most that fit ``[-A, A]`` (16x8: ``[-127, 127]``), reduced until
+    the accumulator provably fits 32 bits. The accumulator ``acc = x @ W + b`` has
     ``in_frac + wf`` fractional bits; biases are stored at that scale and width.
     Interval analysis over the input box ``[-1, 1]^4`` (propagated per unit,
     exactly, on the integers) bounds every accumulator and every partial sum
     (``|b| + sum |w| * max|x|``): q7 takes the most precise weight scale whose
     accumulator fits int16 (int8 where the bound is <= 127), else int32; q15
-    uses int32. Relu and identity outputs take the smallest
+    and 16x8 use int32. Relu and identity outputs take the smallest
     right shift (negative = left) that brings the bound within ``[-A, A]``.
     Weights that are exact at some scale (powers of two, ternary) take that scale
     first, then coarser ones if the accumulator needs them. A tanh/logistic layer
@@ -100,7 +102,8 @@ from .quantize import (
 COUNT_MAX = 0xFFFF  # calibrations and readings are uint16 in the generated code
 CALIB_ONE_BITS = 31  # m = round(2**31 / span)
 LUT_MAX = 1 << 16  # accumulators this small are activated through a memoised table
-TANH_MAX_ERROR = {"q7": 1.5, "q15": 6.0}  # in LSB of the output format (bounds, see above)
+# in LSB of the output format (bounds, see above; 16x8 reads q15's table)
+TANH_MAX_ERROR = {"q7": 1.5, "q15": 6.0, "16x8": 6.0}
 
 
 class CalibrationError(PixelnetError):

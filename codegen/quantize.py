@@ -33,6 +33,28 @@ class Format:
     interp_bits: int  # fractional bits of the position between two nodes
     tail_node: int  # nodes from here on (the tail, where tanh is flat) are 2**tail_bits apart
     tail_bits: int = 0
+    weight_bits: int = 0  # magnitude bits of a weight; 0: as many as an activation's
+
+    @property
+    def weight_max(self) -> int:
+        """Largest weight magnitude: the weights' range is [-weight_max, weight_max]."""
+        return (1 << (self.weight_bits or self.bits)) - 1
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of one weight in the generated code (int8 or int16)."""
+        return 1 if self.weight_max < 0x80 else 2
+
+    @property
+    def protocol_id(self) -> int:
+        """The format byte a board reports in its handshake: the activations' bits, plus
+        0x80 where the weights are narrower than the activations (16x8: 0x8F)."""
+        return self.bits | (0x80 if self.weight_bytes < self.act_bytes else 0)
+
+    @property
+    def act_bytes(self) -> int:
+        """Bytes of one activation in the generated code (int8 or int16)."""
+        return 1 if self.bits == 7 else 2
 
     @property
     def act_max(self) -> int:
@@ -73,6 +95,10 @@ FORMATS: dict[str, Format] = {
     # q15: 1/32 apart up to z = 2.5, then 1/8 (109 entries, not 193: the flash target)
     "q15": Format("q15", 15, table_step_bits=5, table_max=6, interp_bits=8, tail_node=80,
                   tail_bits=2),
+    # 16x8 (as TensorFlow Lite's 16x8 quantisation): q15's activations and tables, q7's
+    # int8 weights: half the weight flash, and a 16 x 8 multiply per weight on AVR
+    "16x8": Format("16x8", 15, table_step_bits=5, table_max=6, interp_bits=8, tail_node=80,
+                   tail_bits=2, weight_bits=7),
 }
 ACC32_MAX = (1 << 31) - 1
 ACC16_MAX = (1 << 15) - 1
@@ -283,7 +309,7 @@ def _table_frac_limit(act: str, f: Format, in_frac: int) -> int | None:
 
 def _quantize_layer(layer, f: Format, in_frac: int, lo: np.ndarray, hi: np.ndarray, index: int):
     biases = layer.biases if layer.biases is not None else np.zeros(layer.n_out)
-    candidates = _weight_frac_candidates(layer.weights, f.act_max)
+    candidates = _weight_frac_candidates(layer.weights, f.weight_max)
     limit = _table_frac_limit(layer.activation, f, in_frac)
     if limit is not None:
         candidates = sorted({min(frac, limit) for frac in candidates}, reverse=True)
@@ -365,7 +391,8 @@ def _shift_round(acc: np.ndarray, shift: int) -> np.ndarray:
 
 
 def quantize(model: Model, fmt: str = "q7") -> QuantizedModel:
-    """The integer model in format ``fmt`` ("q7" or "q15"); deterministic in (model, fmt)."""
+    """The integer model in format ``fmt`` ("q7", "q15" or "16x8"); deterministic in
+    (model, fmt)."""
     f = get_format(fmt)
     lo = np.full(model.n_inputs, -f.act_max, dtype=np.int64)
     hi = np.full(model.n_inputs, f.act_max, dtype=np.int64)

@@ -24,7 +24,7 @@ from pixelnet.files import write_atomically
 from .avr_asm import LOOP_INPUTS, loop_layer, tanh_function
 from .c_activation import activation_body, direct_table_name, frac_tag, rounding_in_bias
 from .emulator import CALIB_SPLIT_BITS, calib_shift
-from .quantize import Format, QuantizedModel, QuantLayer, direct_table, tanh_table
+from .quantize import ACC32_MAX, Format, QuantizedModel, QuantLayer, direct_table, tanh_table
 
 TARGETS = ("arduino", "c", "micropython", "arduino-library")
 OPTIMIZE = ("size", "speed", "viper")  # viper: MicroPython only, @micropython.viper
@@ -79,6 +79,7 @@ class CLayer:
     pin_base: int  # q7 on AVR: input k pinned to r(pin_base + k)
     act_index: int = -1  # the layer whose activation function this layer calls
     act_shared: bool = False  # out of line: several layers (or the shared loop) call it
+    act_forward: int = -1  # a later layer's activation, declared before this one calls it
 
 
 def _product(fmt: Format, var: str, w: int) -> str:
@@ -93,7 +94,7 @@ def _product(fmt: Format, var: str, w: int) -> str:
 def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) -> list[str]:
     """Statements for output j with the weights in the code; zero weights vanish.
 
-    Weights of +-1 are adds and subtracts; other q15 weights go through the
+    Weights of +-1 are adds and subtracts; other q15 and 16x8 weights go through the
     multiply-accumulate macro (a plain ``(int32_t)x * w`` calls __mulhisi3 on AVR)."""
     weights = [int(w) for w in q.weights[:, j]]
     if q.acc_bits == 32:  # the first operand makes every partial sum 32-bit, also on AVR
@@ -103,7 +104,8 @@ def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) 
         if fmt.bits == 7:
             terms = " ".join(_product(fmt, f"x{i}", w) for i, w in products)
             return [f"y[{j}] = {act}({start} {terms});" if terms else f"y[{j}] = {act}({start});"]
-        macs = [f"    {prefix.upper()}_MAC16(acc, x{i}, {w});" for i, w in products]
+        mac = _mac_macro(fmt, prefix)
+        macs = [f"    {mac}(acc, x{i}, {w});" for i, w in products]
         return ["{", f"    int32_t acc = {start};", *macs, f"    y[{j}] = {act}(acc);", "}"]
     terms = [_product(fmt, f"x{i}", w) for i, w in enumerate(weights) if w]
     bias = _c_bias(q, j)
@@ -111,6 +113,27 @@ def _unrolled_neuron(fmt: Format, q: QuantLayer, j: int, prefix: str, act: str) 
         terms.insert(0, str(bias))
     expression = " ".join(terms).removeprefix("+ ")
     return [f"y[{j}] = {act}((int{q.acc_bits}_t)({expression}));"]
+
+
+DOT_UNROLL_MAX = 4  # 16x8 loop terms a round: 4 keep the loop within brne's reach
+
+
+def _dot_unroll(fmt: Format, layers: list[CLayer]) -> int:
+    """Terms per round of the 16x8 dot-product loop: the largest power of two up to
+    DOT_UNROLL_MAX dividing every loop layer's input count (its ``dec``/``brne`` cost 3
+    cycles a round; each further copy of the body, 30 bytes). q15 keeps one per round."""
+    if fmt.weight_bytes != 1 or fmt.bits == 7:
+        return 1
+    unroll = DOT_UNROLL_MAX
+    for layer in layers:
+        while layer.style == "loop" and layer.q.n_in % unroll:
+            unroll //= 2
+    return unroll
+
+
+def _mac_macro(fmt: Format, prefix: str) -> str:
+    """The 32-bit multiply-accumulate of a 16-bit activation and a weight of ``fmt``."""
+    return f"{prefix.upper()}_MAC16" + ("X8" if fmt.weight_bytes == 1 else "")
 
 
 def _c_bias(q: QuantLayer, j: int) -> int:
@@ -153,17 +176,20 @@ def _asm_neuron(q: QuantLayer, j: int, act: str) -> list[str]:
     return [*lines, f"    y[{j}] = {act}((int{q.acc_bits}_t)acc);", "}"]
 
 
-def _bias_pieces(q: QuantLayer, fmt: Format, j: int, always: bool) -> list[int]:
+def _bias_pieces(q: QuantLayer, fmt: Format, j: int, always: bool,
+                 bits: int | None = None) -> list[int]:
     """The bias of neuron j as little-endian signed pieces of the weight width (empty if
-    none, unless ``always``: the shared q15 loop reads one per neuron).
+    none, unless ``always``: the shared q15 and 16x8 loop reads one per neuron), ``bits``
+    wide (the accumulator's unless given).
 
     Interleaving biases with the weights lets one flash pointer walk the layer."""
     if not q.has_biases and not always:
         return []
-    width = 8 if fmt.bits == 7 else 16
-    value = _c_bias(q, j) & ((1 << q.acc_bits) - 1)
+    width = 8 * fmt.weight_bytes
+    bits = bits or q.acc_bits
+    value = _c_bias(q, j) & ((1 << bits) - 1)
     pieces = []
-    for _ in range(max(1, q.acc_bits // width)):
+    for _ in range(max(1, bits // width)):
         piece = value & ((1 << width) - 1)
         pieces.append(piece - (1 << width) if piece >> (width - 1) else piece)
         value >>= width
@@ -235,8 +261,16 @@ def _c_table_entries(fmt: Format, qm: QuantizedModel) -> int:
     return needed if shortest < needed <= shortest + TABLE_GROWTH_MAX else shortest
 
 
+def _dense_bias_bits(fmt: Format, qm: QuantizedModel) -> int:
+    """Bits of each bias in the shared loop's stream: 24 in 16x8 where every bias fits
+    (three ``lpm`` and a sign extension take as long as four, a byte less per neuron),
+    else the 32-bit accumulator's."""
+    top = max((int(abs(int(b))) for q in qm.layers for b in q.biases), default=0)
+    return 24 if fmt.weight_bytes == 1 and fmt.bits == 15 and top < 1 << 23 else 32
+
+
 def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
-             table_entries: int) -> CLayer:
+             table_entries: int, bias_bits: int = 32) -> CLayer:
     style = "unrolled" if optimize == "speed" or q.is_ternary or _small_wide(fmt, q) else "loop"
     dot_chunks = _dot_chunks(fmt, q, style)
     dense_call = style == "loop" and fmt.bits == 15 and optimize == "size"
@@ -259,10 +293,11 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
         sum_type="int16_t" if dot_chunks else f"int{q.acc_bits}_t",
         dot_chunks=dot_chunks,
         uacc_type=uacc_type,
-        weight_type="int8_t" if fmt.bits == 7 else "int16_t",
+        weight_type=f"int{8 * fmt.weight_bytes}_t",
         dense_call=dense_call,
         pin_base=_pin_base(q.n_in),
-        stream=[_bias_pieces(q, fmt, j, dense_call) + [int(v) for v in q.weights[:, j]]
+        stream=[_bias_pieces(q, fmt, j, dense_call, bias_bits if dense_call else None)
+                + [int(v) for v in q.weights[:, j]]
                 for j in range(q.n_out)],
         neurons=[],  # filled in by _share_activations, once the called activation is known
         asm_neurons=[],
@@ -297,6 +332,42 @@ def _share_activations(fmt: Format, layers: list[CLayer], optimize: str,
                              for j in range(layer.q.n_out)],
                     asm_neurons=_asm_neurons(fmt, layer, f"{prefix}_act{owner}"))
             for layer, owner in zip(layers, owners, strict=True)]
+
+
+def _share_tables_across_shifts(fmt: Format, layers: list[CLayer], prefix: str,
+                                table_entries: int) -> list[CLayer]:
+    """Shared loops (``dense_call``) whose table activations differ only in their shift:
+    one copy at the largest shift r, which the others call with ``acc * 2**(r - r_j)``
+    (``(|a| 2**d + h 2**d) >> (r_j + d) == (|a| + h) >> r_j``: the same position, the same
+    integers). The copy is generated for every scaled accumulator it receives (from the
+    loops and from any layer that called one of their copies); two tanh layers at
+    different scales then cost one table lookup in flash, not two."""
+    for activation in ("tanh", "logistic"):
+        members = [layer for layer in layers if layer.dense_call and not layer.q.direct
+                   and layer.q.activation == activation and layer.q.acc_bits == 32
+                   and layer.q.shift > 0]  # a rounding right shift: the identity above
+        top = max((layer.q.shift for layer in members), default=0)
+        scale = {layer.index: top - layer.q.shift for layer in members}
+        if len(set(scale.values())) < 2 or min(scale.values()) < 0:
+            continue
+        callers = [layer for layer in layers if layer.act_index in scale]
+        bound = max(layer.q.acc_bound << scale[layer.act_index] for layer in callers)
+        if bound + (1 << (top - 1)) > ACC32_MAX:
+            continue
+        owner = next(layer for layer in members if scale[layer.index] == 0)
+        q = replace(owner.q, acc_bound=bound,
+                    acc_min=min(layer.q.acc_min << scale[layer.act_index] for layer in callers))
+        body = _c_layer(fmt, q, owner.index, "size", prefix, table_entries).act_body
+        act = f"{prefix}_act{owner.index}"
+        layers = [
+            replace(layer, act_body=body, act_index=layer.index, act_shared=True)
+            if layer is owner else
+            replace(layer, act_index=layer.index, act_shared=True, act_asm=[],
+                    act_forward=owner.index if owner.index > layer.index else -1,
+                    act_body=[f"return {act}((int32_t)(acc * {1 << scale[layer.index]}));"])
+            if scale.get(layer.index) else layer
+            for layer in layers]
+    return layers
 
 
 def _asm_neurons(fmt: Format, layer: CLayer, act: str) -> list[list[str]]:
@@ -335,12 +406,12 @@ def _direct_tables(qm: QuantizedModel, prefix: str) -> list[dict]:
 def flash_tables(qm: QuantizedModel, optimize: str = "size") -> int:
     """Bytes of constant tables in the generated C: weight streams, tanh tables."""
     ctx = _context(qm, "pixelnet", optimize, "c")
-    size = 1 if qm.format_bits == 7 else 2
+    f = qm.format
     streams = sum(len(row) for layer in ctx["layers"] if layer.style == "loop"
                   for row in layer.stream)
     tanh = len(ctx["c_table"]) if ctx["uses_table"] else 0
     direct = sum(len(d["values"]) for d in ctx["direct_tables"])
-    return (streams + tanh + direct) * size
+    return streams * f.weight_bytes + (tanh + direct) * f.act_bytes
 
 
 def _environment() -> jinja2.Environment:
@@ -358,9 +429,10 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
     f = qm.format
     uses_table = any(q.activation in ("tanh", "logistic") and not q.direct for q in qm.layers)
     table_entries = _c_table_entries(f, qm)
-    layers = _share_activations(
-        f, [_c_layer(f, q, i, optimize, prefix, table_entries) for i, q in enumerate(qm.layers)],
-        optimize, prefix)
+    bias_bits = _dense_bias_bits(f, qm)
+    layers = _share_tables_across_shifts(f, _share_activations(
+        f, [_c_layer(f, q, i, optimize, prefix, table_entries, bias_bits)
+            for i, q in enumerate(qm.layers)], optimize, prefix), prefix, table_entries)
     table = tanh_table(qm.fmt)
     direct = _direct_tables(qm, prefix)
     return {
@@ -373,6 +445,10 @@ def _context(qm: QuantizedModel, prefix: str, optimize: str, target: str) -> dic
         "qm": qm,
         "fmt": f,
         "act_type": "int8_t" if f.bits == 7 else "int16_t",
+        "weight_t": f"int{8 * f.weight_bytes}_t",
+        "dot_wide": "DOT16" + ("X8" if f.weight_bytes == 1 else ""),
+        "dot_unroll": _dot_unroll(f, layers),
+        "dense_bias_bits": bias_bits,
         "hash_bytes": [int(qm.model_hash[i : i + 2], 16) for i in range(0, 16, 2)],
         "uses_table": uses_table,
         "direct_tables": direct,

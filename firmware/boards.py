@@ -31,6 +31,7 @@ class Board:
     ram_max: int  # bytes of SRAM
     simulated: bool  # runs in simavr as a virtual board
     usb_defines: tuple[str, ...] = ()  # native-USB chips: the core's USB descriptor
+    touch_1200bps: bool = False  # opening the port at 1,200 baud starts the bootloader
     note: str = ""
 
 
@@ -52,6 +53,7 @@ BOARDS: dict[str, Board] = {
               28_672, 2560, simulated=False,
               usb_defines=("-DUSB_VID=0x2341", "-DUSB_PID=0x8036",
                            '-DUSB_MANUFACTURER="Unknown"', '-DUSB_PRODUCT="Arduino Leonardo"'),
+              touch_1200bps=True,
               note="serial over native USB (CDC); simavr has no USB device, so no virtual "
                    "Leonardo"),
     )

@@ -38,7 +38,7 @@ ARDUINO_AVR_ENV = "PIXELNET_ARDUINO_AVR"
 ARDUINO_AVR_DEFAULT = Path("/usr/share/arduino/hardware/arduino/avr")
 # simavr's header that stamps chip and clock into the ELF (harness reads it).
 MCU_SECTION_HEADER_DIRS = (Path("/usr/include/simavr"), Path("/usr/local/include/simavr"))
-FORMATS = ("q7", "q15")
+FORMATS = ("q7", "q15", "16x8")
 FIRMWARE_STEM = "PN"  # every name of the firmware's own starts pn_ or PN_
 # Boards whose chip the bare build's registers (pn_bare.c: USART0, ADC, Timer1) fit.
 BARE_MCUS = ("atmega328p",)

@@ -150,11 +150,10 @@ def run_flash(args: argparse.Namespace) -> int:
             "chip's own tool (OpenOCD, st-flash, picotool …) flashes it; the virtual board: "
             "`pixelnet sim --board cortex-m3` (firmware/README.md)"
         )
-    port = args.port
-    if port is None:
-        port = auto_detect()
-        warn(args, f"flashing the board on {port}")
+    port = args.port or auto_detect()
     refuse_virtual(port, args)
+    if args.port is None:
+        warn(args, f"flashing the board on {port}")
     if args.board in AVR_BOARDS:
         from pixelnet.firmware.flash import check_flash_tools, flash_board
 

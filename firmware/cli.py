@@ -39,6 +39,9 @@ SIM_BOARDS = {
        for name in simulated_boards() if name != "uno"},
     "micropython": "the MicroPython program on the MicroPython unix port",
     "cortex-m3": "the Cortex-M3 firmware (LM3S6965) in QEMU",
+    # taken, so that the answer says why not
+    **{name: f"not simulated: {row.note}" for name, row in AVR_BOARDS.items()
+       if not row.simulated},
 }
 SIM_DESCRIPTION = """\
 Run a virtual board on a pseudo-terminal that pixelnet (and any serial program)
@@ -56,10 +59,16 @@ Then type control commands on this terminal, each answered "ok" or "error: ...":
   sensor off|on       cortex-m3 only: cut the sensor line (the watchdog restarts the board)
   quit                end (as Ctrl-C does)
 More in firmware/sim/SCENE.md."""
-COMMANDS_HELP = (
-    "commands: scene NAME | pixels a b c d | light L | gain g0 g1 g2 g3 | "
-    "offset o0 o1 o2 o3 | noise S | seed N | reset | cycles (AVR) | quit   (Ctrl-C ends)"
-)
+SCENE_COMMANDS = ("scene NAME", "pixels a b c d", "light L", "gain g0 g1 g2 g3",
+                  "offset o0 o1 o2 o3", "noise S", "seed N", "reset")
+BOARD_COMMANDS = {"micropython": (), "cortex-m3": ("sensor off|on",)}  # the rest: AVR
+
+
+def commands_help(board: str) -> str:
+    """The control commands this board's terminal takes: `cycles` only where simavr counts
+    them (AVR), `sensor off|on` only on the Cortex-M3."""
+    words = (*SCENE_COMMANDS, *BOARD_COMMANDS.get(board, ("cycles",)), "quit")
+    return "commands: " + " | ".join(words) + "   (Ctrl-C ends)"
 
 FRACTION = float_range(0, 1)  # of full scale
 
@@ -68,8 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `sim` (and the firmware build/flash commands) to the `pixelnet` parser."""
     sim = add_command(
         sub, "sim",
-        help="run a virtual board (Uno, Nano, Mega in simavr, or MicroPython) on a "
-        "pseudo-terminal",
+        help="run a virtual board (Uno, Nano, Mega in simavr, MicroPython, Cortex-M3 in "
+        "QEMU) on a pseudo-terminal",
         description=SIM_DESCRIPTION,
         examples=[
             "pixelnet sim --board uno --model model.json",
@@ -139,11 +148,19 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _check_simulated(board: str) -> None:
+    row = AVR_BOARDS.get(board)
+    if row is not None and not row.simulated:
+        raise PixelnetError(f"the {row.title} cannot be simulated here: {row.note}; "
+                            f"`pixelnet build --board {board}` builds its firmware")
+
+
 def run_sim(args: argparse.Namespace) -> int:
     # a terminal closing or a `kill` ends the board as cleanly as Ctrl-C does, and Ctrl-C
     # works even if we were started with SIGINT ignored (as `cmd &` does in a script)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
+    _check_simulated(args.board)
     state_dir = args.state_dir or args.build_dir / f"sim-{args.board}"
     check_output_dir(args.build_dir, "build directory")
     check_output_dir(state_dir, "state directory")
@@ -164,7 +181,7 @@ def run_sim(args: argparse.Namespace) -> int:
             print(f"port {board.port}", flush=True)
             print(f"{board.board} running {firmware}; state in {state_dir}", file=sys.stderr)
             print(next_commands(board.port, _model_words(args)), file=sys.stderr)
-            print(COMMANDS_HELP, file=sys.stderr, flush=True)
+            print(commands_help(args.board), file=sys.stderr, flush=True)
             _serve_terminal(board)
     return 0
 

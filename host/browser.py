@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pixelnet.errors import PixelnetError
+from pixelnet.progress import ticking
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 START_TIMEOUT = 60.0  # s for the browser to start and answer its first command
@@ -95,7 +96,8 @@ def save_screenshot(html: str | os.PathLike[str], png: str | os.PathLike[str]) -
     """Render a local HTML file to a PNG of the whole page."""
     from pixelnet.files import write_atomically
 
-    shot = load_page(html, screenshot=True).png
+    with ticking(f"taking the screenshot {png} with headless Chromium"):
+        shot = load_page(html, screenshot=True).png
     return write_atomically(png, shot, what="the screenshot")
 
 
@@ -200,7 +202,9 @@ class _Chromium:
             self.console_errors.append(text)
         elif method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
-            self.console_errors.append(details.get("text", "exception"))
+            thrown = details.get("exception", {}).get("description", "")  # what and where
+            self.console_errors.append(" ".join(filter(None, (details.get("text"), thrown)))
+                                       or "exception")
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             self.console_errors.append(params["entry"].get("text", "error"))
         elif method == "Network.requestWillBeSent":

@@ -35,6 +35,7 @@ from pixelnet.options import (
 from pixelnet.progress import Progress
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
 
+from .board_kind import BOARD_KINDS, port_of_kind
 from .calibration import check_pair, mean_counts
 from .client import BoardClient, BoardTimeout
 from .compare import Reference, SampleArrays, check_batch
@@ -97,6 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ],
     )
     add_port_options(p, several=True)
+    p.add_argument("--board", choices=BOARD_KINDS,
+                   help="the kind of board expected: without --port, the one running or "
+                   "plugged in that can be one; the board must say it is one")
     add_model_options(p, required=True)
     add_format_option(p, default=None,
                       help="expected number format (default: whatever the board reports)")
@@ -154,7 +158,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_port_options(p, several=True)
     add_model_options(p, required=True)
-    p.add_argument("--samples", type=SAMPLES, help="stop after this many samples")
+    p.add_argument("--samples", type=SAMPLES,
+                   help="stop after this many samples (default: until Ctrl-C)")
     _protocol_options(p)
     p.set_defaults(handler=run_monitor)
 
@@ -289,8 +294,10 @@ def run_verify(args: argparse.Namespace) -> int:
     vectors = load_vectors(args.vectors, args.vector_count) if args.vectors else None
     live = args.samples or (None if args.seconds or vectors is not None else DEFAULT_LIVE_SAMPLES)
     plan = VerifyPlan(model, live, args.seconds, vectors, _truth(args.scene_label), args.fmt,
-                      args.max_error, args.baud, args.protocol, args.line_baud)
+                      args.max_error, args.baud, args.protocol, args.line_baud, args.board)
     ports = _ports(args)
+    if ports == [None] and args.board is not None:
+        ports = [port_of_kind(args.board)]
     if len(ports) > 1:
         if args.log or args.html:
             raise PixelnetError("--log and --html take one board; with several, use "
@@ -455,7 +462,7 @@ def run_record(args: argparse.Namespace) -> int:
     with connect(args.port, args.baud) as client, _sigterm_as_interrupt():
         info = client.last_info
         assert info is not None
-        with RecordingWriter(args.out, args.label, info.format) as writer:
+        with RecordingWriter(args.out, args.label, info.format & 0x7F) as writer:  # value bits
             client.stream(STREAM_MAX_RATE)
             progress = Progress("recording", args.samples)
             try:

@@ -39,7 +39,7 @@ KNOWN_BOARDS: tuple[tuple[int, int | None, str], ...] = (
     (0x10C4, 0xEA60, "CP210x USB serial (ESP32 boards)"),
 )
 
-FORMAT_NAMES = {7: "q7", 15: "q15"}
+FORMAT_NAMES = {7: "q7", 15: "q15", 0x8F: "16x8"}  # the handshake byte (Format.protocol_id)
 
 
 class PortError(PixelnetError):

@@ -59,7 +59,7 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo (see the module docstring); ``board`` is "uno", "micropython" or "cortex-m3"."""
     build_dir = make_dirs(build_dir, "build directory")
-    progress = Progress("      verified")
+    progress = Progress("      samples verified so far")  # live and injected, the whole run
     say = _clearing(progress, say)
     say("[1/5] training the four-pixel network")
     model = _train()

@@ -151,7 +151,8 @@ class FakeBoard:
         sizes = self.arithmetic.layer_sizes
         return Info(
             proto=PROTOCOL_VERSION, boot=boot, firmware=FIRMWARE_VERSION,
-            format=self.arithmetic.format_bits, n_in=4, n_out=sizes[-1], n_layers=len(sizes),
+            format=getattr(self.arithmetic, "format_id", self.arithmetic.format_bits),
+            n_in=4, n_out=sizes[-1], n_layers=len(sizes),
             averaging=self.averaging, model_hash=self.arithmetic.model_hash,
             calibration=self.calibration, board=self.name, v2=self.protocol >= PROTOCOL_V2,
         )
@@ -404,6 +405,7 @@ class EmulatorArithmetic:
     def __init__(self, qm: QuantizedModel) -> None:
         self.qm = qm
         self.format_bits = qm.format_bits
+        self.format_id = qm.format.protocol_id  # the handshake's format byte
         self.model_hash = qm.model_hash
         self.layer_sizes = qm.layer_sizes
 

@@ -26,9 +26,17 @@ from typing import Any
 from pixelnet import __version__
 
 from .evidence import LINK_SERIES
-from .report import SUMMARY_COLUMNS
+from .report import SUMMARY_COLUMNS, calibration_origin
 
 PLOT_IDS = ("plot-histograms", "plot-confusion", "plot-error-timeline", "plot-link-health")
+# The link series in words. A CRC error, a bad frame and a frame too long each cost the
+# decoder a resync (it throws the frame away and starts again at the next 0x00).
+LINK_LABELS = {
+    "bad_crc": "CRC errors", "bad_frame": "bad frames", "too_long": "frames too long",
+    "seq_gaps": "sequence gaps", "duplicates": "duplicates", "resets": "board resets",
+    "retries": "retries", "board_errors": "board errors", "protocol_errors": "protocol errors",
+}
+RESYNC_CAUSES = ("bad_crc", "bad_frame", "too_long")
 PHASE_COLOURS = ("#e8eef7", "#f7efe3")  # alternate shading of the phases
 MISMATCH_COLOUR = "#c62828"
 INK = "#1f2933"
@@ -57,8 +65,10 @@ def render_html(report: dict[str, Any]) -> str:
                     "Worst and mean |board - float| per compared batch; shaded bands are the "
                     "phases; red marks are batches with bit-exact mismatches."),
             _figure("plot-link-health", "Link health over time", _link_svg(evidence),
-                    "Cumulative link faults as the host counted them: frames with a bad CRC "
-                    "or layout, sequence gaps, duplicates, board resets, re-sent commands."),
+                    "Cumulative link faults as the host counted them: CRC errors, bad "
+                    "frames and frames too long (each one a resync at the next frame), "
+                    "sequence gaps, duplicates, board resets, board errors, retries (commands "
+                    "re-sent), CRC-good frames with an impossible layout (protocol errors)."),
             _worst_samples(report, evidence),
         ]
     else:
@@ -87,7 +97,8 @@ def _header(report: dict[str, Any]) -> str:
         ("board", f"{board['name']} (firmware {board['firmware']}, protocol {board['protocol']})"),
         ("model", f"{report['model_hash']}, number format {board['format']}"),
         ("classes", ", ".join(report["classes"])),
-        ("calibration", f"{cal['source']}: dark {cal['dark']}, bright {cal['bright']}; "
+        ("calibration", f"{calibration_origin(cal['source'])}: dark {cal['dark']}, "
+                        f"bright {cal['bright']}; "
                         f"averaging {board['averaging']}"),
         ("tool", report.get("tool", "")),
     ]
@@ -271,9 +282,11 @@ def _right(phase: dict[str, Any]) -> str:
 
 def _footer(report: dict[str, Any]) -> str:
     link = report["link"]
-    faults = ", ".join(f"{key.replace('_', ' ')} {link.get(key, 0):,}" for key in LINK_SERIES)
+    resyncs = link.get("resyncs", sum(link.get(key, 0) for key in RESYNC_CAUSES))
+    faults = ", ".join(f"{LINK_LABELS[key]} {link.get(key, 0):,}" for key in LINK_SERIES)
     return (
-        f"<footer><p>link: {link['frames']:,} good frames; {_e(faults)}.</p>"
+        f"<footer><p>link: {link['frames']:,} good frames, {resyncs:,} resyncs; "
+        f"{_e(faults)}.</p>"
         f"<p>Rendered by pixelnet {__version__} from the JSON report of {_e(report['tool'])}. "
         "Re-render any run with "
         "<code>pixelnet report --from REPORT.json --html OUT.html</code>.</p>"
@@ -408,19 +421,25 @@ def _timeline_svg(report: dict[str, Any], evidence: dict[str, Any]) -> str:
     return _svg(draw, (9.0, 3.0), "timeline")
 
 
+def link_series(points: Sequence[dict[str, Any]]) -> list[tuple[str, list[int]]]:
+    """The link counters worth a line, in words: every fault that happened at least once,
+    led by the resyncs that the damaged frames cost."""
+    counts = {key: [p["link"].get(key, 0) for p in points] for key in LINK_SERIES}
+    resyncs = [sum(counts[key][i] for key in RESYNC_CAUSES) for i in range(len(points))]
+    series = [("resyncs", resyncs), *((LINK_LABELS[key], counts[key]) for key in LINK_SERIES)]
+    return [(label, values) for label, values in series if any(values)]
+
+
 def _link_svg(evidence: dict[str, Any]) -> str:
     points = evidence["timeline"]
 
     def draw(fig: Any) -> None:
         ax = fig.subplots()
         seconds = [p["seconds"] for p in points]
-        drawn = 0
-        for key in LINK_SERIES:
-            values = [p["link"].get(key, 0) for p in points]
-            if any(values):
-                ax.step(seconds, values, where="post", label=key.replace("_", " "))
-                drawn += 1
-        if not drawn:
+        series = link_series(points)
+        for label, values in series:
+            ax.step(seconds, values, where="post", label=label)
+        if not series:
             ax.text(0.5, 0.5, "no link faults in this run", transform=ax.transAxes,
                     ha="center", va="center", color="#2e7d32", fontsize=11)
         else:

@@ -24,6 +24,7 @@ import numpy as np
 from pixelnet.errors import PixelnetError
 from pixelnet.trainer.model_file import Model
 
+from .board_kind import check_board_kind
 from .client import BoardErrorReply, BoardTimeout, LineTooNoisy, PortClosedError
 from .compare import Reference
 from .connect import BAUDRATE, FORMAT_NAMES, PortError, all_candidates, check_handshake, connect
@@ -53,6 +54,7 @@ class VerifyPlan:
     baud: int = BAUDRATE  # the speed the port is opened at
     protocol: int = PROTOCOL_V2  # 1: speak version 1 only (the 115,200-baud protocol)
     line_baud: int = FAST_BAUD  # the speed negotiated with a version 2 board
+    board: str | None = None  # the kind of board expected (verify --board)
 
 
 @dataclass
@@ -86,6 +88,8 @@ def verify_port(
         assert info is not None
         where = f"the board on {port or 'the auto-detected port'}"
         check_handshake(info, plan.model.short_hash, plan.fmt, where=where)
+        if plan.board is not None:
+            check_board_kind(info.board, plan.board, where)
         ref = Reference.from_model(plan.model, FORMAT_NAMES[info.format])
         verifier = Verifier(ref, log, on_batch=on_batch)
         aborted = None

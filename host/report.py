@@ -9,6 +9,7 @@ from typing import Any
 
 from pixelnet.errors import PixelnetError
 from pixelnet.files import write_atomically
+from pixelnet.progress import ticking
 from pixelnet.table import aligned
 
 SUMMARY_COLUMNS = (
@@ -25,6 +26,20 @@ def _pct(part: float | None) -> str:
     return "-" if part is None else f"{100 * part:.2f} %"
 
 
+CALIBRATION_ORIGINS = {
+    "default": "the defaults (none stored)",
+    "stored": "stored on the board",
+    # Every calibration a board accepts is stored at once; "session" only says it was set
+    # since the board started, and must not read as "not saved".
+    "session": "stored on the board (set since it started)",
+}
+
+
+def calibration_origin(source: str) -> str:
+    """Where the board's calibration comes from, in words (the JSON keeps the short name)."""
+    return CALIBRATION_ORIGINS.get(source, f"source {source}")
+
+
 def _board_lines(board: dict[str, Any] | None, model_hash: str) -> list[str]:
     """Who answered: the board's header, or that none got through the handshake."""
     if board is None:
@@ -32,7 +47,8 @@ def _board_lines(board: dict[str, Any] | None, model_hash: str) -> list[str]:
     return [
         f"board {board['name']} (firmware {board['firmware']}, protocol {board['protocol']}, "
         f"{board['format']}), model {model_hash}",
-        f"calibration ({board['calibration']['source']}): dark {board['calibration']['dark']} "
+        f"calibration: {calibration_origin(board['calibration']['source'])}: "
+        f"dark {board['calibration']['dark']} "
         f"bright {board['calibration']['bright']}; averaging {board['averaging']}",
     ]
 
@@ -106,7 +122,8 @@ def write_html(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     from .html_report import render_html  # matplotlib loads only when a page is wanted
 
     try:
-        page = render_html(report)
+        with ticking(f"drawing the HTML report {path}"):  # seconds of matplotlib
+            page = render_html(report)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise PixelnetError(f"a damaged report ({type(exc).__name__}: {exc})") from None
     return write_atomically(path, page, what="the HTML report")

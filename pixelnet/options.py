@@ -4,7 +4,7 @@
 * files and folders: ``--out`` is always a file, ``--out-dir`` a folder of generated
   files, ``--build-dir`` a build directory;
 * the board: ``--board NAME``, ``--port PORT`` (auto-detected when left out, virtual
-  boards included), ``--baud``; the number format: ``--format {q7,q15}``.
+  boards included), ``--baud``; the number format: ``--format {q7,q15,16x8}``.
 
 Every subcommand is made by :func:`add_command`, which gives it a description, examples
 and a help formatter that shows each option's default. Old spellings (the model as a
@@ -26,7 +26,7 @@ from pixelnet.errors import PixelnetError
 if TYPE_CHECKING:
     from pixelnet.trainer.model_file import Model
 
-FORMATS = ("q7", "q15")
+FORMATS = ("q7", "q15", "16x8")
 DEFAULT_FORMAT = "q7"
 BAUD_RATE = int_range(50, 12_000_000)  # what serial hardware and pyserial can set
 
@@ -176,7 +176,7 @@ def add_port_options(parser: argparse.ArgumentParser, several: bool = False) -> 
 
 def add_format_option(parser: argparse.ArgumentParser, *, default: str | None = DEFAULT_FORMAT,
                       help: str = "number format of the generated model") -> None:
-    """``--format {q7,q15}`` (dest ``fmt``), in the same order everywhere."""
+    """``--format {q7,q15,16x8}`` (dest ``fmt``), in the same order everywhere."""
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default=default, help=help)
 
 

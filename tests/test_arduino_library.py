@@ -39,11 +39,13 @@ from pixelnet.trainer.model_file import save_model
 from pixelnet.trainer.patterns import SCENES, scene_class
 
 # library.properties (Arduino library specification, rev. 2.2)
+# every field not marked optional is required, url among them
 REQUIRED_PROPERTIES = {"name", "version", "author", "maintainer", "sentence", "paragraph",
-                       "category", "architectures"}
+                       "category", "url", "architectures"}
 CATEGORIES = {"Display", "Communication", "Signal Input/Output", "Sensors", "Device Control",
               "Timing", "Data Storage", "Data Processing", "Other"}
 LIBRARY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]*\Z")
+URL = re.compile(r"https?://[^\s/]+\.[^\s/]+/\S*\Z")
 SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 # library.json: the fields PlatformIO's manifest documentation lists
 PLATFORMIO_FIELDS = {"name", "version", "description", "keywords", "authors", "repository",
@@ -79,6 +81,7 @@ def test_library_properties_follow_the_specification(library):
     assert LIBRARY_NAME.match(props["name"]) and props["name"] == "pixelnet"
     assert SEMVER.match(props["version"])
     assert props["category"] in CATEGORIES
+    assert URL.match(props["url"])
     assert props["includes"] == "pixelnet.h"
     assert (library / "src" / props["includes"]).is_file()
 
@@ -110,7 +113,9 @@ def test_platformio_manifest_uses_documented_fields(library):
     manifest = json.loads((library / "library.json").read_text())
     assert set(manifest) <= PLATFORMIO_FIELDS
     assert manifest["name"] == "pixelnet"
-    assert manifest["version"] == _properties(library / "library.properties")["version"]
+    props = _properties(library / "library.properties")
+    assert manifest["version"] == props["version"]
+    assert manifest["homepage"] == props["url"]
     assert len(manifest["version"]) <= 20 and len(manifest["description"]) <= 255
     assert all(set(a) <= PLATFORMIO_AUTHOR_FIELDS for a in manifest["authors"])
     assert set(manifest["build"]) <= PLATFORMIO_BUILD_FIELDS

@@ -41,6 +41,7 @@ from pixelnet.host.messages import (
 )
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.patterns import CLASSES, SCENES, scene_class
+from pixelnet.trainer.train import train_default
 
 pytestmark = pytest.mark.slow
 
@@ -364,14 +365,17 @@ def test_commands_interleave_with_the_stream(vboard, firmware):
         link.close()
 
 
-def test_q15_firmware_equals_the_emulator(build_dir, tmp_path):
-    model = lesson_model()
-    qm = codegen.quantize(model, "q15")
-    result = build_uno(model, "q15", build_dir / "q15")
+@pytest.mark.parametrize(("fmt", "format_byte"), [("q15", 15), ("16x8", 0x8F)])
+def test_int16_firmware_equals_the_emulator(build_dir, tmp_path, fmt, format_byte):
+    """q15 with the lesson's ternary weights; 16x8 (int8 weights) with the trained default
+    network's, through the shared loop's assembly."""
+    model = lesson_model() if fmt == "q15" else train_default()
+    qm = codegen.quantize(model, fmt)
+    result = build_uno(model, fmt, build_dir / fmt)
     xs = np.random.default_rng(15).integers(-32767, 32768, size=(1000, 4))
     with start_virtual_board("uno", firmware=result.elf, state_dir=tmp_path,
                              build_dir=build_dir) as board, BoardClient.open(board.port) as client:
-        assert client.info().format == 15
+        assert client.info().format == format_byte
         results = client.infer_many(xs.tolist())
         layers, _ = client.trace(xs[0].tolist())
         board.set_scene("diagonal_main")

@@ -24,6 +24,11 @@ EVERY_ROW = {
       for what in ("cycles", "flash", "ram")),
     *(f"fidelity.{net}.{fmt}.{inputs}" for net in ("default", "lesson") for fmt in ("q7", "q15")
       for inputs in ("clean", "noisy", "random")),
+    # 16x8 against q15, the default network only (the lesson's ternary weights fit any format)
+    *(f"inference.default.16x8.{what}" for what in ("cycles", "flash", "ram")),
+    *(f"fidelity.default.16x8.{inputs}" for inputs in ("clean", "noisy", "random")),
+    *(f"fidelity.default.16x8_vs_q15.{kind}_error{per}" for kind in ("proven", "sampled")
+      for per in ("", "_cycles", "_flash")),
     "firmware.flash", "firmware.static_ram", "firmware.peak_stack", "firmware.ram_with_stack",
     "firmware.stream_simulated",
     "serial.live_verified", "serial.host_offline",
@@ -40,7 +45,7 @@ EVERY_ROW = {
 }
 # `--optimize speed` builds: the default network's differ from its size builds, so they are
 # listed; the lesson's ternary network generates the same code either way.
-SPEED_ROWS = {f"inference.default.{fmt}_speed.{what}" for fmt in ("q7", "q15")
+SPEED_ROWS = {f"inference.default.{fmt}_speed.{what}" for fmt in ("q7", "q15", "16x8")
               for what in ("cycles", "flash", "ram")}
 # each cycle row has its "cycles / floor" row
 FLOOR_ROWS = {row.removesuffix(".cycles") + ".cycles_per_floor"
@@ -53,8 +58,10 @@ REGRESSION_BARS = [
     ("inference.default.q7_speed.cycles", 950),
     ("inference.default.q7.cycles", 1_250),
     ("inference.default.q15_speed.cycles", 4_000),
+    ("inference.default.16x8.cycles", 4_000),
     ("inference.lesson.q7.cycles", 400),
-    *((f"inference.{net}.flash", 1_024) for net in ("default.q7", "default.q15", "lesson.q7")),
+    *((f"inference.{net}.flash", 1_024) for net in ("default.q7", "default.q15", "default.16x8",
+                                                     "lesson.q7")),
     *((row, 64) for row in sorted(SPEED_ROWS | EVERY_ROW)
       if row.endswith(".ram") and ".no_mul." not in row),
     ("firmware.flash", 12 * 1024),

@@ -71,17 +71,21 @@ RAW = {
     "codegen": {
         "avr": {
             "default": {"q7": _avr(1_600, 900, 0), "q7_speed": _avr(900, 1_700, 0),
-                        "q15": _avr(4_100, 1_000, 8), "emlearn": _avr(84_000, 4_800, 600)},
+                        "q15": _avr(4_100, 1_000, 8), "16x8": _avr(3_900, 900, 8),
+                        "emlearn": _avr(84_000, 4_800, 600)},
             "lesson": {"q7": _avr(401, 700, 0), "q7_speed": _avr(401, 700, 0),
                        "q15": _avr(1_200, 800, 0), "emlearn": _avr(80_000, 4_800, 600)},
         },
-        "fidelity": {"default": {"q7": _fidelity(0.98, peer=0.999), "q15": _fidelity(1.0)},
+        "fidelity": {"default": {"q7": _fidelity(0.98, peer=0.999), "q15": _fidelity(1.0),
+                                 "16x8": _fidelity(0.99)},
                      "lesson": {"q7": _fidelity(1.0), "q15": _fidelity(1.0)}},
         "micropython": {"q7": {"size": 30_000, "speed": 60_000, "viper": 90_000,
                                "viper_median_run_ratio": 1.49},
                         "q15": {"size": 40_000, "speed": 50_000}},
         "avr_no_mul": {"lesson": {"q7": _avr(900, 1_200, 0), "q15": _avr(2_300, 1_900, 0)}},
         "no_mul_mcu": "attiny85",
+        "error_bounds": {"default": {"q7": 16.0, "q15": 0.1, "16x8": 5.0},
+                         "lesson": {"q7": 0.01, "q15": 0.001}},
     },
     "firmware": {
         "model": "lesson (4-4-4-8-4), q7", "flash_bytes": 6_600, "static_ram_bytes": 450,
@@ -195,7 +199,7 @@ def test_fidelity_shows_emlearn_float_against_scikit_learn_where_measured(result
 
 def test_every_fidelity_row_states_its_near_ties_and_every_build_its_cycle_floor(results
                                                                                  ) -> None:
-    fidelity = [r for r in results["rows"] if r["section"] == "fidelity"]
+    fidelity = [r for r in results["rows"] if r["unit"] == "fidelity"]
     assert fidelity and all("(3 of 100 inputs near-ties, left out of both agreements)"
                             in r["explanation"] for r in fidelity)
     row = _row(results, "inference.default.q7_speed.cycles_per_floor")
@@ -415,3 +419,16 @@ def test_protocol_rows_hold_version_2_to_the_adc_limit_and_keep_the_115200_row(r
     assert _row(results, "protocol.lab.4.samples")["ratio"] == pytest.approx(2.0)
     assert [r["id"] for r in results["rows"] if r["id"].endswith("host_cpu")] == [
         f"protocol.lab.{n}.host_cpu" for n in (1, 2, 4, 8)]
+
+
+def test_16x8_is_weighed_against_q15_per_cycle_and_per_byte(results) -> None:
+    """Errors times costs, lower is better: the ratio is q15's product over 16x8's."""
+    bound = _row(results, "fidelity.default.16x8_vs_q15.proven_error")
+    assert (bound["pixelnet"], bound["peer"]) == (5.0, 0.1)
+    assert bound["ratio"] == pytest.approx(0.1 / 5.0)
+    per_cycle = _row(results, "fidelity.default.16x8_vs_q15.proven_error_cycles")
+    assert (per_cycle["pixelnet"], per_cycle["peer"]) == (5.0 * 3_900, 0.1 * 4_100)
+    per_byte = _row(results, "fidelity.default.16x8_vs_q15.sampled_error_flash")
+    assert (per_byte["pixelnet"], per_byte["peer"]) == (0.25 * 900, 0.25 * 1_000)
+    assert "not a bound" in per_byte["explanation"] or "sampled" in per_byte["explanation"]
+    assert not [r for r in results["rows"] if r["id"].startswith("fidelity.lesson.16x8")]

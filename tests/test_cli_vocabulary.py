@@ -112,3 +112,16 @@ def test_generate_for_micropython_says_nothing_about_avr_memory(tmp_path, capsys
     assert "class agreement" in out and "flash" not in out and "static RAM" not in out
     assert main(["generate", "--lesson", "--target", "arduino", "--out-dir", str(tmp_path)]) == 0
     assert "B of tables in flash" in capsys.readouterr().out
+
+
+def test_sim_lists_only_the_commands_its_board_takes() -> None:
+    from pixelnet.firmware.cli import commands_help
+
+    for board in ("uno", "nano", "mega"):
+        assert "| cycles |" in commands_help(board) and "sensor" not in commands_help(board)
+    assert "cycles" not in commands_help("micropython")
+    assert "sensor" not in commands_help("micropython")
+    assert "| sensor off|on |" in commands_help("cortex-m3")
+    assert "cycles" not in commands_help("cortex-m3")
+    summary = next(a.help for a in SUBPARSERS._choices_actions if a.dest == "sim")
+    assert all(name in summary for name in ("Uno", "MicroPython", "Cortex-M3")), summary

@@ -18,7 +18,7 @@ from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Layer, Model
 from pixelnet.trainer.train import train_default
 
-FORMATS = ("q7", "q15")
+FORMATS = ("q7", "q15", "16x8")
 ACTIVATIONS = ("tanh", "logistic", "relu", "identity")
 
 
@@ -219,7 +219,7 @@ def test_avr_build_in_simavr_matches_the_emulator(
 def test_random_models_in_simavr_match_the_emulator(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     for i in range(6):
-        qm = quantize(random_model(rng), FORMATS[i % 2])
+        qm = quantize(random_model(rng), FORMATS[i % len(FORMATS)])
         elf = build_avr(qm, tmp_path / str(i), optimize=("size", "speed")[i // 2 % 2])
         x = rng.integers(-qm.format.act_max, qm.format.act_max + 1, size=(100, 4))
         result = run_elf_batch(elf, records("T", x.astype(act_dtype(qm))) + b"Q",
@@ -231,11 +231,11 @@ def test_random_models_in_simavr_match_the_emulator(tmp_path: Path) -> None:
 def test_random_models_in_the_default_avr_build_match_through_infer_and_trace(
     tmp_path: Path,
 ) -> None:
-    """The size build's assembly (q7 dot products with pinned inputs, the shared q15
+    """The size build's assembly (q7 dot products with pinned inputs, the shared q15 and 16x8
     loop) must find its registers and compute the emulator's integers for any shape."""
     rng = np.random.default_rng(17)
     for i in range(12):
-        qm = quantize(random_model(rng), FORMATS[i % 2])
+        qm = quantize(random_model(rng), FORMATS[i % len(FORMATS)])
         elf = build_avr(qm, tmp_path / str(i))
         x = rng.integers(-qm.format.act_max, qm.format.act_max + 1, size=(60, 4))
         x = x.astype(act_dtype(qm))

@@ -28,6 +28,7 @@ from pixelnet.codegen.toolchain import (
     run_pipe_sim,
 )
 from pixelnet.errors import PixelnetError
+from pixelnet.firmware.virtual import run_elf_batch
 from pixelnet.trainer.lesson import lesson_model
 from pixelnet.trainer.model_file import Layer, Model, load_model, save_model
 from pixelnet.trainer.train import train_default
@@ -55,6 +56,17 @@ def position_shift_of_16() -> Model:
     return Model((Layer(w, None, "logistic"), Layer(EYE, None, "identity")))
 
 
+def tables_at_rising_scales() -> Model:
+    """Two tanh and two logistic layers, each pair at two scales: in 16x8 the later layer
+    of each pair owns the one table activation (a larger shift), the earlier calls it
+    through a forward declaration with its accumulator scaled up."""
+    mix = HADAMARD * np.array([0.9, -0.55, 0.7, 0.35])
+    return Model((Layer(2.9 * mix, np.array([0.3, -0.2, 0.1, 0.05]), "tanh"),
+                  Layer(0.37 * mix, np.array([0.02, 0.01, -0.03, 0.0]), "tanh"),
+                  Layer(1.3 * mix, None, "logistic"), Layer(0.21 * mix, None, "logistic"),
+                  Layer(mix, None, "identity")))
+
+
 @pytest.fixture(scope="module")
 def default_model() -> Model:
     return train_default()
@@ -62,7 +74,7 @@ def default_model() -> Model:
 
 def _entries(models: list[Model], rng: np.random.Generator) -> list[Entry]:
     return [make_entry(quantize(m, fmt), opt, rng, 300)
-            for m in models for fmt in ("q7", "q15") for opt in ("size", "speed")]
+            for m in models for fmt in ("q7", "q15", "16x8") for opt in ("size", "speed")]
 
 
 @pytest.mark.parametrize("compiler", ["gcc", "clang"])
@@ -71,7 +83,7 @@ def test_edge_lesson_and_default_models_compile_strictly_and_match(
 ) -> None:
     """-std=c99 -Wall -Wextra -Werror -pedantic and UBSan, every format and optimisation."""
     models = [steep_direct_tanh(), shared_activation_after_a_loop(), position_shift_of_16(),
-              lesson_model(), default_model]
+              lesson_model(), default_model, tables_at_rising_scales()]
     entries = _entries(models, np.random.default_rng(1))
     sources = write_batch(entries, tmp_path, "c")
     exe = compile_host(sources, [tmp_path], tmp_path / "batch", compiler=compiler,
@@ -141,7 +153,7 @@ def test_calibrations_of_every_kind_match_in_c_and_micropython(tmp_path: Path) -
     sign everywhere), and the whole uint16 range."""
     rng = np.random.default_rng(3)
     entries = []
-    for fmt in ("q7", "q15"):
+    for fmt in ("q7", "q15", "16x8"):
         e = make_entry(quantize(lesson_model(), fmt), "size", rng, 8)
         cal = rng.integers(0, 65536, size=(600, 12))
         cal[:200, 4:8] = cal[:200, :4]
@@ -159,13 +171,13 @@ def test_calibrations_of_every_kind_match_in_c_and_micropython(tmp_path: Path) -
         for name, text in render(e.qm, "micropython", prefix=f"m{k}").items():
             (tmp_path / name).write_text(text)
     runner = Path(__file__).resolve().parent / "targets" / "batch_runner.py"
-    done = subprocess.run([micropython(), str(runner), str(tmp_path), "2"], input=stdin,
-                          capture_output=True)
+    done = subprocess.run([micropython(), str(runner), str(tmp_path), str(len(entries))],
+                          input=stdin, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
     assert mismatches(entries, expected, done.stdout) == []
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 def test_attiny85_without_a_multiplier_runs_the_bench_driver_bit_exact(
     tmp_path: Path, default_model: Model, fmt: str
 ) -> None:
@@ -209,13 +221,30 @@ def test_arduino_c_compiles_strictly_for_every_avr_architecture(tmp_path: Path) 
         assert obj.stat().st_size > 0, arch
 
 
+def test_table_activations_at_several_scales_share_one_copy_bit_exact_on_avr(
+    tmp_path: Path,
+) -> None:
+    qm = quantize(tables_at_rising_scales(), "16x8")
+    files = render(qm, "arduino")
+    c = files["pixelnet_model.c"]
+    assert c.count("((int32_t)(acc * ") == 2  # layers 0 and 2 call the copies of 1 and 3
+    assert "static pixelnet_act_t pixelnet_act1(int32_t acc);" in c
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    elf = compile_avr([DRIVER, tmp_path / "pixelnet_model.c"], [tmp_path], tmp_path / "d.elf")
+    x = np.random.default_rng(8).integers(-32767, 32768, size=(300, 4)).astype(act_dtype(qm))
+    run = run_elf_batch(elf, records("T", x) + b"Q", build_dir=tmp_path / "sim")
+    trace, _ = split_replies(qm, run.stdout, len(x), [qm.trace_len])
+    np.testing.assert_array_equal(trace, np.hstack(emulator.infer_trace(qm, x)))
+
+
 def test_the_proven_bound_holds_where_the_search_looks() -> None:
     """On random models (saturating ones included) no error found exceeds the bound."""
     rng = np.random.default_rng(5)
     checked = 0
     while checked < 8:
         model = draw_model(rng)
-        for fmt in ("q7", "q15"):
+        for fmt in ("q7", "q15", "16x8"):
             try:
                 qm = quantize(model, fmt)
             except QuantizeError:

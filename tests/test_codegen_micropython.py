@@ -68,7 +68,7 @@ def default_model() -> Model:
     return train_default()
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 @pytest.mark.parametrize("optimize", ["size", "speed", "viper"])  # plain, native, viper
 def test_module_matches_the_emulator_on_the_grey_grid(
     tmp_path: Path, default_model: Model, fmt: str, optimize: str
@@ -78,7 +78,7 @@ def test_module_matches_the_emulator_on_the_grey_grid(
         check_inference(qm, tmp_path / str(i), optimize, grid_inputs(qm))
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 def test_preprocessing_matches_under_random_calibrations(
     tmp_path: Path, default_model: Model, fmt: str
 ) -> None:
@@ -99,7 +99,7 @@ def test_preprocessing_matches_under_random_calibrations(
 def test_a_sample_of_random_models_matches(tmp_path: Path) -> None:
     rng = np.random.default_rng(31)
     for i in range(4):
-        qm = quantize(random_model(rng), ("q7", "q15")[i % 2])
+        qm = quantize(random_model(rng), ("q7", "q15", "16x8")[i % 3])
         x = rng.integers(-qm.format.act_max, qm.format.act_max + 1, size=(300, 4))
         check_inference(qm, tmp_path / str(i), ("size", "speed", "viper")[i % 3], x)
 

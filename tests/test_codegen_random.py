@@ -41,8 +41,9 @@ from pixelnet.firmware.virtual_micropython import find_micropython
 from pixelnet.trainer.model_file import Model, save_model
 
 SEED = 20_240_611
-N_COMPILED = 5  # models drawn and compiled, each in both formats and both --optimize modes
+N_COMPILED = 5  # models drawn and compiled, each in every format and both --optimize modes
 N_SHARE = 400  # models drawn and quantised to measure the share of the space accepted
+FORMATS = ("q7", "q15", "16x8")
 AVR_MEMORY = {"atmega328p": (32_768, 2_048), AVR_NO_MUL_MCU: (8_192, 512)}  # flash, RAM
 
 
@@ -66,7 +67,7 @@ def batch() -> Batch:
     entries = []
     for _ in range(N_COMPILED):
         model = draw_model(rng)
-        for fmt in ("q7", "q15"):
+        for fmt in FORMATS:
             qm = _accepted(model, fmt)
             if qm is not None:
                 entries += [make_entry(qm, opt, rng, 40) for opt in ("size", "speed")]
@@ -81,14 +82,15 @@ def test_share_of_the_random_space_accepted_and_refusals_name_the_layer(
     accepted, refused = 0, []
     for _ in range(N_SHARE):
         model = draw_model(rng)
-        for fmt in ("q7", "q15"):
+        for fmt in FORMATS:
             if _accepted(model, fmt) is None:
                 refused.append((model, fmt))
             else:
                 accepted += 1
-    share = accepted / (2 * N_SHARE)
+    share = accepted / (len(FORMATS) * N_SHARE)
     with capsys.disabled():
-        print(f"\naccepted {accepted} of {2 * N_SHARE} random (model, format) pairs: {share:.1%}")
+        print(f"\naccepted {accepted} of {len(FORMATS) * N_SHARE} random (model, format) "
+              f"pairs: {share:.1%}")
     assert share > 0.8
     for k, (model, fmt) in enumerate(refused[:6]):
         path = tmp_path / f"refused{k}.json"

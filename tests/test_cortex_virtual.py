@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -101,13 +102,19 @@ def test_live_scenes_and_ten_thousand_vectors_are_bit_exact(fmt, model, builds, 
 
 def test_the_verify_command_passes_on_the_virtual_cortex(model, builds, sim_dir, tmp_path,
                                                           capsys):
+    """Like the Uno's: protocol 2 at the 1,000,000 baud it negotiates, no error reply."""
     path = save_model(model, tmp_path / "model.json")
+    report = tmp_path / "report.json"
     with _start(builds["q15"].elf, tmp_path / "state", sim_dir, scene="diagonal_main") as board:
-        code = main(["verify", "--model", str(path), "--port", board.port, "--samples", "200",
-                     "--vectors", "random", "--vector-count", "1000"])
+        code = main(["verify", "--board", "cortex-m3", "--model", str(path), "--port", board.port,
+                     "--samples", "200", "--vectors", "random", "--vector-count", "1000",
+                     "--report", str(report)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "samples compared      1,200" in out and "bit-exact mismatches  0" in out
+    summary = json.loads(report.read_text())
+    assert summary["line"] == {"baud": 1_000_000, "protocol": 2}
+    assert summary["link"]["board_errors"] == 0 and summary["link"]["baud_fallbacks"] == 0
 
 
 def test_the_sensor_line_reads_the_scene_physics(builds, sim_dir, tmp_path):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pixelnet import progress
 from pixelnet.cli import main
 from pixelnet.codegen.quantize import quantize
 from pixelnet.host.browser import load_page
@@ -17,7 +18,7 @@ from pixelnet.host.client import BoardClient
 from pixelnet.host.compare import Checked, Reference, SampleArrays
 from pixelnet.host.evidence import MAX_POINTS, WORST_KEPT, Evidence, TimelinePoint, merge_pairs
 from pixelnet.host.fake_board import EmulatorArithmetic, FakeBoard
-from pixelnet.host.html_report import PLOT_IDS, pixel_image_svg, render_html
+from pixelnet.host.html_report import PLOT_IDS, link_series, pixel_image_svg, render_html
 from pixelnet.host.vectors import random_vectors
 from pixelnet.host.verify import Verifier
 from pixelnet.trainer.lesson import lesson_model
@@ -201,6 +202,39 @@ def test_strings_from_the_report_are_escaped(reports):
     assert "&lt;script&gt;" in page
 
 
+def test_the_header_says_the_calibration_is_stored(reports):
+    report = json.loads(json.dumps(reports["pass"][0]))
+    report["board"]["calibration"]["source"] = "session"
+    page = render_html(report)
+    assert "stored on the board (set since it started): dark" in page
+    assert "session:" not in page
+
+
+def test_link_health_names_crc_errors_gaps_resyncs_and_retries(reports):
+    report = json.loads(json.dumps(reports["pass"][0]))
+    faults = {"bad_crc": 3, "too_long": 1, "resyncs": 4, "seq_gaps": 2, "retries": 5}
+    report["link"].update(faults)
+    for point in report["evidence"]["timeline"][len(report["evidence"]["timeline"]) // 2:]:
+        point["link"].update({k: v for k, v in faults.items() if k != "resyncs"})
+    page = render_html(report)
+    start = page.index('id="plot-link-health"')
+    caption = page[start:page.index("</figure>", start)]
+    assert "resync" in caption and "CRC" in caption and "gaps" in caption
+    assert "re-sent" in caption
+    footer = page[page.index("<footer>"):]
+    for words in ("4 resyncs", "CRC errors 3", "frames too long 1", "sequence gaps 2",
+                  "retries 5"):
+        assert words in footer, (words, footer)
+
+
+def test_the_link_plot_draws_each_fault_that_happened_and_the_resyncs_they_cost():
+    points = [{"link": {"bad_crc": c, "too_long": t, "retries": r}}
+              for c, t, r in ((0, 0, 0), (1, 0, 1), (2, 1, 1))]
+    assert link_series(points) == [("resyncs", [0, 1, 3]), ("CRC errors", [0, 1, 2]),
+                                   ("frames too long", [0, 0, 1]), ("retries", [0, 1, 1])]
+    assert link_series([{"link": {}}]) == []
+
+
 def test_an_older_report_without_evidence_still_renders(reports):
     report = dict(reports["pass"][0])
     del report["evidence"]
@@ -219,6 +253,18 @@ def test_report_command_renders_any_earlier_run(reports, tmp_path, capsys):
     _, failed = reports["fail"]
     assert main(["report", "--from", str(failed)]) == 1  # a failed run stays failed
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_drawing_the_page_and_its_screenshot_is_never_silent(reports, tmp_path, capsys,
+                                                            monkeypatch):
+    """Both take seconds on a loaded machine: a progress line says what is going on."""
+    monkeypatch.setattr(progress, "PERIOD", 0.001)  # a line at once, as if it took long
+    _, path = reports["pass"]
+    assert main(["report", "--from", str(path), "--html", str(tmp_path / "r.html"),
+                 "--png", str(tmp_path / "r.png")]) == 0
+    err = capsys.readouterr().err
+    assert f"drawing the HTML report {tmp_path / 'r.html'}, " in err
+    assert f"taking the screenshot {tmp_path / 'r.png'} with headless Chromium, " in err
 
 
 @pytest.mark.parametrize("content, says", [
@@ -249,10 +295,14 @@ def test_verify_writes_the_page(tmp_path, capsys):
     arithmetic = EmulatorArithmetic(quantize(lesson_model(), "q7"))
     with FakeBoard(arithmetic, adc=(900, 60, 900, 60)) as board:
         code = main(["verify", "--model", str(model), "--port", board.port, "--samples", "100",
-                     "--html", str(tmp_path / "v.html")])
+                     "--html", str(tmp_path / "v.html"), "--report", str(tmp_path / "v.json")])
     assert code == 0, capsys.readouterr().out
     page = (tmp_path / "v.html").read_text()
     assert all(f'id="{plot_id}"' in page for plot_id in ("plot-histograms", "plot-link-health"))
+    # the page is a rendering of the JSON report alone: rendered again, byte for byte the same
+    assert main(["report", "--from", str(tmp_path / "v.json"),
+                 "--html", str(tmp_path / "again.html")]) == 0
+    assert (tmp_path / "again.html").read_text() == page
 
 
 # -- in a real browser -------------------------------------------------------------------
@@ -270,6 +320,21 @@ PLOTS_IN_DOM = """JSON.stringify({
 
 def test_chromium_is_installed():
     assert shutil.which("chromium"), "Chromium is needed for the browser tests (scripts/setup.sh)"
+
+
+def test_the_browser_check_sees_console_errors_and_every_request(tmp_path):
+    """The checks below can fail: a script error, a console error and a second file the
+    page asks for are all seen."""
+    (tmp_path / "side.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    page = tmp_path / "broken.html"
+    page.write_text('<!DOCTYPE html><html><body><img src="side.svg">'
+                    '<script>console.error("drawn wrong"); no_such_function();</script>'
+                    "</body></html>")
+    result = load_page(page, evaluate="document.images.length")
+    assert any("drawn wrong" in e for e in result.console_errors), result.console_errors
+    assert any("no_such_function" in e for e in result.console_errors), result.console_errors
+    assert (tmp_path / "side.svg").as_uri() in result.requests
+    assert result.value == 1
 
 
 @pytest.mark.parametrize("name", ["pass", "fail"])

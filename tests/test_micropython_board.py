@@ -164,17 +164,18 @@ def random_model(seed: int) -> Model:
     ))
 
 
-def test_a_q15_model_with_biases_equals_the_emulator(tmp_path):
+@pytest.mark.parametrize(("fmt", "format_byte"), [("q15", 15), ("16x8", 0x8F)])
+def test_an_int16_model_with_biases_equals_the_emulator(tmp_path, fmt, format_byte):
     model = random_model(9)
-    qm15 = quantize(model, "q15")
-    files = prepare_micropython_files(model, "q15", tmp_path / "board")
+    qm15 = quantize(model, fmt)
+    files = prepare_micropython_files(model, fmt, tmp_path / "board")
     x = np.random.default_rng(10).integers(-32767, 32768, size=(2_000, 4))
     x[0] = [-32767, 32767, 0, -1]
     with start_virtual_micropython(files, tmp_path / "fs") as vb, BoardClient.open(vb.port) as c:
         info = c.info()
         results = c.infer_many(x.tolist())
         traces = [c.trace(v)[0] for v in x[:50].tolist()]
-    assert (info.format, info.n_layers, info.model_hash) == (15, 3, qm15.model_hash)
+    assert (info.format, info.n_layers, info.model_hash) == (format_byte, 3, qm15.model_hash)
     out, cls = emulate(qm15, x)
     assert np.array_equal([r.out for r in results], out)
     assert np.array_equal([r.cls for r in results], cls)

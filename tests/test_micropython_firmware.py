@@ -215,6 +215,7 @@ class Model:
     N_OUTPUTS = 4
     N_LAYERS = 1
     FORMAT = 7
+    FORMAT_ID = 7
     LAYER_SIZES = (4,)
     MODEL_HASH = bytes(range(8))
     CLASSES = ("a", "b", "c", "d")

@@ -49,7 +49,7 @@ def _check_split(v: np.ndarray, mul: np.ndarray, fmt: str) -> None:
     assert max(int(np.max(np.abs(t))) for t in intermediates) < SMALL_INT
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 def test_split_calibration_is_exact_and_small_for_every_10_bit_span_and_count(fmt) -> None:
     span = np.arange(1, ADC_10_BIT_MAX + 1)
     mul = np.repeat(_multipliers(span), span + 1)  # every count 0..span of every span
@@ -58,7 +58,7 @@ def test_split_calibration_is_exact_and_small_for_every_10_bit_span_and_count(fm
     assert int(np.max(v * mul)) >= SMALL_INT  # the direct product would not have been
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 def test_split_calibration_is_exact_and_small_for_every_16_bit_span(fmt) -> None:
     span = np.arange(1, COUNT_MAX + 1)
     mul = _multipliers(span)
@@ -84,9 +84,9 @@ def layer_peaks(qm) -> list[int]:
     return peaks
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 def test_every_intermediate_fits_a_32_bit_board(fmt: str) -> None:
-    """q7: small ints on a 32-bit board (below 2**30, no long int); q15: 32-bit machine
+    """q7: small ints on a 32-bit board (below 2**30, no long int); q15, 16x8: 32-bit machine
     words (below 2**31), so a viper or C int32 holds every value, while plain MicroPython
     on a 32-bit board may go through long ints for the larger q15 accumulators."""
     rng = np.random.default_rng(5)
@@ -97,7 +97,7 @@ def test_every_intermediate_fits_a_32_bit_board(fmt: str) -> None:
         assert max(layer_peaks(qm)) < limit, (model.short_hash, layer_peaks(qm))
 
 
-@pytest.mark.parametrize("fmt", ["q7", "q15"])
+@pytest.mark.parametrize("fmt", ["q7", "q15", "16x8"])
 def test_viper_code_has_no_literal_a_32_bit_board_cannot_compile(fmt: str) -> None:
     """viper refuses integer literals of 2**30 and more on a 32-bit port: the import fails."""
     rng = np.random.default_rng(6)

@@ -213,9 +213,10 @@ class App:
 
     def _info_line(self):
         m = self.model
-        line = "pixelnet %s firmware %d.%d.%d model %s q%d, outputs in units of 2^-%d\r\n" % (
+        fmt = "16x8" if m.FORMAT_ID == 0x8F else "q%d" % m.FORMAT
+        line = "pixelnet %s firmware %d.%d.%d model %s %s, outputs in units of 2^-%d\r\n" % (
             self.board_name.decode(), FIRMWARE[0], FIRMWARE[1], FIRMWARE[2],
-            "".join("%02x" % b for b in m.MODEL_HASH), m.FORMAT, m.OUTPUT_FRAC)
+            "".join("%02x" % b for b in m.MODEL_HASH), fmt, m.OUTPUT_FRAC)
         return line.encode()
 
     def handle(self, body, n):
@@ -392,7 +393,7 @@ class App:
         m = self.model
         body = self.writer.body
         head = (PROTOCOL, (1 if boot else 0) | INFO_V2) + FIRMWARE + (
-            m.FORMAT, self.n_in, self.n_out, m.N_LAYERS, self.sensor.averaging)
+            m.FORMAT_ID, self.n_in, self.n_out, m.N_LAYERS, self.sensor.averaging)
         at = _P
         for v in head:
             body[at] = v

@@ -208,7 +208,7 @@ static void send_info(uint8_t seq, uint8_t boot)
     payload[n++] = PN_FW_MAJOR;
     payload[n++] = PN_FW_MINOR;
     payload[n++] = PN_FW_PATCH;
-    payload[n++] = PN_FORMAT;
+    payload[n++] = PN_FORMAT_ID;
     payload[n++] = PN_N_INPUTS;
     payload[n++] = PN_N_OUTPUTS;
     payload[n++] = PN_N_LAYERS;

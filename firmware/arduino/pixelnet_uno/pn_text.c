@@ -124,8 +124,12 @@ static void print_info(void)
     for (i = 0; i < sizeof hash; i++) {
         put_hex((uint8_t)PN_TEXT_READ((const char *)&hash[i]));
     }
+#if PN_FORMAT_ID == 0x8F
+    put_rom(T(" 16x8"));
+#else
     put_rom(T(" q"));
     put_int(PN_FORMAT);
+#endif
     put_rom(T(", outputs in units of 2^-"));
     put_int(PN_OUTPUT_FRAC);
     put_rom(T("\r\n"));
