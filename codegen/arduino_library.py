@@ -126,7 +126,9 @@ def render_library(env: jinja2.Environment, ctx: dict, model_files: dict[str, st
         "version": library_version(qm.model_hash),
         "tool_version": __version__,
         "url": PROJECT_URL,
-        "output_frac": output_frac,
+        # a negative value in parentheses: "-PREFIX_OUTPUT_FRAC" must not read as "--3"
+        "output_frac": f"({output_frac})" if output_frac < 0 else str(output_frac),
+        "output_exponent": -output_frac,
         "output_scale": repr(2.0 ** -output_frac),  # a power of two: exact in decimal
         "class_literals": [c_string(c) for c in qm.classes],
         "keywords": _keywords(prefix),

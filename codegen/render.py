@@ -280,8 +280,8 @@ def _c_layer(fmt: Format, q: QuantLayer, index: int, optimize: str, prefix: str,
     used = [i for i in range(q.n_in) if style == "loop" or q.weights[i].any()]
     if q.acc_bits == 8 and peak <= 0xFF:
         uacc_type = "uint8_t"
-    elif q.acc_bits <= 16 and peak <= 0xFFFF:
-        uacc_type = "uint16_t"
+    elif q.acc_bits <= 16 and peak <= 0xFFFF and q.shift < 16:
+        uacc_type = "uint16_t"  # a shift of 16 reads the upper half of a 32-bit magnitude
     else:
         uacc_type = "uint32_t"
     act_type = "int8_t" if fmt.bits == 7 else "int16_t"

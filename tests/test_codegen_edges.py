@@ -48,6 +48,14 @@ def shared_activation_after_a_loop() -> Model:
                   Layer(EYE, None, "identity")))
 
 
+def position_shift_of_16() -> Model:
+    """q7 logistic of tiny weights: a 16-bit accumulator whose table position is
+    (|acc| + 2^15) >> 16, which is 0 for every 16-bit magnitude."""
+    w = np.full((4, 4), 1e-4)
+    w[0, 0] = -7e-5
+    return Model((Layer(w, None, "logistic"), Layer(EYE, None, "identity")))
+
+
 def tables_at_rising_scales() -> Model:
     """Two tanh and two logistic layers, each pair at two scales: in 16x8 the later layer
     of each pair owns the one table activation (a larger shift), the earlier calls it
@@ -74,8 +82,8 @@ def test_edge_lesson_and_default_models_compile_strictly_and_match(
     tmp_path: Path, default_model: Model, compiler: str
 ) -> None:
     """-std=c99 -Wall -Wextra -Werror -pedantic and UBSan, every format and optimisation."""
-    models = [steep_direct_tanh(), shared_activation_after_a_loop(), lesson_model(),
-              default_model, tables_at_rising_scales()]
+    models = [steep_direct_tanh(), shared_activation_after_a_loop(), position_shift_of_16(),
+              lesson_model(), default_model, tables_at_rising_scales()]
     entries = _entries(models, np.random.default_rng(1))
     sources = write_batch(entries, tmp_path, "c")
     exe = compile_host(sources, [tmp_path], tmp_path / "batch", compiler=compiler,
@@ -87,8 +95,8 @@ def test_edge_lesson_and_default_models_compile_strictly_and_match(
 
 
 def test_edge_models_run_in_micropython(tmp_path: Path) -> None:
-    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop()],
-                       np.random.default_rng(2))
+    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop(),
+                        position_shift_of_16()], np.random.default_rng(2))
     for k, e in enumerate(entries):
         for name, text in render(e.qm, "micropython", prefix=f"m{k}",
                                  optimize=e.optimize).items():
@@ -110,6 +118,27 @@ def test_negative_scales_make_valid_names_and_readable_reports() -> None:
     assert "pixelnet_tanh_fm1[" in c and "_TANH_FM1 = (" in py
     report = render_report(model, qm)
     assert "--" not in report and "weights 2^8, accumulator int8 at 2^1" in report
+
+
+def test_a_coarse_output_scale_reads_plainly_in_the_arduino_library(tmp_path: Path) -> None:
+    """Outputs in units of 2^3 (out_frac -3): the header says so, and its macro is one
+    value wherever a sketch writes it (``-PREFIX_OUTPUT_FRAC`` is no decrement)."""
+    qm = quantize(Model((Layer(1000 * EYE, None, "identity"),)), "q7")
+    assert qm.layers[-1].out_frac == -3
+    for name, text in render(qm, "arduino-library").items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    header = (tmp_path / "src" / "pixelnet.h").read_text()
+    assert "units of 2^3:" in header and "2^-" not in header
+    sketch = tmp_path / "uses_scale.c"
+    sketch.write_text('#include "pixelnet.h"\n'
+                      "int output_shift(void) { return -PIXELNET_OUTPUT_FRAC; }\n")
+    compile_host([sketch], [tmp_path / "src"], tmp_path / "uses_scale.o", extra_flags=("-c",))
+
+
+def test_a_position_shift_of_16_is_tested_where_it_occurs() -> None:
+    q = quantize(position_shift_of_16(), "q7").layers[0]
+    assert (q.shift, q.acc_bits, q.direct) == (16, 16, False)
 
 
 def test_the_shared_activation_is_defined_before_its_calls() -> None:
@@ -167,6 +196,29 @@ def test_attiny85_without_a_multiplier_runs_the_bench_driver_bit_exact(
         run = run_pipe_sim(elf, records("T", x) + b"Q", tmp_path)
         trace, _ = split_replies(qm, run.stdout, len(x), [qm.trace_len])
         np.testing.assert_array_equal(trace, np.hstack(emulator.infer_trace(qm, x)))
+
+
+AVR_ARCHITECTURES = {  # one core of each avr-gcc architecture: with and without mul, lpm Z+
+    "at90s8515": "avr2", "attiny85": "avr25", "at43usb355": "avr3", "atmega103": "avr31",
+    "attiny167": "avr35", "atmega8": "avr4", "atmega328p": "avr5", "atmega1284p": "avr51",
+    "atmega2560": "avr6", "atxmega32a4": "avrxmega2", "atxmega64a3": "avrxmega4",
+    "atxmega64a1": "avrxmega5", "atxmega128a3": "avrxmega6", "atxmega128a1": "avrxmega7",
+    "attiny10": "avrtiny",
+}
+
+
+def test_arduino_c_compiles_strictly_for_every_avr_architecture(tmp_path: Path) -> None:
+    """ISO C99 with -pedantic on every core family: the inline assembly only where its
+    instructions exist, no assembler error anywhere (all the models in one unit)."""
+    entries = _entries([steep_direct_tanh(), shared_activation_after_a_loop(),
+                        position_shift_of_16(), lesson_model()], np.random.default_rng(6))
+    write_batch(entries, tmp_path, "arduino")
+    unit = tmp_path / "all_models.c"
+    unit.write_text("".join(f'#include "m{k}_model.c"\n' for k in range(len(entries))))
+    for mcu, arch in AVR_ARCHITECTURES.items():
+        obj = compile_avr([unit], [tmp_path], tmp_path / f"{mcu}.o", mcu=mcu,
+                          extra_flags=("-std=c99", "-pedantic", "-c"))
+        assert obj.stat().st_size > 0, arch
 
 
 def test_table_activations_at_several_scales_share_one_copy_bit_exact_on_avr(
