@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import statistics
+import struct
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +54,20 @@ READ_CHUNK = 4096
 
 
 class ReplayPort:
-    """A serial-like object that answers INFO and STREAM and then replays recorded bytes."""
+    """A serial-like object that answers INFO and STREAM and then replays recorded bytes.
 
-    def __init__(self, info: Info, stream: bytes) -> None:
+    ``board``, when given, is the recorded board asked again (INFER_RAW): the verifier
+    asks a mismatch again on a line that has damaged frames.
+    """
+
+    def __init__(
+        self, info: Info, stream: bytes,
+        board: Callable[[tuple[int, ...]], Sample] | None = None,
+    ) -> None:
         self.timeout = None
         self._info = info
         self._stream = stream
+        self._board = board
         self._pos = 0
         self._out = bytearray()
         self._decoder = FrameDecoder()
@@ -68,13 +78,18 @@ class ReplayPort:
                 self._out += encode_frame(Msg.INFO, frame.seq, pack_info(self._info))
             elif frame.type == Cmd.STREAM:
                 self._out += encode_frame(Msg.ACK, frame.seq, bytes((Cmd.STREAM,)))
+            elif frame.type == Cmd.INFER_RAW and self._board is not None:
+                adc = struct.unpack("<4H", frame.payload)
+                self._out += encode_frame(Msg.RESULT, frame.seq, pack_sample(self._board(adc)))
         return len(data)
 
     def read(self, n: int) -> bytes:
         if self._out:
             data, self._out = bytes(self._out), bytearray()
             return data
-        data = self._stream[self._pos : self._pos + READ_CHUNK]
+        # up to a frame's end, as a board sends whole frames: a reply never lands inside one
+        end = self._stream.rfind(b"\x00", self._pos, self._pos + READ_CHUNK) + 1
+        data = self._stream[self._pos : end or self._pos + READ_CHUNK]
         self._pos += len(data)
         return data
 

@@ -183,9 +183,12 @@ def test_missing_and_non_json_files(tmp_path: Path) -> None:
 def test_save_is_atomic_and_leaves_no_temporary(tmp_path: Path) -> None:
     path = save_model(lesson_model(), tmp_path / "m.json")
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    (tmp_path / "a-file").write_text("")
     with pytest.raises(ModelFileError, match="cannot write"):
-        save_model(lesson_model(), tmp_path / "missing-dir" / "m.json")
+        save_model(lesson_model(), tmp_path / "a-file" / "m.json")
     assert load_model(path).hash == lesson_model().hash
+    nested = save_model(lesson_model(), tmp_path / "new" / "dir" / "m.json")  # made, as mkdir -p
+    assert [p.name for p in nested.parent.iterdir()] == ["m.json"]
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False)

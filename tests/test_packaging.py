@@ -60,4 +60,4 @@ def test_wheel_carries_the_non_python_files_the_tools_need(wheel: zipfile.ZipFil
 
 def test_console_script_is_declared(wheel: zipfile.ZipFile) -> None:
     (entry,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
-    assert "pixelnet = pixelnet.cli:main" in wheel.read(entry).decode()
+    assert "pixelnet = pixelnet.command:run" in wheel.read(entry).decode()
