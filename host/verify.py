@@ -114,9 +114,7 @@ class Verifier:
                 done = n is not None and phase.samples + len(batch) >= n
                 late = deadline is not None and time.monotonic() >= deadline
                 if len(batch) >= STREAM_BATCH or done or late:
-                    with interrupts_held():  # counted once: the error path below sees []
-                        self._live_batch(client, phase, batch)
-                        batch = []
+                    self._live_batch(client, phase, batch)  # empties it as it counts it
                 if done or late:
                     break
         except BaseException:
@@ -156,6 +154,9 @@ class Verifier:
     def _live_batch(
         self, client: BoardClient, phase: Phase, batch: list[tuple[int, Sample]]
     ) -> None:
+        """Compare and count ``batch``, emptying it in the same uninterrupted step as the
+        counting: the stream's error path hands over what is left, never a batch twice.
+        Asking the board again (I/O) stays outside that step, so Ctrl-C is never held up."""
         assert client.last_info is not None
         calibration = client.last_info.calibration
         samples = [s for _, s in batch]
@@ -163,14 +164,17 @@ class Verifier:
                               calibration=calibration)
         damaged = self._line_damage(client, samples, checked,
                                     lambda i: client.infer_raw(samples[i].adc))
+        kept = batch
         if damaged:  # a live reading cannot be asked for again: the damaged ones are dropped
-            batch = [item for i, item in enumerate(batch) if i not in damaged]
-            if not batch:
-                return
-            checked = check_batch(self.ref, SampleArrays.from_samples([s for _, s in batch]),
-                                  calibration=calibration)
-        truth = np.full(len(batch), phase.truth, dtype=np.int64)
-        self._add(client, phase, checked, [seq for seq, _ in batch], truth)
+            kept = [item for i, item in enumerate(batch) if i not in damaged]
+            if kept:
+                checked = check_batch(self.ref, SampleArrays.from_samples([s for _, s in kept]),
+                                      calibration=calibration)
+        truth = np.full(len(kept), phase.truth, dtype=np.int64)
+        with interrupts_held():
+            if kept:
+                self._add(client, phase, checked, [seq for seq, _ in kept], truth)
+            batch.clear()
 
     def _line_damage(
         self, client: BoardClient, samples: list[Sample], checked: Checked,
