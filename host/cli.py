@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from pixelnet.argtypes import MAX_ERROR, float_range, int_range
+from pixelnet.command import EXIT_INTERRUPTED
 from pixelnet.errors import PixelnetError
 from pixelnet.files import check_output_dir, check_writable
 from pixelnet.options import (
@@ -65,7 +66,6 @@ from .vectors import RANDOM_VECTORS, UNKNOWN, load_vectors
 from .verify import Verifier
 
 EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 DEFAULT_LIVE_SAMPLES = 1000
 MONITOR_REFRESH = 0.1  # s between screen updates
 CALIBRATION_READINGS = 5
