@@ -155,8 +155,8 @@ class Verifier:
         self, client: BoardClient, phase: Phase, batch: list[tuple[int, Sample]]
     ) -> None:
         """Compare and count ``batch``, emptying it in the same uninterrupted step as the
-        counting: the stream's error path hands over what is left, never a batch twice.
-        Asking the board again (I/O) stays outside that step, so Ctrl-C is never held up."""
+        counting (``_add``): the stream's error path hands over what is left, never a batch
+        twice. Asking the board again (I/O) stays outside that step: Ctrl-C is not held up."""
         assert client.last_info is not None
         calibration = client.last_info.calibration
         samples = [s for _, s in batch]
@@ -170,11 +170,10 @@ class Verifier:
             if kept:
                 checked = check_batch(self.ref, SampleArrays.from_samples([s for _, s in kept]),
                                       calibration=calibration)
-        truth = np.full(len(kept), phase.truth, dtype=np.int64)
-        with interrupts_held():
-            if kept:
-                self._add(client, phase, checked, [seq for seq, _ in kept], truth)
-            batch.clear()
+        if kept:
+            truth = np.full(len(kept), phase.truth, dtype=np.int64)
+            self._add(client, phase, checked, [seq for seq, _ in kept], truth, emptied=batch)
+        batch.clear()
 
     def _line_damage(
         self, client: BoardClient, samples: list[Sample], checked: Checked,
@@ -219,7 +218,10 @@ class Verifier:
         checked: Checked,
         seqs: list[int | None],
         truth: np.ndarray,
+        emptied: list | None = None,
     ) -> None:
+        """Count, keep and log a compared batch in one uninterrupted step (``emptied`` is
+        cleared in the same step), then trace its first mismatches on the board."""
         b = checked.board
         first = self.metrics.samples  # the run's number of this batch's first sample (log "n")
         with interrupts_held():  # counted and logged together, or neither
@@ -234,6 +236,8 @@ class Verifier:
                               client.stats.to_dict(), self.ref.input_scale)
             if self.log is not None:
                 self.log.write(checked, self.elapsed, phase.source, seqs, truth)
+            if emptied is not None:
+                emptied.clear()
         for i in np.flatnonzero(~checked.exact):
             if len(self.mismatch_examples) < MAX_LISTED:
                 record = self._describe(client, checked, int(i), phase)
